@@ -1,0 +1,1 @@
+"""FHIR R4 resources -> plain bone-health facts, and terminology kept as reviewed data."""

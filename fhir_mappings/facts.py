@@ -1,0 +1,264 @@
+"""Plain, frozen facts about a patient's bones: the contract between FHIR extraction and the decision core.
+
+Nothing here knows about FHIR. Every fact keeps a `record` (e.g. "Observation/abc") so a card can point at the
+chart entry it came from; records are shown to the clinician in card details but are never logged.
+Numbers that are compared against guideline thresholds are `Decimal`, never float.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class MenopauseStatus(StrEnum):
+    PREMENOPAUSAL = "premenopausal"
+    PERIMENOPAUSAL = "perimenopausal"
+    POSTMENOPAUSAL = "postmenopausal"
+    UNKNOWN = "unknown"
+
+
+class ScoreKind(StrEnum):
+    T = "T"
+    Z = "Z"
+    BMD = "BMD"  # g/cm2, context only
+
+
+class BoneSite(StrEnum):
+    """Where a DXA value was measured, as far as the code and bodySite tell."""
+
+    LUMBAR_SPINE = "lumbar-spine"  # region code; `vertebrae` says which levels when reported
+    TOTAL_HIP = "total-hip"
+    FEMORAL_NECK = "femoral-neck"
+    FEMUR = "femur"  # proximal femur, region not stated (femur code without bodySite)
+    RADIUS_33 = "radius-33"  # one-third (33%) radius
+    FOREARM = "forearm"  # radius/ulna other than 33% radius, or region not stated: not diagnostic
+    CALCANEUS = "calcaneus"
+    WARDS = "wards"
+    TROCHANTER = "trochanter"
+    WHOLE_BODY = "whole-body"
+    UNSPECIFIED = "unspecified"  # e.g. Synthea's generic "DXA [T-score] Bone density"
+
+
+class Side(StrEnum):
+    LEFT = "left"
+    RIGHT = "right"
+
+
+@dataclass(frozen=True, slots=True)
+class DxaMeasurement:
+    kind: ScoreKind
+    site: BoneSite
+    value: Decimal
+    effective: date
+    record: str
+    side: Side | None = None
+    vertebrae: tuple[str, ...] = ()  # e.g. ("L1", "L2"); empty when the whole region (L1-L4) is implied
+    site_text: str | None = None  # as reported (bodySite text / display), for the card detail
+    preliminary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DxaStudy:
+    """All DXA values whose effective dates lie within one day of each other (decision table C-02)."""
+
+    date: date
+    measurements: tuple[DxaMeasurement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FraxResult:
+    effective: date
+    records: tuple[str, ...]
+    mof_percent: Decimal | None = None  # 10-year major osteoporotic fracture probability, %
+    hip_percent: Decimal | None = None  # 10-year hip fracture probability, %
+    glucocorticoid_input: bool | None = None  # was "glucocorticoids = yes" entered; None = not recorded
+    bmd_used: bool | None = None
+
+
+class FractureSite(StrEnum):
+    HIP = "hip"
+    VERTEBRAL = "vertebral"
+    DISTAL_FOREARM = "distal-forearm"
+    PROXIMAL_HUMERUS = "proximal-humerus"
+    PELVIS = "pelvis"
+    OTHER = "other"  # e.g. rib, ankle: counted only when coded osteoporotic
+    EXCLUDED = "excluded"  # skull, face, hands, fingers, feet, toes: never a fragility fracture
+
+
+@dataclass(frozen=True, slots=True)
+class Fracture:
+    site: FractureSite
+    onset: date | None
+    record: str
+    display: str
+    coded_osteoporotic: bool = False  # M80.*, "osteoporotic fracture" SNOMED concepts, Z87.310
+    low_trauma: bool | None = None  # True: flagged low-trauma; False: high-energy mechanism recorded; None: unknown
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionFact:
+    """A coded condition mapped to one concept of fhir_mappings' condition list (e.g. "rheumatoid-arthritis")."""
+
+    concept: str
+    record: str
+    display: str
+    onset: date | None = None
+    active: bool = True
+
+
+class DrugClass(StrEnum):
+    BISPHOSPHONATE_ORAL = "bisphosphonate-oral"
+    ZOLEDRONIC_ACID = "zoledronic-acid"  # IV bisphosphonate
+    DENOSUMAB = "denosumab"
+    ANABOLIC = "anabolic"  # teriparatide, abaloparatide, romosozumab
+    SERM = "serm"  # raloxifene, bazedoxifene
+    CALCITONIN = "calcitonin"
+    ESTROGEN = "estrogen"  # menopausal hormone therapy: not osteoporosis therapy (C-06)
+    CALCIUM = "calcium"
+    VITAMIN_D = "vitamin-d"
+    GLUCOCORTICOID = "glucocorticoid"
+    AROMATASE_INHIBITOR = "aromatase-inhibitor"
+    ANDROGEN_DEPRIVATION = "androgen-deprivation"
+
+
+class MedicationStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    ON_HOLD = "on-hold"
+    PLANNED = "planned"  # draft / intended / proposal: ordered but not yet taken or given
+    UNKNOWN = "unknown"
+
+
+class MedicationSource(StrEnum):
+    STATEMENT = "MedicationStatement"
+    REQUEST = "MedicationRequest"
+    ADMINISTRATION = "MedicationAdministration"
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationExposure:
+    drug_class: DrugClass
+    drug: str  # ingredient, lower case, e.g. "alendronate"
+    status: MedicationStatus
+    source: MedicationSource
+    record: str
+    display: str
+    start: date | None = None
+    end: date | None = None
+    administrations: tuple[date, ...] = ()  # dates a dose was given (MedicationAdministration, or a one-off statement)
+    route: str | None = None  # "oral", "intravenous", "subcutaneous", "inhaled", "topical", ...
+    dose_mg_per_day: Decimal | None = None
+    prednisone_eq_mg_per_day: Decimal | None = None  # glucocorticoids only (C-07)
+    planned_days: int | None = None  # planned duration of this course, when stated
+
+
+class Analyte(StrEnum):
+    VITAMIN_D_25OH = "25-oh-vitamin-d"  # canonical ng/mL
+    CALCIUM = "calcium"  # mg/dL
+    ALBUMIN = "albumin"  # g/dL
+    PHOSPHATE = "phosphate"  # mg/dL
+    PTH = "pth"  # pg/mL
+    ALP = "alp"  # U/L
+    TSH = "tsh"  # mIU/L
+    CREATININE = "creatinine"  # mg/dL
+    EGFR = "egfr"  # mL/min/1.73m2
+    CBC = "cbc"  # presence only
+    SPEP = "spep"  # presence only
+    TESTOSTERONE = "testosterone"  # ng/dL
+    CT_HU = "ct-hounsfield"  # vertebral CT attenuation, HU (local codes only)
+
+
+@dataclass(frozen=True, slots=True)
+class LabResult:
+    analyte: Analyte
+    effective: date
+    record: str
+    code: str  # "system|code" as received
+    value: Decimal | None = None  # in the canonical unit of the analyte; None for panels (CBC, SPEP)
+    unit: str | None = None  # canonical UCUM unit
+    original_value: Decimal | None = None
+    original_unit: str | None = None
+    reference_low: Decimal | None = None  # canonical unit
+    preliminary: bool = False
+
+
+class SmokingStatus(StrEnum):
+    CURRENT = "current"
+    FORMER = "former"
+    NEVER = "never"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    value: Decimal
+    effective: date
+    record: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lifestyle:
+    weight_kg: Measured | None = None
+    height_cm: Measured | None = None
+    bmi: Measured | None = None
+    smoking: SmokingStatus = SmokingStatus.UNKNOWN
+    alcohol_units_per_day: Measured | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedProcedure:
+    kind: str  # "spinal-instrumentation"
+    record: str
+    display: str
+    planned_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DataIssue:
+    """Something in the chart that could not be interpreted. Rules treat the item as missing (DATA-03)."""
+
+    item: str  # what, for a clinician: "25-OH vitamin D 2026-01-03"
+    reason: str  # why: "unit missing", "unit 'mmol' not recognised", "T-score 8.1 outside -6..+6"
+    record: str | None = None
+    affects: tuple[str, ...] = ()  # rule ids that could not use it
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFacts:
+    """Everything the decision core may know about one patient, already normalized."""
+
+    birth_date: date | None
+    sex: Sex
+    menopause: MenopauseStatus = MenopauseStatus.UNKNOWN
+    dxa_studies: tuple[DxaStudy, ...] = ()  # newest first
+    frax: tuple[FraxResult, ...] = ()  # newest first
+    fractures: tuple[Fracture, ...] = ()
+    conditions: tuple[ConditionFact, ...] = ()
+    medications: tuple[MedicationExposure, ...] = ()
+    labs: tuple[LabResult, ...] = ()  # newest first
+    lifestyle: Lifestyle = field(default_factory=Lifestyle)
+    planned_procedures: tuple[PlannedProcedure, ...] = ()
+    data_issues: tuple[DataIssue, ...] = ()
+    # Data domains ("labs", "medications", "conditions", "frax", "dxa", "procedures") that could not be obtained
+    # at all, or only partly: rules that need them say what could not be checked instead of assuming absence.
+    unavailable: frozenset[str] = frozenset()
+    partial: frozenset[str] = frozenset()
+    unreadable_records: int = 0  # resources that failed validation and were skipped
+
+    def age_on(self, day: date) -> int | None:
+        """Whole years of age on `day` (decision table §0)."""
+        if self.birth_date is None:
+            return None
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

@@ -1,0 +1,55 @@
+"""CDS Hooks 2.0 bone-health service: the Flask app factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from flask import Flask
+
+from cds_service.config import Settings
+
+log = logging.getLogger("osteo_cds")
+
+
+def create_app(settings: Settings | None = None, env: Mapping[str, str] | None = None) -> Flask:
+    """Build the app from `settings`, or from the OSTEO_CDS_* environment (or `env`) when none are given."""
+    from fhir_mappings.terminology import load_terminology
+
+    from cards.catalog import default_catalog
+    from cds_service.auth import Authenticator
+    from cds_service.errors import register_error_handlers
+    from cds_service.fhir_client import FhirClient
+    from cds_service.hooks import bp
+    from cds_service.logs import configure_logging
+    from cds_service.queries import queries_for
+    from cds_service.runtime import Runtime
+    from cds_service.store import Store
+
+    settings = settings or Settings.from_env(env)
+    configure_logging(settings.log_level)
+    terminology = load_terminology(settings.extra_codes)  # refuses to start on a malformed local-codes file
+
+    warnings = list(settings.warnings)
+    if settings.development:
+        warnings.append("AUTH_MODE=development: CDS client JWTs are NOT verified; never expose this instance")
+    for warning in warnings:
+        log.warning(warning, extra={"event": "startup", "auth_mode": settings.auth_mode})
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["osteo_cds"] = Runtime(
+        settings=settings,
+        store=Store(settings.database_url),
+        authenticator=Authenticator(settings),
+        fhir_client=FhirClient(timeout=settings.fhir_timeout, max_pages=settings.fhir_max_pages,
+                               max_resources=settings.fhir_max_resources),
+        terminology=terminology,
+        queries=queries_for(terminology),
+        catalog=default_catalog(),
+        warnings=tuple(warnings),
+    )
+    register_error_handlers(app)
+    app.register_blueprint(bp)
+    return app

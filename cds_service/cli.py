@@ -1,0 +1,167 @@
+"""`osteo-cds` (also `python -m cds_service`): serve, evaluate a FHIR Bundle file, report feedback, show config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cds_service.config import PREFIX, SETTINGS, ConfigError, Settings, parse_datetime
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="osteo-cds", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the service under gunicorn (production server)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=None, help=f"default: {PREFIX}WORKERS or 2 x cores + 1")
+
+    evaluate = commands.add_parser("evaluate", help="run the decision pipeline on a FHIR Bundle file")
+    evaluate.add_argument("bundle", type=Path, help="FHIR R4 Bundle JSON (collection, searchset or transaction)")
+    evaluate.add_argument("--now", help="evaluation time, ISO 8601 (default: now)")
+    evaluate.add_argument("--json", action="store_true", help="print the exact CDS Hooks response")
+
+    report = commands.add_parser("feedback-report", help="accepted/overridden counts per card rule")
+    report.add_argument("--json", action="store_true")
+
+    config = commands.add_parser("config", help="print every setting (OSTEO_CDS_*) and its value")
+    config.add_argument("--markdown", action="store_true", help="print the README's settings table")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "serve":
+            return _serve(args.host, args.port, args.workers)
+        if args.command == "evaluate":
+            return _evaluate(args.bundle, args.now, args.json)
+        if args.command == "feedback-report":
+            return _feedback_report(args.json)
+        return _config(args.markdown)
+    except ConfigError as exc:
+        print(f"osteo-cds: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(host: str, port: int, workers: int | None) -> int:
+    from fhir_mappings.terminology import load_terminology
+    from gunicorn.app.base import BaseApplication
+
+    from cds_service import create_app
+
+    settings = Settings.from_env()
+    load_terminology(settings.extra_codes)  # fail here, clearly, rather than in every worker
+    count = workers or settings.workers or (2 * (os.cpu_count() or 1) + 1)
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", count)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", settings.threads)
+            self.cfg.set("timeout", 30)
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("accesslog", None)  # our JSON request log replaces it (it would print query strings)
+            self.cfg.set("limit_request_line", 8190)
+
+        def load(self) -> Any:
+            return create_app(settings)
+
+    Server().run()
+    return 0
+
+
+def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
+    from fhir_mappings.terminology import load_terminology
+
+    from cards.catalog import default_catalog
+    from cds_service.pipeline import evaluate_resources
+
+    try:
+        bundle = json.loads(bundle_path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"osteo-cds: cannot read {bundle_path}: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        print(f"osteo-cds: {bundle_path} is not a FHIR Bundle", file=sys.stderr)
+        return 2
+    now = parse_datetime(now_text, "--now") if now_text else datetime.now(UTC)
+    resources = [e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict)
+                 and isinstance(e.get("resource"), dict)]
+    settings = Settings.from_env()
+    evaluation = evaluate_resources(resources, now, load_terminology(settings.extra_codes), default_catalog())
+    cards = [c.card for c in evaluation.cards]
+    if as_json:
+        print(json.dumps({"cards": cards}, indent=2, ensure_ascii=False))
+    else:
+        print(format_cards(cards, now))
+    return 0
+
+
+def format_cards(cards: Sequence[dict[str, Any]], now: datetime) -> str:
+    """Cards as a clinician would read them in a terminal."""
+    if not cards:
+        return f"No cards (evaluated {now.isoformat()})."
+    blocks = [f"{len(cards)} card(s), evaluated {now.isoformat()}"]
+    for card in cards:
+        lines = [f"[{card['indicator'].upper()}] {card['summary']}",
+                 f"  rule {card['source']['topic']['code']}"]
+        if card.get("detail"):
+            lines.append(textwrap.indent(card["detail"], "  | "))
+        for suggestion in card.get("suggestions", ()):
+            lines.append(f"  -> suggestion: {suggestion['label']}")
+        for link in card.get("links", ()):
+            lines.append(f"  -> link: {link['label']} <{link['url']}>")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _feedback_report(as_json: bool) -> int:
+    from cds_service.store import Store
+
+    settings = Settings.from_env()
+    rows = Store(settings.database_url).feedback_report()
+    if as_json:
+        print(json.dumps([row.__dict__ for row in rows], indent=2))
+        return 0
+    if not rows:
+        print("No feedback recorded.")
+        return 0
+    print(f"{'rule':<10} {'accepted':>8} {'overridden':>10}  override reasons")
+    for row in rows:
+        reasons = ", ".join(f"{code} x{n}" for code, n in sorted(row.override_reasons.items()))
+        print(f"{row.rule_id:<10} {row.accepted:>8} {row.overridden:>10}  {reasons}")
+    return 0
+
+
+def _config(markdown: bool) -> int:
+    if markdown:
+        print("| Variable | Default | Meaning |")
+        print("|---|---|---|")
+        for setting in SETTINGS:
+            print(f"| `{PREFIX}{setting.name}` | {setting.default} | {setting.meaning} |")
+        return 0
+    settings = Settings.from_env()
+    for setting in SETTINGS:
+        value = getattr(settings, setting.name.lower(), None)
+        if setting.name == "DATABASE_URL" and value:
+            value = _redact_url(str(value))
+        print(f"{PREFIX}{setting.name}={'' if value is None else value}")
+    return 0
+
+
+def _redact_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

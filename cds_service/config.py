@@ -1,0 +1,201 @@
+"""Settings from the environment (prefix OSTEO_CDS_). One frozen object, built once per app.
+
+Every setting is listed in SETTINGS with its default and meaning; the README's configuration table is
+generated from that list (`osteo-cds config --markdown`), so code and documentation cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+PREFIX = "OSTEO_CDS_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with. The message names the variable."""
+
+
+@dataclass(frozen=True)
+class SettingDoc:
+    name: str
+    default: str
+    meaning: str
+
+
+SETTINGS: tuple[SettingDoc, ...] = (
+    SettingDoc("AUTH_MODE", "required", "`required`: every call except health checks and CORS preflight needs a "
+               "CDS client JWT. `development`: unauthenticated calls accepted (loud warning at start and in /readyz)."),
+    SettingDoc("DATA_DIR", "`./data`", "Local data directory; holds the SQLite feedback database by default."),
+    SettingDoc("DATABASE_URL", "`sqlite:///DATA_DIR/feedback.db`", "SQLAlchemy URL of the feedback store, e.g. "
+               "`postgresql+psycopg://user:pw@host/db`."),
+    SettingDoc("MAX_BODY_BYTES", "5242880", "Largest accepted request body (413 above it)."),
+    SettingDoc("CORS_ORIGINS", "`*` in development, none in required mode", "Comma-separated origins allowed "
+               "to call from a browser (e.g. `https://sandbox.cds-hooks.org`), or `*`."),
+    SettingDoc("NOW", "(unset)", "Pin the evaluation time (ISO 8601) for tests and case review. Ignored, with a "
+               "warning, when AUTH_MODE is `required`."),
+    SettingDoc("ALLOW_HTTP_FHIR", "`true` in development, `false` in required mode", "Accept `http://` "
+               "fhirServer URLs (development and tests only); otherwise such a request gets 400."),
+    SettingDoc("FHIR_TIMEOUT", "1.5", "Seconds allowed for one FHIR request (connect and read)."),
+    SettingDoc("HOOK_DEADLINE", "3.0", "Seconds allowed for all FHIR fetching of one hook call; then 412 or "
+               "degraded cards."),
+    SettingDoc("FHIR_MAX_PAGES", "20", "Most `next` pages followed for one search."),
+    SettingDoc("FHIR_MAX_RESOURCES", "10000", "Most resources read for one search."),
+    SettingDoc("PUBLIC_BASE_URL", "(unset)", "The public URL clients call, e.g. `https://cds.example.org`; the "
+               "expected JWT `aud` is computed from it. Required in `required` mode."),
+    SettingDoc("TRUSTED_CLIENTS", "(unset)", "Path of the YAML file listing trusted CDS clients (issuer, JWKS, "
+               "algorithms, tenants)."),
+    SettingDoc("JWT_LEEWAY", "60", "Clock skew allowed for JWT `exp`/`iat`/`nbf`, in seconds."),
+    SettingDoc("REDIS_URL", "(unset)", "Redis URL for the JWT replay cache shared by all replicas; in-process "
+               "cache when unset."),
+    SettingDoc("EXTRA_CODES", "(unset)", "Path of a YAML file adding local codes to terminology concepts; "
+               "validated at start-up."),
+    SettingDoc("SMART_APP_URL", "(unset)", "Optional SMART app launch URL offered as a link on cards."),
+    SettingDoc("SMART_APP_CONTEXT", "(unset)", "Optional `appContext` string for the SMART app link."),
+    SettingDoc("LOG_LEVEL", "INFO", "Python log level of the JSON logs."),
+    SettingDoc("WORKERS", "2 × CPU cores + 1", "gunicorn worker processes for `osteo-cds serve`."),
+    SettingDoc("THREADS", "4", "Threads per gunicorn worker (gthread)."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    auth_mode: str = "required"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    max_body_bytes: int = 5 * 1024 * 1024
+    cors_origins: tuple[str, ...] = ()
+    now: datetime | None = None
+    allow_http_fhir: bool = False
+    fhir_timeout: float = 1.5
+    hook_deadline: float = 3.0
+    fhir_max_pages: int = 20
+    fhir_max_resources: int = 10_000
+    public_base_url: str | None = None
+    trusted_clients: Path | None = None
+    jwt_leeway: int = 60
+    redis_url: str | None = None
+    extra_codes: Path | None = None
+    smart_app_url: str | None = None
+    smart_app_context: str | None = None
+    log_level: str = "INFO"
+    workers: int = 0
+    threads: int = 4
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def development(self) -> bool:
+        return self.auth_mode == "development"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(PREFIX + name)
+            return value.strip() if value is not None and value.strip() != "" else None
+
+        warnings: list[str] = []
+        auth_mode = (get("AUTH_MODE") or "required").lower()
+        if auth_mode not in ("required", "development"):
+            raise ConfigError(f"{PREFIX}AUTH_MODE must be 'required' or 'development', not {auth_mode!r}")
+        development = auth_mode == "development"
+
+        data_dir = Path(get("DATA_DIR") or "data")
+        database_url = get("DATABASE_URL") or f"sqlite:///{(data_dir / 'feedback.db').as_posix()}"
+
+        cors_raw = get("CORS_ORIGINS")
+        if cors_raw is None:
+            cors_origins: tuple[str, ...] = ("*",) if development else ()
+        else:
+            cors_origins = tuple(o.strip().rstrip("/") for o in cors_raw.split(",") if o.strip())
+
+        now = None
+        now_raw = get("NOW")
+        if now_raw is not None:
+            if development:
+                now = parse_datetime(now_raw, PREFIX + "NOW")
+            else:
+                warnings.append(f"{PREFIX}NOW is ignored because {PREFIX}AUTH_MODE is 'required' (production)")
+
+        public_base_url = get("PUBLIC_BASE_URL")
+        if public_base_url is not None:
+            public_base_url = public_base_url.rstrip("/")
+            if not public_base_url.startswith(("https://", "http://")):
+                raise ConfigError(f"{PREFIX}PUBLIC_BASE_URL must be an absolute http(s) URL")
+
+        return cls(
+            auth_mode=auth_mode,
+            data_dir=data_dir,
+            database_url=database_url,
+            max_body_bytes=_int(get("MAX_BODY_BYTES"), "MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024),
+            cors_origins=cors_origins,
+            now=now,
+            allow_http_fhir=_bool(get("ALLOW_HTTP_FHIR"), "ALLOW_HTTP_FHIR", default=development),
+            fhir_timeout=_float(get("FHIR_TIMEOUT"), "FHIR_TIMEOUT", 1.5),
+            hook_deadline=_float(get("HOOK_DEADLINE"), "HOOK_DEADLINE", 3.0),
+            fhir_max_pages=_int(get("FHIR_MAX_PAGES"), "FHIR_MAX_PAGES", 20, minimum=1),
+            fhir_max_resources=_int(get("FHIR_MAX_RESOURCES"), "FHIR_MAX_RESOURCES", 10_000, minimum=1),
+            public_base_url=public_base_url,
+            trusted_clients=_path(get("TRUSTED_CLIENTS")),
+            jwt_leeway=_int(get("JWT_LEEWAY"), "JWT_LEEWAY", 60, minimum=0),
+            redis_url=get("REDIS_URL"),
+            extra_codes=_path(get("EXTRA_CODES")),
+            smart_app_url=get("SMART_APP_URL"),
+            smart_app_context=get("SMART_APP_CONTEXT"),
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            workers=_int(get("WORKERS"), "WORKERS", 0, minimum=0),
+            threads=_int(get("THREADS"), "THREADS", 4, minimum=1),
+            warnings=tuple(warnings),
+        )
+
+
+def parse_datetime(value: str, what: str) -> datetime:
+    """An ISO 8601 date or date-time; a bare date means midnight UTC, a naive time is taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"{what} is not an ISO 8601 date-time: {value!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _int(raw: str | None, name: str, default: int, *, minimum: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}{name} must be an integer, not {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{PREFIX}{name} must be at least {minimum}")
+    return value
+
+
+def _float(raw: str | None, name: str, default: float) -> float:
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}{name} must be a number of seconds, not {raw!r}") from exc
+    if not 0 < value <= 60:
+        raise ConfigError(f"{PREFIX}{name} must be between 0 and 60 seconds")
+    return value
+
+
+def _bool(raw: str | None, name: str, *, default: bool = False) -> bool:
+    if raw is None:
+        return default
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, not {raw!r}")
+
+
+def _path(raw: str | None) -> Path | None:
+    return Path(raw) if raw is not None else None

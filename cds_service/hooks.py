@@ -1,0 +1,152 @@
+"""The CDS Hooks endpoints: discovery, the patient-view service, feedback; plus health checks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+
+from cds_service.discovery import SERVICE_ID, service_definition
+from cds_service.errors import CdsError, Issue, outcome_response
+from cds_service.pipeline import run_hook
+from cds_service.runtime import Runtime
+from cds_service.store import IssuedCard
+from cds_service.validation import parse_feedback, parse_hook_request
+
+bp = Blueprint("cds", __name__)
+log = logging.getLogger("osteo_cds.http")
+
+_CORS_METHODS = "GET, POST, OPTIONS"
+_CORS_HEADERS = "Authorization, Content-Type"
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["osteo_cds"]
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload, separators=(",", ":"), default=_default), status=status,
+                    mimetype="application/json")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(type(value).__name__)
+
+
+def _body() -> Any:
+    raw = request.get_data(cache=False)  # 413 above MAX_CONTENT_LENGTH, before anything is parsed
+    if not raw:
+        raise CdsError(400, "The request body is empty; a JSON object is required.")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise CdsError(400, "The request body is not valid JSON.") from None
+
+
+def _known_service(service_id: str) -> None:
+    if service_id != SERVICE_ID:
+        raise CdsError(404, f"No CDS service with this id. Discovery at /cds-services lists '{SERVICE_ID}'.")
+
+
+@bp.before_app_request
+def _start() -> Response | None:
+    g.started = time.perf_counter()
+    if request.method == "OPTIONS":
+        return _preflight()
+    if request.path.startswith("/cds-services"):
+        runtime().authenticator.check(request, request.path)
+    return None
+
+
+def _preflight() -> Response:
+    """CORS preflight, answered before any authentication (browsers never send credentials on it)."""
+    response = Response(status=204)
+    origin = request.headers.get("Origin")
+    if origin and runtime().origin_allowed(origin):
+        response.headers["Access-Control-Allow-Methods"] = _CORS_METHODS
+        response.headers["Access-Control-Allow-Headers"] = _CORS_HEADERS
+        response.headers["Access-Control-Max-Age"] = "600"
+    return response
+
+
+@bp.after_app_request
+def _finish(response: Response) -> Response:
+    origin = request.headers.get("Origin")
+    if origin and runtime().origin_allowed(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Vary"] = "Origin"
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    started = g.get("started")
+    fields: dict[str, Any] = {
+        "event": "request",
+        "method": request.method,
+        "path": request.url_rule.rule if request.url_rule else "(unmatched)",
+        "status": response.status_code,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+    }
+    for name in ("service", "hook_instance", "cards", "rules", "feedback_items"):
+        if name in g:
+            fields[name] = g.get(name)
+    log.info("request", extra=fields)
+    return response
+
+
+@bp.get("/cds-services")
+def discovery() -> Response:
+    return _json({"services": [service_definition(runtime().queries)]})
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    g.service = service_id
+    _known_service(service_id)
+    rt = runtime()
+    body = _body()
+    hook = parse_hook_request(body, expected_hook="patient-view")
+    g.hook_instance = hook.hook_instance
+    if hook.fhir_server and hook.fhir_server.lower().startswith("http://") and not rt.settings.allow_http_fhir:
+        raise CdsError(400, [Issue("'fhirServer' must use https.", code="security", expression=("fhirServer",))])
+    evaluation = run_hook(hook, rt.now(), rt.queries, rt.fhir_client, rt.settings.hook_deadline,
+                          rt.terminology, rt.catalog)
+    cards = [rendered.card for rendered in evaluation.cards]
+    rt.store.record_issued(service_id, [IssuedCard(c.card["uuid"], c.rule_id, c.suggestion_uuids)
+                                        for c in evaluation.cards])
+    g.cards = len(cards)
+    g.rules = [c.rule_id for c in evaluation.cards]
+    return _json({"cards": cards})
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> Response:
+    g.service = service_id
+    _known_service(service_id)
+    items = parse_feedback(_body())
+    stored = runtime().store.record_feedback(service_id, items)
+    g.feedback_items = len(items)
+    return _json({"received": len(items), "stored": stored})
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return _json({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    rt = runtime()
+    try:
+        rt.store.ping()
+    except Exception as exc:  # any database failure means "not ready"; the type only, no connection string
+        log.warning("database not reachable", extra={"event": "readyz", "error_type": type(exc).__name__})
+        return outcome_response(503, [Issue("The feedback database is not reachable.", code="transient")])
+    payload: dict[str, Any] = {"status": "ready", "authMode": rt.settings.auth_mode}
+    if rt.warnings:
+        payload["warnings"] = list(rt.warnings)
+    return _json(payload)

@@ -1,0 +1,183 @@
+"""Resolve every data query from prefetch, or from the FHIR server when prefetch did not satisfy it.
+
+Per key (CDS Hooks 2.0 §Prefetch):
+- absent, an OperationOutcome, a Bundle holding an error OperationOutcome, or a resource of the wrong type
+  → unavailable from prefetch → fetched from `fhirServer`;
+- `null` or an empty searchset Bundle → "no data", a valid clinical fact: not fetched again;
+- a resource or a searchset Bundle → used; its `next` pages are followed when a FHIR server is available,
+  otherwise what came is used and the domain is marked partial.
+Independent fetches run in parallel, bounded by one deadline for the whole hook.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from dataclasses import dataclass, field
+from typing import Any
+
+from cds_service.fhir_client import Deadline, Fetched, FhirClient
+from cds_service.queries import DataQuery
+
+log = logging.getLogger("osteo_cds.prefetch")
+
+# Shared by all hooks of a worker process; a fetch abandoned at the deadline finishes within its own timeout.
+_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="fhir-fetch")
+
+
+@dataclass
+class KeyResult:
+    key: str
+    available: bool
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    source: str = "prefetch"  # "prefetch", "fhir" or "none"
+    partial: bool = False
+    reason: str = ""
+
+
+@dataclass
+class Resolution:
+    results: dict[str, KeyResult]
+    foreign_records: int = 0  # records about another patient, dropped
+
+    def resources(self) -> list[dict[str, Any]]:
+        return [r for result in self.results.values() for r in result.resources]
+
+    def missing_required(self, queries: Sequence[DataQuery]) -> list[str]:
+        return [q.key for q in queries if q.required and not self.results[q.key].available]
+
+    def unavailable_domains(self, queries: Sequence[DataQuery]) -> frozenset[str]:
+        return frozenset(q.domain for q in queries if not self.results[q.key].available)
+
+    def partial_domains(self, queries: Sequence[DataQuery]) -> frozenset[str]:
+        return frozenset(q.domain for q in queries if self.results[q.key].partial)
+
+
+def resolve(
+    queries: Sequence[DataQuery],
+    patient_id: str,
+    prefetch: Mapping[str, Any] | None,
+    fhir_server: str | None,
+    token: str | None,
+    client: FhirClient,
+    deadline: Deadline,
+) -> Resolution:
+    prefetch = prefetch if isinstance(prefetch, Mapping) else {}
+    results: dict[str, KeyResult] = {}
+    to_fetch: list[DataQuery] = []
+    to_follow: dict[str, dict[str, Any]] = {}
+
+    for query in queries:
+        if query.key not in prefetch:
+            to_fetch.append(query)
+            continue
+        value = prefetch[query.key]
+        state = _classify(value, query)
+        if state == "no-data":
+            results[query.key] = KeyResult(query.key, True)
+        elif state == "unavailable":
+            to_fetch.append(query)
+        elif value.get("resourceType") == "Bundle":
+            to_follow[query.key] = value
+        else:
+            results[query.key] = KeyResult(query.key, True, [value])
+
+    futures: dict[str, Future[Fetched]] = {}
+    for query in to_fetch:
+        if fhir_server is None:
+            results[query.key] = KeyResult(query.key, False, source="none", reason="not in prefetch, no fhirServer")
+        else:
+            futures[query.key] = _POOL.submit(client.get, fhir_server, query.url(patient_id), token, deadline)
+    for key, bundle in to_follow.items():
+        base = fhir_server.rstrip("/") + "/" if fhir_server else None
+        if _next_page_url(bundle) is None or base is None:
+            fetched = client.collect_bundle(bundle, base, token, deadline)
+            results[key] = KeyResult(key, fetched.ok, fetched.resources, partial=fetched.partial,
+                                     reason=fetched.reason)
+        else:
+            futures[key] = _POOL.submit(client.collect_bundle, bundle, base, token, deadline)
+
+    if futures:
+        wait_for(futures.values(), timeout=max(deadline.remaining(), 0))
+    for key, future in futures.items():
+        source = "prefetch" if key in to_follow else "fhir"
+        if not future.done():
+            future.cancel()
+            results[key] = KeyResult(key, False, source=source, reason="hook deadline reached")
+            continue
+        fetched = future.result()
+        results[key] = KeyResult(key, fetched.ok, fetched.resources, source=source, partial=fetched.partial,
+                                 reason=fetched.reason)
+        if not fetched.ok or fetched.partial:
+            log.info("FHIR data incomplete", extra={"event": "fetch", "prefetch": key,
+                                                     "fetch_status": "partial" if fetched.ok else "unavailable",
+                                                     "reason": fetched.reason})
+
+    resolution = Resolution({q.key: results[q.key] for q in queries})
+    _keep_only_this_patient(resolution, queries, patient_id)
+    return resolution
+
+
+def _classify(value: Any, query: DataQuery) -> str:
+    """'no-data', 'unavailable' or 'data' for one prefetch value."""
+    if value is None:
+        return "no-data"
+    if not isinstance(value, dict):
+        return "unavailable"
+    kind = value.get("resourceType")
+    if kind == "OperationOutcome":
+        return "unavailable"
+    if kind == "Bundle":
+        entries = value.get("entry") or []
+        for entry in entries:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
+                severities = {i.get("severity") for i in resource.get("issue") or () if isinstance(i, dict)}
+                if severities & {"error", "fatal"}:
+                    return "unavailable"
+        has_data = any(
+            isinstance(e, dict) and isinstance(e.get("resource"), dict)
+            and e["resource"].get("resourceType") != "OperationOutcome" for e in entries
+        )
+        return "data" if has_data or _next_page_url(value) else "no-data"
+    return "data" if kind in query.resource_types else "unavailable"
+
+
+def _next_page_url(bundle: dict[str, Any]) -> str | None:
+    for link in bundle.get("link") or ():
+        if isinstance(link, dict) and link.get("relation") == "next":
+            return link.get("url")
+    return None
+
+
+def _keep_only_this_patient(resolution: Resolution, queries: Sequence[DataQuery], patient_id: str) -> None:
+    """Drop records that belong to another patient: advice must never rest on someone else's chart."""
+    for query in queries:
+        result = resolution.results[query.key]
+        kept = []
+        for resource in result.resources:
+            if _belongs_to(resource, patient_id):
+                kept.append(resource)
+            else:
+                resolution.foreign_records += 1
+        result.resources = kept
+        if query.key == "patient" and result.available and not kept:
+            result.available = False
+            result.reason = "prefetched Patient is not the patient in context"
+
+
+def _belongs_to(resource: dict[str, Any], patient_id: str) -> bool:
+    kind = resource.get("resourceType")
+    if kind == "Patient":
+        return resource.get("id") == patient_id
+    if kind == "Medication":
+        return True
+    for key in ("subject", "patient"):
+        reference = resource.get(key)
+        if isinstance(reference, dict) and isinstance(reference.get("reference"), str):
+            parts = reference["reference"].split("/")
+            # "Patient/1", "https://ehr/fhir/Patient/1" and "Patient/1/_history/2" all name patient 1.
+            return any(part == "Patient" and parts[i + 1] == patient_id for i, part in enumerate(parts[:-1]))
+    return True  # no literal patient reference: the search was by patient, so keep it

@@ -1,0 +1,39 @@
+"""What one app instance holds: settings and the long-lived parts built from them at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fhir_mappings.terminology import Terminology
+
+from cards.catalog import Catalog
+from cds_service.auth import Authenticator
+from cds_service.config import Settings
+from cds_service.fhir_client import FhirClient
+from cds_service.queries import DataQuery
+from cds_service.store import Store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    authenticator: Authenticator
+    fhir_client: FhirClient
+    terminology: Terminology
+    queries: tuple[DataQuery, ...]
+    catalog: Catalog
+    warnings: tuple[str, ...] = ()
+
+    def now(self) -> datetime:
+        """The evaluation time: pinned by OSTEO_CDS_NOW in development, else the current UTC time."""
+        return self.settings.now or datetime.now(UTC)
+
+    def origin_allowed(self, origin: str) -> bool:
+        allowed = self.settings.cors_origins
+        return "*" in allowed or origin.rstrip("/") in allowed
+
+    def close(self) -> None:
+        self.fhir_client.close()
+        self.store.dispose()

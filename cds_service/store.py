@@ -1,0 +1,186 @@
+"""Durable storage (SQLAlchemy): which rule each issued card and suggestion uuid belongs to, and clinician feedback.
+
+No PHI is stored: uuids, rule ids, outcomes, coded override reasons and timestamps only. A free-text override
+comment may name the patient, so only the fact that one was given is kept. A feedback answer of 200 is sent only
+after its transaction has committed; repeats of the same feedback are recognised by a content hash and stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+from cds_service.validation import FeedbackItem
+
+metadata = MetaData()
+
+issued = Table(
+    "issued",
+    metadata,
+    Column("uuid", String(64), primary_key=True),
+    Column("card_uuid", String(64), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # "card" or "suggestion"
+    Column("service_id", String(100), nullable=False),
+    Column("rule_id", String(32), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", String(64), primary_key=True),  # sha256 of the feedback item: repeats collapse onto one row
+    Column("service_id", String(100), nullable=False),
+    Column("card_uuid", String(200), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),
+    Column("accepted_suggestions", Text, nullable=False),  # JSON array of suggestion uuids
+    Column("override_reason_system", String(500)),
+    Column("override_reason_code", String(200)),
+    Column("has_user_comment", Boolean, nullable=False),
+    Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    card_uuid: str
+    rule_id: str
+    suggestion_uuids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleFeedback:
+    rule_id: str
+    accepted: int
+    overridden: int
+    override_reasons: dict[str, int]
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = _engine(url)
+        metadata.create_all(self.engine)
+        dialect = self.engine.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        if dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database dialect {dialect!r}: use SQLite or PostgreSQL")
+
+    def record_issued(self, service_id: str, cards: Sequence[IssuedCard]) -> None:
+        if not cards:
+            return
+        now = datetime.now(UTC)
+        rows = []
+        for card in cards:
+            rows.append({"uuid": card.card_uuid, "card_uuid": card.card_uuid, "kind": "card",
+                         "service_id": service_id, "rule_id": card.rule_id, "issued_at": now})
+            rows.extend({"uuid": s, "card_uuid": card.card_uuid, "kind": "suggestion", "service_id": service_id,
+                         "rule_id": card.rule_id, "issued_at": now} for s in card.suggestion_uuids)
+        with self.engine.begin() as connection:
+            connection.execute(self._insert(issued).on_conflict_do_nothing(index_elements=["uuid"]), rows)
+
+    def record_feedback(self, service_id: str, items: Iterable[FeedbackItem]) -> int:
+        """Store feedback in one transaction; returns how many items were new (repeats are not stored twice)."""
+        now = datetime.now(UTC)
+        rows = [_feedback_row(service_id, item, now) for item in items]
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                self._insert(feedback).on_conflict_do_nothing(index_elements=["id"]).returning(feedback.c.id), rows
+            )
+            return len(result.fetchall())
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def feedback_report(self) -> list[RuleFeedback]:
+        """Accepted/overridden counts and override reasons per card rule (unknown cards count as 'unknown')."""
+        rule = func.coalesce(issued.c.rule_id, "unknown").label("rule_id")
+        joined = feedback.outerjoin(issued, issued.c.uuid == feedback.c.card_uuid)
+        query = (
+            select(rule, feedback.c.outcome, feedback.c.override_reason_code, func.count().label("n"))
+            .select_from(joined)
+            .group_by(rule, feedback.c.outcome, feedback.c.override_reason_code)
+        )
+        by_rule: dict[str, RuleFeedback] = {}
+        with self.engine.connect() as connection:
+            for rule_id, outcome, reason, count in connection.execute(query):
+                entry = by_rule.setdefault(rule_id, RuleFeedback(rule_id, 0, 0, {}))
+                if outcome == "accepted":
+                    entry = RuleFeedback(rule_id, entry.accepted + count, entry.overridden, entry.override_reasons)
+                else:
+                    reasons = dict(entry.override_reasons)
+                    key = reason or "(no coded reason)"
+                    reasons[key] = reasons.get(key, 0) + count
+                    entry = RuleFeedback(rule_id, entry.accepted, entry.overridden + count, reasons)
+                by_rule[rule_id] = entry
+        return [by_rule[k] for k in sorted(by_rule)]
+
+    def rule_of(self, uuid: str) -> str | None:
+        with self.engine.connect() as connection:
+            return connection.execute(select(issued.c.rule_id).where(issued.c.uuid == uuid)).scalar()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _feedback_row(service_id: str, item: FeedbackItem, received_at: datetime) -> dict[str, object]:
+    canonical = json.dumps(
+        [service_id, item.card, item.outcome, sorted(item.accepted_suggestions), item.override_reason_system,
+         item.override_reason_code, item.has_user_comment, item.outcome_timestamp.isoformat()],
+        separators=(",", ":"),
+    )
+    return {
+        "id": hashlib.sha256(canonical.encode()).hexdigest(),
+        "service_id": service_id,
+        "card_uuid": item.card,
+        "outcome": item.outcome,
+        "accepted_suggestions": json.dumps(sorted(item.accepted_suggestions)),
+        "override_reason_system": item.override_reason_system,
+        "override_reason_code": item.override_reason_code,
+        "has_user_comment": item.has_user_comment,
+        "outcome_timestamp": item.outcome_timestamp,
+        "received_at": received_at,
+    }
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 10})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            # WAL lets hook calls read while feedback writes; FULL syncs each commit so acknowledged feedback
+            # survives a crash of the machine, not only of the process.
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)

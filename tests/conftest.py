@@ -1,0 +1,55 @@
+"""Fixtures in the Flask tutorial's shape: `settings` → `app` → `client`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from cds_service import create_app
+from cds_service.config import Settings
+
+EVALUATION_TIME = "2026-11-25T09:00:00Z"
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings as the environment would give them, development mode and a pinned clock unless overridden."""
+
+    def make(**env: str) -> Settings:
+        base = {
+            "OSTEO_CDS_AUTH_MODE": "development",
+            "OSTEO_CDS_DATA_DIR": str(tmp_path / "data"),
+            "OSTEO_CDS_NOW": EVALUATION_TIME,
+        }
+        base.update({f"OSTEO_CDS_{k}": v for k, v in env.items()})
+        return Settings.from_env(base)
+
+    return make
+
+
+@pytest.fixture
+def make_app(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Flask]]:
+    apps: list[Flask] = []
+
+    def make(**env: str) -> Flask:
+        app = create_app(make_settings(**env))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["osteo_cds"].close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()

@@ -42,3 +42,5 @@ def configure_logging(level: str = "INFO") -> None:
         handler._osteo_cds = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.propagate = True  # lets pytest's caplog see the records in tests
+    # urllib3 logs request URLs (which carry the patient id) at DEBUG: keep it quiet whatever the root level.
+    logging.getLogger("urllib3").setLevel(logging.ERROR)

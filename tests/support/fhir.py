@@ -58,8 +58,8 @@ def condition(cid: str, pid: str, system: str, code: str, display: str, onset: s
 
 def searchset(resources: list[dict[str, Any]], *, next_url: str | None = None) -> dict[str, Any]:
     bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-                              "entry": [{"fullUrl": f"urn:{r['resourceType']}:{r['id']}", "resource": r,
-                                         "search": {"mode": "match"}} for r in resources]}
+                              "entry": [{"fullUrl": f"urn:{r['resourceType']}:{r.get('id', i)}", "resource": r,
+                                         "search": {"mode": "match"}} for i, r in enumerate(resources)]}
     if next_url:
         bundle["link"] = [{"relation": "next", "url": next_url}]
     return bundle

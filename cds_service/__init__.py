@@ -14,8 +14,6 @@ log = logging.getLogger("osteo_cds")
 
 def create_app(settings: Settings | None = None, env: Mapping[str, str] | None = None) -> Flask:
     """Build the app from `settings`, or from the OSTEO_CDS_* environment (or `env`) when none are given."""
-    from fhir_mappings.terminology import load_terminology
-
     from cards.catalog import default_catalog
     from cds_service.auth import Authenticator
     from cds_service.errors import register_error_handlers
@@ -25,6 +23,7 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
     from cds_service.queries import queries_for
     from cds_service.runtime import Runtime
     from cds_service.store import Store
+    from fhir_mappings.terminology import load_terminology
 
     settings = settings or Settings.from_env(env)
     configure_logging(settings.log_level)

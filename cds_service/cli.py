@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -50,10 +52,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(host: str, port: int, workers: int | None) -> int:
-    from fhir_mappings.terminology import load_terminology
+    # Prometheus multiprocess mode must be chosen before prometheus_client is first imported.
+    metrics_dir = tempfile.mkdtemp(prefix="osteo-cds-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+
     from gunicorn.app.base import BaseApplication
+    from prometheus_client import multiprocess
 
     from cds_service import create_app
+    from fhir_mappings.terminology import load_terminology
 
     settings = Settings.from_env()
     load_terminology(settings.extra_codes)  # fail here, clearly, rather than in every worker
@@ -70,19 +77,24 @@ def _serve(host: str, port: int, workers: int | None) -> int:
             self.cfg.set("keepalive", 5)
             self.cfg.set("accesslog", None)  # our JSON request log replaces it (it would print query strings)
             self.cfg.set("limit_request_line", 8190)
+            # One shared control socket in $HOME would collide between instances (replicas, tests): not needed.
+            self.cfg.set("control_socket_disable", True)
+            self.cfg.set("child_exit", lambda _server, worker: multiprocess.mark_process_dead(worker.pid))
 
         def load(self) -> Any:
             return create_app(settings)
 
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 
 def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
-    from fhir_mappings.terminology import load_terminology
-
     from cards.catalog import default_catalog
     from cds_service.pipeline import evaluate_resources
+    from fhir_mappings.terminology import load_terminology
 
     try:
         bundle = json.loads(bundle_path.read_text("utf-8"))

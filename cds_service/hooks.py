@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 
+from cds_service import metrics
 from cds_service.discovery import SERVICE_ID, service_definition
 from cds_service.errors import CdsError, Issue, outcome_response
 from cds_service.pipeline import run_hook
@@ -84,13 +85,18 @@ def _finish(response: Response) -> Response:
     response.headers.setdefault("Cache-Control", "no-store")
     response.headers["X-Content-Type-Options"] = "nosniff"
     started = g.get("started")
+    elapsed = time.perf_counter() - started if started else 0.0
+    endpoint = request.url_rule.rule if request.url_rule else "(unmatched)"
     fields: dict[str, Any] = {
         "event": "request",
         "method": request.method,
-        "path": request.url_rule.rule if request.url_rule else "(unmatched)",
+        "path": endpoint,
         "status": response.status_code,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+        "duration_ms": round(elapsed * 1000, 2),
     }
+    if endpoint != "/metrics":
+        metrics.REQUESTS.labels(endpoint, str(response.status_code)).inc()
+        metrics.REQUEST_SECONDS.labels(endpoint).observe(elapsed)
     for name in ("service", "hook_instance", "cards", "rules", "feedback_items"):
         if name in g:
             fields[name] = g.get(name)
@@ -120,6 +126,8 @@ def call_service(service_id: str) -> Response:
                                         for c in evaluation.cards])
     g.cards = len(cards)
     g.rules = [c.rule_id for c in evaluation.cards]
+    for rule_id in g.rules:
+        metrics.CARDS.labels(rule_id).inc()
     return _json({"cards": cards})
 
 
@@ -128,9 +136,19 @@ def feedback(service_id: str) -> Response:
     g.service = service_id
     _known_service(service_id)
     items = parse_feedback(_body())
-    stored = runtime().store.record_feedback(service_id, items)
+    store = runtime().store
+    stored = store.record_feedback(service_id, items)
     g.feedback_items = len(items)
+    rules = store.rules_of([item.card for item in items])
+    for item in items:
+        metrics.FEEDBACK.labels(rules.get(item.card, "unknown"), item.outcome).inc()
     return _json({"received": len(items), "stored": stored})
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    body, content_type = metrics.render()
+    return Response(body, content_type=content_type)
 
 
 @bp.get("/healthz")

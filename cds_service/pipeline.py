@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fhir_mappings.extract import extract_facts
-from fhir_mappings.terminology import Terminology
-
 from cards.catalog import Catalog
 from cds_service.errors import CdsError, Issue
 from cds_service.fhir_client import Deadline, FhirClient
@@ -20,7 +17,9 @@ from cds_service.render import RenderedCard, render_cards
 from cds_service.validation import HookRequest
 from decision_core import evaluate
 from decision_core.model import Recommendation
+from fhir_mappings.extract import extract_facts
 from fhir_mappings.facts import PatientFacts
+from fhir_mappings.terminology import Terminology
 
 log = logging.getLogger("osteo_cds.pipeline")
 

@@ -12,12 +12,14 @@ Independent fetches run in parallel, bounded by one deadline for the whole hook.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from typing import Any
 
+from cds_service import metrics
 from cds_service.fhir_client import Deadline, Fetched, FhirClient
 from cds_service.queries import DataQuery
 
@@ -89,7 +91,7 @@ def resolve(
         if fhir_server is None:
             results[query.key] = KeyResult(query.key, False, source="none", reason="not in prefetch, no fhirServer")
         else:
-            futures[query.key] = _POOL.submit(client.get, fhir_server, query.url(patient_id), token, deadline)
+            futures[query.key] = _POOL.submit(_timed_get, client, query, fhir_server, patient_id, token, deadline)
     for key, bundle in to_follow.items():
         base = fhir_server.rstrip("/") + "/" if fhir_server else None
         if _next_page_url(bundle) is None or base is None:
@@ -106,10 +108,15 @@ def resolve(
         if not future.done():
             future.cancel()
             results[key] = KeyResult(key, False, source=source, reason="hook deadline reached")
+            kind = next(q.resource_types[0] for q in queries if q.key == key)
+            metrics.FHIR_FETCH_FAILURES.labels(kind, "deadline").inc()
             continue
         fetched = future.result()
         results[key] = KeyResult(key, fetched.ok, fetched.resources, source=source, partial=fetched.partial,
                                  reason=fetched.reason)
+        if not fetched.ok:
+            kind = next(q.resource_types[0] for q in queries if q.key == key)
+            metrics.FHIR_FETCH_FAILURES.labels(kind, metrics.reason_label(fetched.reason)).inc()
         if not fetched.ok or fetched.partial:
             log.info("FHIR data incomplete", extra={"event": "fetch", "prefetch": key,
                                                      "fetch_status": "partial" if fetched.ok else "unavailable",
@@ -118,6 +125,15 @@ def resolve(
     resolution = Resolution({q.key: results[q.key] for q in queries})
     _keep_only_this_patient(resolution, queries, patient_id)
     return resolution
+
+
+def _timed_get(client: FhirClient, query: DataQuery, base: str, patient_id: str, token: str | None,
+               deadline: Deadline) -> Fetched:
+    started = time.perf_counter()
+    try:
+        return client.get(base, query.url(patient_id), token, deadline)
+    finally:
+        metrics.FHIR_FETCH_SECONDS.labels(query.resource_types[0]).observe(time.perf_counter() - started)
 
 
 def _classify(value: Any, query: DataQuery) -> str:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fhir_mappings.terminology import Terminology
-
 from cards.catalog import Catalog
 from cds_service.auth import Authenticator
 from cds_service.config import Settings
 from cds_service.fhir_client import FhirClient
 from cds_service.queries import DataQuery
 from cds_service.store import Store
+from fhir_mappings.terminology import Terminology
 
 
 @dataclass

@@ -137,9 +137,13 @@ class Store:
                 by_rule[rule_id] = entry
         return [by_rule[k] for k in sorted(by_rule)]
 
-    def rule_of(self, uuid: str) -> str | None:
+    def rules_of(self, uuids: Sequence[str]) -> dict[str, str]:
+        """The rule id each known card or suggestion uuid was issued for."""
+        if not uuids:
+            return {}
         with self.engine.connect() as connection:
-            return connection.execute(select(issued.c.rule_id).where(issued.c.uuid == uuid)).scalar()
+            rows = connection.execute(select(issued.c.uuid, issued.c.rule_id).where(issued.c.uuid.in_(set(uuids))))
+            return {uuid: rule for uuid, rule in rows}
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -107,8 +107,13 @@ def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
     now = parse_datetime(now_text, "--now") if now_text else datetime.now(UTC)
     resources = [e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict)
                  and isinstance(e.get("resource"), dict)]
+    patients = [r for r in resources if r.get("resourceType") == "Patient"]
+    if len(patients) != 1:
+        print(f"osteo-cds: {bundle_path} must hold exactly one Patient (found {len(patients)})", file=sys.stderr)
+        return 2
     settings = Settings.from_env()
-    evaluation = evaluate_resources(resources, now, load_terminology(settings.extra_codes), default_catalog())
+    evaluation = evaluate_resources(resources, now, str(patients[0].get("id", "unknown")),
+                                    load_terminology(settings.extra_codes), default_catalog())
     cards = [c.card for c in evaluation.cards]
     if as_json:
         print(json.dumps({"cards": cards}, indent=2, ensure_ascii=False))

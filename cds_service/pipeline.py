@@ -34,6 +34,7 @@ class Evaluation:
 def evaluate_resources(
     resources: Iterable[Mapping[str, Any]],
     now: datetime,
+    patient_id: str,
     terminology: Terminology,
     catalog: Catalog,
     *,
@@ -42,7 +43,7 @@ def evaluate_resources(
 ) -> Evaluation:
     facts = extract_facts(resources, now, unavailable=unavailable, partial=partial, terminology=terminology)
     recommendations = evaluate(facts, now)
-    return Evaluation(facts, recommendations, render_cards(recommendations, catalog))
+    return Evaluation(facts, recommendations, render_cards(recommendations, catalog, patient_id))
 
 
 def run_hook(
@@ -63,7 +64,7 @@ def run_hook(
             code="processing", expression=tuple(f"prefetch.{key}" for key in missing),
         )])
     evaluation = evaluate_resources(
-        resolution.resources(), now, terminology, catalog,
+        resolution.resources(), now, hook.patient_id, terminology, catalog,
         unavailable=resolution.unavailable_domains(queries), partial=resolution.partial_domains(queries),
     )
     if evaluation.facts.unreadable_records or resolution.foreign_records:

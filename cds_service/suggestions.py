@@ -1,0 +1,96 @@
+"""Suggested actions → CDS Hooks suggestions carrying draft FHIR R4 resources (never orders).
+
+Wording and codes are data (cards/actions.yaml); this module only assembles and validates the resources with the
+`fhir.resources.R4B` models, so a malformed draft fails in tests rather than in the EHR.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from decision_core.model import ActionKind, SuggestedAction
+
+_DRAFT = {"status": "draft", "intent": "proposal"}
+
+
+@cache
+def action_texts() -> Mapping[str, Any]:
+    return yaml.safe_load(resources.files("cards").joinpath("actions.yaml").read_text("utf-8"))
+
+
+def _fill(template: Any, params: Mapping[str, Any]) -> Any:
+    """Fill {name} placeholders in every string of a (nested) template."""
+    if isinstance(template, str):
+        return template.format_map(_Params(params))
+    if isinstance(template, list):
+        return [_fill(item, params) for item in template]
+    if isinstance(template, dict):
+        return {key: _fill(value, params) for key, value in template.items()}
+    return template
+
+
+class _Params(dict[str, Any]):
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        super().__init__({k: ", ".join(v) if isinstance(v, list | tuple) else v for k, v in params.items()})
+
+    def __missing__(self, key: str) -> str:
+        raise KeyError(f"suggestion text needs the parameter {key!r}")
+
+
+def build_suggestions(actions: Sequence[SuggestedAction], patient_id: str) -> list[dict[str, Any]]:
+    return [_suggestion(action, patient_id) for action in actions]
+
+
+def _suggestion(action: SuggestedAction, patient_id: str) -> dict[str, Any]:
+    texts = action_texts()[action.kind.value]
+    params = dict(action.params)
+    subject = {"reference": f"Patient/{patient_id}"}
+    if action.kind is ActionKind.ORDER_LABS:
+        actions = [_create(_fill(texts["description"], {"lab": texts["labs"][lab]["text"]}),
+                           _service_request(texts["labs"][lab], subject)) for lab in params["labs"]]
+    elif action.kind in (ActionKind.ORDER_DXA, ActionKind.REFERRAL):
+        resource = _service_request(_fill(texts["code"], params), subject)
+        if action.kind is ActionKind.REFERRAL:
+            resource["category"] = [{"text": "Referral"}]
+        actions = [_create(_fill(texts["description"], params), resource)]
+    else:
+        actions = [_create(_fill(texts["description"], params), _medication_request(_fill(texts, params), subject))]
+    return {"label": _fill(texts["label"], params), "uuid": str(uuid.uuid4()), "actions": actions}
+
+
+def _create(description: str, resource: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "create", "description": description, "resource": resource}
+
+
+def _service_request(code: Mapping[str, Any], subject: Mapping[str, str]) -> dict[str, Any]:
+    resource = {"resourceType": "ServiceRequest", **_DRAFT, "code": copy.deepcopy(dict(code)),
+                "subject": dict(subject)}
+    ServiceRequest.model_validate(resource)
+    return resource
+
+
+def _medication_request(texts: Mapping[str, Any], subject: Mapping[str, str]) -> dict[str, Any]:
+    dose = texts["dose"]
+    resource = {
+        "resourceType": "MedicationRequest", **_DRAFT,
+        "medicationCodeableConcept": copy.deepcopy(texts["medication"]),
+        "subject": dict(subject),
+        "dosageInstruction": [{
+            "text": texts["dosage"],
+            "route": {"text": "oral"},
+            "timing": {"repeat": copy.deepcopy(texts["timing"])},
+            "doseAndRate": [{"doseQuantity": {"value": int(dose["value"]), "unit": dose["unit"],
+                                              "system": "http://unitsofmeasure.org", "code": dose["unit"]}}],
+        }],
+    }
+    MedicationRequest.model_validate(resource)
+    return resource

@@ -1,0 +1,57 @@
+"""Suggestions carry draft FHIR R4 resources only, valid against the R4B models, for the patient in context."""
+
+from __future__ import annotations
+
+import pytest
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from cds_service.suggestions import action_texts, build_suggestions
+from decision_core.model import ActionKind, SuggestedAction
+
+EVERY_ACTION = [
+    SuggestedAction(ActionKind.ORDER_DXA),
+    SuggestedAction(ActionKind.ORDER_LABS, {"labs": tuple(action_texts()["order-labs"]["labs"])}),
+    SuggestedAction(ActionKind.DRAFT_ALENDRONATE),
+    SuggestedAction(ActionKind.DRAFT_CALCIUM, {"mg_per_day": 1200}),
+    SuggestedAction(ActionKind.DRAFT_VITAMIN_D, {"iu_per_day": 800}),
+    SuggestedAction(ActionKind.REFERRAL, {"specialty": "endocrinology"}),
+]
+
+
+@pytest.mark.parametrize("action", EVERY_ACTION, ids=[a.kind.value for a in EVERY_ACTION])
+def test_every_action_is_a_valid_draft_for_the_patient(action: SuggestedAction) -> None:
+    (suggestion,) = build_suggestions([action], "pat-9")
+
+    assert suggestion["label"] and "{" not in suggestion["label"]
+    assert suggestion["actions"]
+    for item in suggestion["actions"]:
+        resource = item["resource"]
+        assert item["type"] == "create" and item["description"] and "{" not in item["description"]
+        assert resource["status"] == "draft" and resource["intent"] == "proposal"
+        assert resource["subject"] == {"reference": "Patient/pat-9"}
+        model = {"ServiceRequest": ServiceRequest, "MedicationRequest": MedicationRequest}[resource["resourceType"]]
+        model.model_validate(resource)
+
+
+def test_missing_labs_become_one_suggestion_with_one_order_per_lab() -> None:
+    (suggestion,) = build_suggestions([SuggestedAction(ActionKind.ORDER_LABS, {"labs": ("25-OH D", "eGFR")})], "p")
+
+    assert suggestion["label"] == "Order labs: 25-OH D, eGFR"
+    codes = [[c["code"] for c in a["resource"]["code"].get("coding", ())] for a in suggestion["actions"]]
+    assert codes == [["62292-8"], ["2160-0", "98979-8"]]
+
+
+def test_doses_are_filled_in() -> None:
+    calcium, vitamin_d = build_suggestions([SuggestedAction(ActionKind.DRAFT_CALCIUM, {"mg_per_day": 1000}),
+                                            SuggestedAction(ActionKind.DRAFT_VITAMIN_D, {"iu_per_day": 600})], "p")
+
+    assert "1000 mg/day" in calcium["label"]
+    dose = vitamin_d["actions"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert dose["value"] == 600 and "600 IU" in vitamin_d["label"]
+
+
+def test_each_suggestion_has_a_fresh_uuid() -> None:
+    first, second = build_suggestions([SuggestedAction(ActionKind.ORDER_DXA)] * 2, "p")
+
+    assert first["uuid"] != second["uuid"]

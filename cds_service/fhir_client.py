@@ -156,9 +156,14 @@ class FhirClient:
         return Fetched(True, [body], status=200)
 
 
+def as_list(value: Any) -> list[Any]:
+    """A JSON member that should be an array, or nothing when the client sent something else."""
+    return value if isinstance(value, list) else []
+
+
 def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     resources = []
-    for entry in bundle.get("entry") or ():
+    for entry in as_list(bundle.get("entry")):
         if not isinstance(entry, dict):
             continue
         if (entry.get("search") or {}).get("mode") == "outcome":
@@ -171,17 +176,17 @@ def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _bundle_error(bundle: dict[str, Any]) -> str | None:
     """An error OperationOutcome inside a Bundle means the search failed (warnings are ignored)."""
-    for entry in bundle.get("entry") or ():
+    for entry in as_list(bundle.get("entry")):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
-            severities = {i.get("severity") for i in resource.get("issue") or () if isinstance(i, dict)}
+            severities = {i.get("severity") for i in as_list(resource.get("issue")) if isinstance(i, dict)}
             if severities & {"error", "fatal"}:
                 return "Bundle carries an error OperationOutcome"
     return None
 
 
 def _next_link(bundle: dict[str, Any]) -> str | None:
-    for link in bundle.get("link") or ():
+    for link in as_list(bundle.get("link")):
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             return link["url"]
     return None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds_service import metrics
-from cds_service.fhir_client import Deadline, Fetched, FhirClient
+from cds_service.fhir_client import Deadline, Fetched, FhirClient, as_list
 from cds_service.queries import DataQuery
 
 log = logging.getLogger("osteo_cds.prefetch")
@@ -146,11 +146,11 @@ def _classify(value: Any, query: DataQuery) -> str:
     if kind == "OperationOutcome":
         return "unavailable"
     if kind == "Bundle":
-        entries = value.get("entry") or []
+        entries = as_list(value.get("entry"))
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
-                severities = {i.get("severity") for i in resource.get("issue") or () if isinstance(i, dict)}
+                severities = {i.get("severity") for i in as_list(resource.get("issue")) if isinstance(i, dict)}
                 if severities & {"error", "fatal"}:
                     return "unavailable"
         has_data = any(
@@ -162,9 +162,9 @@ def _classify(value: Any, query: DataQuery) -> str:
 
 
 def _next_page_url(bundle: dict[str, Any]) -> str | None:
-    for link in bundle.get("link") or ():
-        if isinstance(link, dict) and link.get("relation") == "next":
-            return link.get("url")
+    for link in as_list(bundle.get("link")):
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return link["url"]
     return None
 
 

@@ -29,7 +29,8 @@ fhir_fragments = st.fixed_dictionaries({"resourceType": st.sampled_from(RESOURCE
     "subject": st.one_of(json_values, st.just({"reference": "Patient/fz-1"})),
     "effectiveDateTime": st.one_of(st.sampled_from(["2025-01-01", "2026-02-30", "not-a-date", "2025"]), json_values),
     "valueQuantity": st.one_of(json_values, st.fixed_dictionaries({
-        "value": st.one_of(st.floats(-1e6, 1e6), st.text(max_size=5)), "unit": st.one_of(st.none(), st.text(max_size=8)),
+        "value": st.one_of(st.floats(-1e6, 1e6), st.text(max_size=5)),
+        "unit": st.one_of(st.none(), st.text(max_size=8)),
         "code": st.sampled_from(["ng/mL", "nmol/L", "mg/dL", "mmol/L", "{T-score}", "1", "g/cm2", "%", "??"])})),
     "birthDate": st.one_of(st.sampled_from(["1950-01-01", "2030-01-01", "19xx"]), json_values),
     "gender": st.one_of(st.sampled_from(["female", "male", "other", "unknown"]), json_values),

@@ -91,7 +91,7 @@ _ROUTE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"rectal|enema|suppositor", "rectal"),
         (r"vaginal", "vaginal"),
         (r"transdermal|patch", "transdermal"),
-        (r"topical|cutaneous|\bskin\b|cream|ointment|lotion|\bgel\b", "topical"),
+        (r"topical|(?<!sub)cutaneous|\bskin\b|cream|ointment|lotion|\bgel\b", "topical"),
         (r"intravenous|\bIV\b|infusion", "intravenous"),
         (r"intramuscular|\bIM\b", "intramuscular"),
         (r"subcutaneous|\bSC\b|\bSQ\b|\bSUBQ\b|subcut", "subcutaneous"),

@@ -87,7 +87,7 @@ def _key(m: DxaMeasurement) -> tuple[Any, ...]:
     return (m.kind, m.site, m.side, m.vertebrae, m.value, m.effective)
 
 
-# --- encodings ------------------------------------------------------------------------------------------
+# --- encodings ---
 
 
 @pytest.mark.parametrize(
@@ -278,7 +278,7 @@ def test_diagnostic_site_helper() -> None:
     assert not is_diagnostic_site(BoneSite.UNSPECIFIED)
 
 
-# --- data quality -----------------------------------------------------------------------------------------
+# --- data quality ---
 
 
 @pytest.mark.parametrize(

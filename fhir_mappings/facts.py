@@ -65,6 +65,7 @@ class DxaMeasurement:
     vertebrae: tuple[str, ...] = ()  # e.g. ("L1", "L2"); empty when the whole region (L1-L4) is implied
     site_text: str | None = None  # as reported (bodySite text / display), for the card detail
     preliminary: bool = False
+    code: str | None = None  # "system|code" as received
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +103,14 @@ class Fracture:
     record: str
     display: str
     coded_osteoporotic: bool = False  # M80.*, "osteoporotic fracture" SNOMED concepts, Z87.310
-    low_trauma: bool | None = None  # True: flagged low-trauma; False: high-energy mechanism recorded; None: unknown
+    # True: flagged low-trauma; False: high-energy mechanism recorded; None: unknown
+    low_trauma: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ConditionFact:
-    """A coded condition mapped to one concept of fhir_mappings' condition list (e.g. "rheumatoid-arthritis")."""
+    """A coded condition mapped to one concept of fhir_mappings' condition list (e.g.
+    "rheumatoid-arthritis")."""
 
     concept: str
     record: str
@@ -156,11 +159,13 @@ class MedicationExposure:
     display: str
     start: date | None = None
     end: date | None = None
-    administrations: tuple[date, ...] = ()  # dates a dose was given (MedicationAdministration, or a one-off statement)
+    # dates a dose was given (MedicationAdministration, or a one-off statement)
+    administrations: tuple[date, ...] = ()
     route: str | None = None  # "oral", "intravenous", "subcutaneous", "inhaled", "topical", ...
     dose_mg_per_day: Decimal | None = None
     prednisone_eq_mg_per_day: Decimal | None = None  # glucocorticoids only (C-07)
     planned_days: int | None = None  # planned duration of this course, when stated
+    matched_by_text: bool = False  # recognised by ingredient name in text only (no listed code)
 
 
 class Analyte(StrEnum):
@@ -191,6 +196,7 @@ class LabResult:
     original_unit: str | None = None
     reference_low: Decimal | None = None  # canonical unit
     preliminary: bool = False
+    comparator: str | None = None  # "<", ">", ... as reported (e.g. eGFR ">90"): `value` is then a bound
 
 
 class SmokingStatus(StrEnum):
@@ -250,8 +256,9 @@ class PatientFacts:
     lifestyle: Lifestyle = field(default_factory=Lifestyle)
     planned_procedures: tuple[PlannedProcedure, ...] = ()
     data_issues: tuple[DataIssue, ...] = ()
-    # Data domains ("labs", "medications", "conditions", "frax", "dxa", "procedures") that could not be obtained
-    # at all, or only partly: rules that need them say what could not be checked instead of assuming absence.
+    # Data domains ("labs", "medications", "conditions", "frax", "dxa", "procedures") that could not be
+    # obtained at all, or only partly: rules that need them say what could not be checked instead of
+    # assuming absence.
     unavailable: frozenset[str] = frozenset()
     partial: frozenset[str] = frozenset()
     unreadable_records: int = 0  # resources that failed validation and were skipped

@@ -1,0 +1,517 @@
+"""FHIR R4 resources (raw JSON dicts) -> PatientFacts.
+
+extract_facts() never raises on bad data. It looks at each raw dict first (resourceType and codes) and
+validates only resources that map to a concept, so the irrelevant bulk of a chart costs microseconds. A
+relevant resource that fails validation (after known quirks are repaired) is skipped and counted in
+`unreadable_records`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from fhir_mappings import conditions as cond_mod
+from fhir_mappings import dxa as dxa_mod
+from fhir_mappings import frax as frax_mod
+from fhir_mappings import labs as labs_mod
+from fhir_mappings import medications as med_mod
+from fhir_mappings import procedures as proc_mod
+from fhir_mappings import vitals as vitals_mod
+from fhir_mappings.facts import (
+    ConditionFact,
+    DataIssue,
+    DxaMeasurement,
+    Fracture,
+    LabResult,
+    MedicationExposure,
+    PatientFacts,
+    PlannedProcedure,
+    Sex,
+)
+from fhir_mappings.fhir_json import (
+    codings,
+    first_text,
+    is_partial_date,
+    parse,
+    raw_codings,
+    raw_list,
+    raw_text,
+    record_id,
+    to_date,
+)
+from fhir_mappings.observations import ObsPart, ObsView, observation_view
+from fhir_mappings.quality import resolve_same_day
+from fhir_mappings.terminology import CodeEntry, Terminology, default_terminology
+
+log = logging.getLogger(__name__)
+
+_IGNORED_OBS_STATUS = frozenset({"entered-in-error", "cancelled", "registered"})
+_USED_REPORT_STATUS = frozenset({"final", "amended", "corrected", "appended", "preliminary", "partial"})
+_AGE_AFFECTS = ("DX-01", "DX-02", "RISK-01", "TX-01", "TX-02", "DATA-01")
+_MED_TYPES = frozenset({"MedicationStatement", "MedicationRequest", "MedicationAdministration"})
+
+
+@dataclass(slots=True)
+class _State:
+    term: Terminology
+    today: date
+    medications: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    unreadable: int = 0
+    birth_date: date | None = None
+    sex: Sex = Sex.UNKNOWN
+    have_patient: bool = False
+    dxa: list[DxaMeasurement] = field(default_factory=list)
+    frax: list[frax_mod.FraxPart] = field(default_factory=list)
+    labs: list[LabResult] = field(default_factory=list)
+    vitals: list[vitals_mod.VitalReading] = field(default_factory=list)
+    conditions: list[ConditionFact] = field(default_factory=list)
+    fractures: list[Fracture] = field(default_factory=list)
+    menopause: list[cond_mod.MenopauseEvidence] = field(default_factory=list)
+    meds: list[MedicationExposure] = field(default_factory=list)
+    procedures: list[PlannedProcedure] = field(default_factory=list)
+    issues: list[DataIssue] = field(default_factory=list)
+
+
+def extract_facts(
+    resources: Iterable[Mapping[str, Any]],
+    now: datetime | date,
+    *,
+    unavailable: frozenset[str] = frozenset(),
+    partial: frozenset[str] = frozenset(),
+    terminology: Terminology | None = None,
+) -> PatientFacts:
+    term = terminology or default_terminology()
+    today = now.date() if isinstance(now, datetime) else now
+    st = _State(term=term, today=today)
+    items = _dedupe(resources, st)
+    for _, raw in items:
+        if raw.get("resourceType") == "Medication" and isinstance(raw.get("id"), str):
+            st.medications.setdefault(raw["id"], raw)
+    for index, raw in items:
+        try:
+            _handle(raw, index, st)
+        except Exception as exc:  # one odd resource must never cost the whole chart
+            log.debug("skipped %s #%d: %s", raw.get("resourceType"), index, type(exc).__name__)
+            st.unreadable += 1
+    return _assemble(st, unavailable, partial)
+
+
+# --- intake ----------------------------------------------------------------------------------------------
+
+
+def _iter_resources(resources: Iterable[Any], st: _State) -> Iterator[Any]:
+    try:
+        for r in resources:
+            # Tolerate a Bundle that was not unwrapped (one level).
+            if isinstance(r, Mapping) and r.get("resourceType") == "Bundle":
+                for entry in raw_list(r.get("entry")):
+                    yield entry.get("resource") if isinstance(entry, Mapping) else entry
+            else:
+                yield r
+    except Exception:  # a broken iterable: keep what was read
+        st.unreadable += 1
+
+
+def _dedupe(resources: Iterable[Any], st: _State) -> list[tuple[int, Mapping[str, Any]]]:
+    """The same resource (type + id) arriving twice is read once; the newer meta.lastUpdated wins."""
+    out: list[tuple[int, Mapping[str, Any]]] = []
+    where: dict[tuple[str, str], int] = {}
+    for index, raw in enumerate(_iter_resources(resources, st)):
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("resourceType"), str):
+            st.unreadable += 1
+            continue
+        rid = raw.get("id")
+        if isinstance(rid, str) and rid:
+            key = (raw["resourceType"], rid)
+            if key in where:
+                pos = where[key]
+                if _last_updated(raw) > _last_updated(out[pos][1]):
+                    out[pos] = (out[pos][0], raw)
+                continue
+            where[key] = len(out)
+        out.append((index, raw))
+    return out
+
+
+def _last_updated(raw: Mapping[str, Any]) -> str:
+    meta = raw.get("meta")
+    value = meta.get("lastUpdated") if isinstance(meta, Mapping) else None
+    return value if isinstance(value, str) else ""
+
+
+# --- relevance (raw dicts, before any parsing) -------------------------------------------------------------
+
+
+def _known(term: Terminology, concept: Any) -> bool:
+    return any(term.is_known(s, c) for s, c, _ in raw_codings(concept))
+
+
+def _observation_relevant(raw: Mapping[str, Any], term: Terminology) -> bool:
+    if _known(term, raw.get("code")) or _known(term, raw.get("valueCodeableConcept")):
+        return True
+    return any(
+        isinstance(c, Mapping)
+        and (_known(term, c.get("code")) or _known(term, c.get("valueCodeableConcept")))
+        for c in raw_list(raw.get("component"))
+    )
+
+
+def _medication_relevant(raw: Mapping[str, Any], st: _State) -> bool:
+    candidates: list[Any] = [raw.get("medicationCodeableConcept")]
+    ref = raw.get("medicationReference")
+    if isinstance(ref, Mapping):
+        reference = ref.get("reference")
+        target: Any = None
+        if isinstance(reference, str) and reference.startswith("#"):
+            target = next(
+                (
+                    c
+                    for c in raw_list(raw.get("contained"))
+                    if isinstance(c, Mapping) and c.get("id") == reference[1:]
+                ),
+                None,
+            )
+        elif isinstance(reference, str):
+            target = st.medications.get(reference.rsplit("/", 1)[-1].removeprefix("urn:uuid:"))
+        if isinstance(target, Mapping):
+            candidates.append(target.get("code"))
+            candidates.extend(
+                i.get("itemCodeableConcept")
+                for i in raw_list(target.get("ingredient"))
+                if isinstance(i, Mapping)
+            )
+        if isinstance(ref.get("display"), str) and st.term.match_text(ref["display"]):
+            return True
+    for concept in candidates:
+        if _known(st.term, concept):
+            return True
+        for t in (raw_text(concept), *(d for _, _, d in raw_codings(concept))):
+            if t and st.term.match_text(t):
+                return True
+    return False
+
+
+def _relevant(rtype: str, raw: Mapping[str, Any], st: _State) -> bool:
+    term = st.term
+    if rtype == "Patient":
+        return True
+    if rtype == "Observation":
+        return _observation_relevant(raw, term)
+    if rtype in ("Condition", "Procedure", "ServiceRequest", "DiagnosticReport"):
+        return _known(term, raw.get("code"))
+    if rtype == "FamilyMemberHistory":
+        return any(
+            isinstance(c, Mapping) and _known(term, c.get("code")) for c in raw_list(raw.get("condition"))
+        )
+    if rtype in _MED_TYPES:
+        return _medication_relevant(raw, st)
+    if rtype == "Appointment":
+        return any(
+            _known(term, c) for key in ("serviceType", "reasonCode") for c in raw_list(raw.get(key))
+        ) or _known(term, raw.get("appointmentType"))
+    return False
+
+
+# --- handlers ----------------------------------------------------------------------------------------------
+
+
+def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
+    rtype = raw["resourceType"]
+    if not _relevant(rtype, raw, st):
+        return
+    model = parse(raw)
+    if model is None:
+        st.unreadable += 1
+        return
+    record = record_id(rtype, raw.get("id"), index)
+    if rtype == "Patient":
+        _patient(model, record, st)
+    elif rtype == "Observation":
+        _observation(observation_view(model, record), st)
+    elif rtype == "Condition":
+        _merge_conditions(cond_mod.from_condition(model, record, st.term), st)
+    elif rtype == "FamilyMemberHistory":
+        _merge_conditions(cond_mod.from_family_history(model, record, st.term), st)
+    elif rtype in _MED_TYPES:
+        st.meds.extend(med_mod.from_resource(model, record, st.term, st.medications))
+    elif rtype in ("ServiceRequest", "Appointment"):
+        st.procedures.extend(proc_mod.from_resource(model, record, st.term))
+    elif rtype == "Procedure":
+        st.procedures.extend(proc_mod.from_resource(model, record, st.term))
+        _procedure_fracture(model, record, st)
+    elif rtype == "DiagnosticReport":
+        _diagnostic_report(model, record, st)
+
+
+def _patient(model: Any, record: str, st: _State) -> None:
+    if st.have_patient:
+        return  # one patient per chart; a second Patient resource is not merged
+    st.have_patient = True
+    try:
+        st.sex = Sex(model.gender) if model.gender else Sex.UNKNOWN
+    except ValueError:
+        st.sex = Sex.UNKNOWN
+    if model.birthDate is not None and is_partial_date(model.birthDate):
+        st.issues.append(
+            DataIssue(
+                "Birth date",
+                f"birth date incomplete ('{model.birthDate}'): age not computed",
+                record,
+                _AGE_AFFECTS,
+            )
+        )
+    else:
+        st.birth_date = to_date(model.birthDate)
+
+
+def _merge_conditions(out: cond_mod.ConditionOutput, st: _State) -> None:
+    st.conditions.extend(out.conditions)
+    st.fractures.extend(out.fractures)
+    st.menopause.extend(out.menopause)
+
+
+def _entries(st: _State, part: ObsPart) -> list[tuple[CodeEntry, str | None]]:
+    out: list[tuple[CodeEntry, str | None]] = []
+    seen: set[tuple[str, str]] = set()
+    for system, code, display in part.codings:
+        for e in st.term.lookup(system, code):
+            key = (e.domain, e.concept.id)
+            if key not in seen:
+                seen.add(key)
+                out.append((e, display))
+    return out
+
+
+def _observation(view: ObsView, st: _State) -> None:
+    if view.status in _IGNORED_OBS_STATUS:
+        return
+    has_frax_probability = False
+    for part in (view.main, *view.components):
+        for entry, matched_display in _entries(st, part):
+            if view.effective is None:
+                st.issues.append(
+                    DataIssue(
+                        entry.display, "no effective date", view.record, tuple(entry.attr("affects", ()))
+                    )
+                )
+                continue
+            result: Any = None
+            if entry.domain == "dxa":
+                result = dxa_mod.measurement(
+                    entry,
+                    part.value,
+                    effective=view.effective,
+                    record=view.record,
+                    preliminary=view.preliminary,
+                    matched_display=matched_display,
+                    code_texts=part.code_texts,
+                    body_codings=view.body_site_codings,
+                    body_texts=view.body_site_texts,
+                )
+                if isinstance(result, DxaMeasurement):
+                    result = _with_code(result, entry)
+            elif entry.domain == "labs":
+                result = labs_mod.lab_result(
+                    entry,
+                    part.value,
+                    effective=view.effective,
+                    record=view.record,
+                    preliminary=view.preliminary,
+                    reference_low=view.reference_low if part is view.main else None,
+                )
+            elif entry.domain == "frax":
+                kind = entry.concept.get("kind")
+                if kind in ("mof", "hip"):
+                    has_frax_probability = True
+                    result = frax_mod.probability(
+                        entry, part.value, effective=view.effective, record=view.record
+                    )
+                else:
+                    flag = frax_mod.yes_no(
+                        part.value_bool, part.value_texts, [c for _, c, _ in part.value_codings if c]
+                    )
+                    if flag is not None:
+                        result = frax_mod.FraxPart(
+                            kind=kind, effective=view.effective, record=view.record, flag=flag
+                        )
+            elif entry.domain == "vitals":
+                measure = entry.concept.get("measure")
+                if measure == "smoking":
+                    answers = [e for s, c, _ in part.value_codings for e in st.term.lookup(s, c, "vitals")]
+                    result = vitals_mod.smoking_reading(answers, effective=view.effective, record=view.record)
+                elif measure is not None:
+                    result = vitals_mod.reading(
+                        entry, part.value, effective=view.effective, record=view.record
+                    )
+            elif entry.domain == "conditions" and entry.attr("implies_menopause"):
+                result = cond_mod.from_entries(
+                    [entry],
+                    record=view.record,
+                    display=entry.display,
+                    onset=view.effective,
+                    explicit_onset=view.effective,
+                    active=True,
+                )
+            _collect(result, st)
+        # Menopausal status given as an answer (local codes): Observation.valueCodeableConcept.
+        if view.effective is not None or part.value_codings:
+            for s, c, _ in part.value_codings:
+                for e in st.term.lookup(s, c, "conditions"):
+                    if e.concept.get("kind") == "menopause":
+                        _collect(
+                            cond_mod.from_entries(
+                                [e],
+                                record=view.record,
+                                display=e.display,
+                                onset=view.effective,
+                                explicit_onset=view.effective,
+                                active=True,
+                            ),
+                            st,
+                        )
+    if has_frax_probability:
+        bmd = frax_mod.bmd_used_from_method(view.method_texts)
+        if bmd is not None and view.effective is not None:
+            st.frax.append(
+                frax_mod.FraxPart(
+                    kind="input-bmd-used", effective=view.effective, record=view.record, flag=bmd
+                )
+            )
+
+
+def _with_code(m: DxaMeasurement, entry: CodeEntry) -> DxaMeasurement:
+    from dataclasses import replace
+
+    return replace(m, code=entry.token)
+
+
+def _collect(result: Any, st: _State) -> None:
+    if result is None:
+        return
+    if isinstance(result, DataIssue):
+        st.issues.append(result)
+    elif isinstance(result, DxaMeasurement):
+        st.dxa.append(result)
+    elif isinstance(result, LabResult):
+        st.labs.append(result)
+    elif isinstance(result, frax_mod.FraxPart):
+        st.frax.append(result)
+    elif isinstance(result, vitals_mod.VitalReading):
+        st.vitals.append(result)
+    elif isinstance(result, cond_mod.ConditionOutput):
+        _merge_conditions(result, st)
+
+
+def _procedure_fracture(model: Any, record: str, st: _State) -> None:
+    """A Procedure coded with a fracture concept (e.g. a site's local hip-repair code mapped to
+    fracture-hip)."""
+    if model.status in ("entered-in-error", "not-done"):
+        return
+    entries = cond_mod.match(st.term, model.code)
+    if not entries:
+        return
+    on = to_date(model.performedDateTime) or to_date(
+        model.performedPeriod.start if model.performedPeriod else None
+    )
+    fracture = cond_mod.fracture_from_entries(
+        entries,
+        record=record,
+        display=first_text(model.code) or entries[0].display,
+        onset=on,
+        explicit_onset=on,
+    )
+    if fracture is not None:
+        st.fractures.append(fracture)
+
+
+def _diagnostic_report(model: Any, record: str, st: _State) -> None:
+    """Panels (CBC, SPEP) are often only a DiagnosticReport: counted as present (value None)."""
+    if model.status not in _USED_REPORT_STATUS:
+        return
+    effective = (
+        to_date(model.effectiveDateTime)
+        or to_date(model.effectivePeriod.start if model.effectivePeriod else None)
+        or to_date(model.issued)
+    )
+    for system, code, _ in codings(model.code):
+        for e in st.term.lookup(system, code, "labs"):
+            if not e.concept.get("panel"):
+                continue
+            if effective is None:
+                st.issues.append(
+                    DataIssue(e.display, "no effective date", record, tuple(e.attr("affects", ())))
+                )
+                return
+            _collect(
+                labs_mod.lab_result(
+                    e,
+                    None,
+                    effective=effective,
+                    record=record,
+                    preliminary=model.status == "preliminary",
+                    reference_low=None,
+                ),
+                st,
+            )
+            return
+
+
+# --- assembly -----------------------------------------------------------------------------------------------
+
+
+def _assemble(st: _State, unavailable: frozenset[str], partial: frozenset[str]) -> PatientFacts:
+    issues = list(st.issues)
+    dxa_kept, dxa_issues = resolve_same_day(
+        st.dxa,
+        key=dxa_mod.duplicate_key,
+        value=lambda m: m.value,
+        is_preliminary=lambda m: m.preliminary,
+        record=lambda m: m.record,
+        describe=dxa_mod.describe,
+        affects=lambda m: dxa_mod.DXA_AFFECTS,
+    )
+    labs_kept, lab_issues = resolve_same_day(
+        st.labs,
+        key=lambda r: (r.analyte, r.effective),
+        value=lambda r: r.value,
+        is_preliminary=lambda r: r.preliminary,
+        record=lambda r: r.record,
+        describe=lambda r: f"{labs_mod.ANALYTE_LABEL[r.analyte]} {r.effective.isoformat()}",
+        affects=lambda r: _lab_affects(st.term, r),
+    )
+    frax_results, frax_issues = frax_mod.combine(st.frax)
+    meds = sorted(st.meds, key=lambda e: (e.drug_class.value, e.start or date.min, e.record, e.drug))
+    issues += dxa_issues + lab_issues + frax_issues + med_mod.data_issues(meds, st.today)
+    conditions = sorted(dict.fromkeys(st.conditions), key=lambda c: (c.concept, c.record))
+    fractures = sorted(
+        dict.fromkeys(st.fractures), key=lambda f: (f.onset or date.min, f.record), reverse=True
+    )
+    procedures = sorted(st.procedures, key=lambda p: (p.planned_date or date.max, p.record))
+    labs = sorted(labs_kept, key=lambda r: (r.effective, r.analyte.value, r.record), reverse=True)
+    return PatientFacts(
+        birth_date=st.birth_date,
+        sex=st.sex,
+        menopause=cond_mod.menopause_status(st.menopause),
+        dxa_studies=dxa_mod.group_studies(dxa_kept),
+        frax=frax_results,
+        fractures=tuple(fractures),
+        conditions=tuple(conditions),
+        medications=tuple(meds),
+        labs=tuple(labs),
+        lifestyle=vitals_mod.lifestyle(st.vitals),
+        planned_procedures=tuple(procedures),
+        data_issues=tuple(dict.fromkeys(issues)),
+        unavailable=frozenset(unavailable),
+        partial=frozenset(partial),
+        unreadable_records=st.unreadable,
+    )
+
+
+def _lab_affects(term: Terminology, r: LabResult) -> tuple[str, ...]:
+    system, _, code = r.code.partition("|")
+    for e in term.lookup(system, code, "labs"):
+        return tuple(e.attr("affects", ("LAB-01",)))
+    return ("LAB-01",)

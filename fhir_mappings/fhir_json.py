@@ -1,0 +1,272 @@
+"""Raw FHIR R4 JSON helpers: cheap relevance checks on dicts, lenient model validation, dates and codings.
+
+Resources are validated with fhir.resources.R4B models (never the top-level fhir.resources classes, which
+are R5). Known client quirks are repaired in a copy of the raw dict before validation; a resource that
+still fails is skipped and counted by the caller. Nothing in here leaks FHIR model types to the rest of
+the service: domain modules receive plain tuples, strings, Decimals and dates."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from fhir.resources.R4B.appointment import Appointment
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from fhir.resources.R4B.familymemberhistory import FamilyMemberHistory
+from fhir.resources.R4B.medication import Medication
+from fhir.resources.R4B.medicationadministration import MedicationAdministration
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.medicationstatement import MedicationStatement
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.procedure import Procedure
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from pydantic import ValidationError
+
+MODELS: dict[str, Any] = {
+    "Patient": Patient,
+    "Observation": Observation,
+    "Condition": Condition,
+    "FamilyMemberHistory": FamilyMemberHistory,
+    "MedicationStatement": MedicationStatement,
+    "MedicationRequest": MedicationRequest,
+    "MedicationAdministration": MedicationAdministration,
+    "Medication": Medication,
+    "Procedure": Procedure,
+    "ServiceRequest": ServiceRequest,
+    "Appointment": Appointment,
+    "DiagnosticReport": DiagnosticReport,
+}
+
+Coding = tuple[str | None, str | None, str | None]  # (system, code, display)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Raw-dict access (cheap, used before any parsing). Every helper tolerates any shape.
+
+
+def raw_codings(concept: Any) -> Iterator[Coding]:
+    """(system, code, display) of a raw CodeableConcept; tolerates a single coding given as an object."""
+    if not isinstance(concept, Mapping):
+        return
+    codings = concept.get("coding")
+    if isinstance(codings, Mapping):
+        codings = [codings]
+    if not isinstance(codings, list):
+        return
+    for c in codings:
+        if isinstance(c, Mapping):
+            system, code, display = c.get("system"), c.get("code"), c.get("display")
+            yield (
+                system if isinstance(system, str) else None,
+                code if isinstance(code, str | int) else None,
+                display if isinstance(display, str) else None,
+            )
+
+
+def raw_list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if value is None:
+        return []
+    return [value]
+
+
+def raw_text(concept: Any) -> str | None:
+    if isinstance(concept, Mapping):
+        t = concept.get("text")
+        if isinstance(t, str):
+            return t
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation with quirk repair
+
+# Elements that R4 defines as arrays but that some clients send as a single object (the CDS Hooks sandbox
+# sends MedicationRequest.category as an object). Wrapped into a list before validation.
+_LIST_ELEMENTS: dict[str, tuple[str, ...]] = {
+    "MedicationRequest": ("category", "dosageInstruction", "reasonCode", "note", "identifier"),
+    "MedicationStatement": ("category", "dosage", "reasonCode", "note", "identifier"),
+    "MedicationAdministration": ("reasonCode", "note", "identifier"),
+    "Observation": ("category", "component", "identifier", "referenceRange", "interpretation", "note"),
+    "Condition": ("category", "bodySite", "identifier", "note"),
+    "Procedure": ("bodySite", "identifier", "note", "reasonCode"),
+    "ServiceRequest": ("category", "bodySite", "identifier", "note", "reasonCode"),
+    "FamilyMemberHistory": ("condition", "identifier", "note"),
+    "Patient": ("name", "identifier", "telecom", "address"),
+    "DiagnosticReport": ("category", "result", "identifier"),
+    "Appointment": ("serviceType", "reasonCode", "identifier", "participant"),
+}
+# A dateTime with a time but no timezone is invalid FHIR but common; only the date is used here, so the time
+# is dropped rather than the resource.
+_NAIVE_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_MAX_REPAIRS = 20
+
+
+def _set_path(doc: Any, loc: tuple[Any, ...], value: Any) -> bool:
+    target = doc
+    for part in loc[:-1]:
+        if (isinstance(target, Mapping) and part in target) or (
+            isinstance(target, list) and isinstance(part, int) and 0 <= part < len(target)
+        ):
+            target = target[part]
+        else:
+            return False
+    last = loc[-1]
+    if isinstance(target, dict) and last in target:
+        if value is _DELETE:
+            del target[last]
+        else:
+            target[last] = value
+        return True
+    if (
+        isinstance(target, list)
+        and isinstance(last, int)
+        and 0 <= last < len(target)
+        and value is not _DELETE
+    ):
+        target[last] = value
+        return True
+    return False
+
+
+def _get_path(doc: Any, loc: tuple[Any, ...]) -> Any:
+    target = doc
+    for part in loc:
+        if (isinstance(target, Mapping) and part in target) or (
+            isinstance(target, list) and isinstance(part, int) and 0 <= part < len(target)
+        ):
+            target = target[part]
+        else:
+            return _MISSING
+    return target
+
+
+_DELETE = object()
+_MISSING = object()
+
+
+def _normalise_known_quirks(rtype: str, doc: dict[str, Any]) -> None:
+    for key in _LIST_ELEMENTS.get(rtype, ()):
+        if isinstance(doc.get(key), Mapping):
+            doc[key] = [doc[key]]
+
+
+def parse(raw: Mapping[str, Any]) -> Any | None:
+    """Validated R4B model of `raw`, or None if it cannot be made valid.
+
+    Repairs, in a copy: known single-object-for-array quirks; then, driven by validation errors, any other
+    object given where an array is required, naive dateTimes (time dropped) and elements unknown to R4B
+    (dropped: a reader must ignore what it does not understand). Anything else fails."""
+    rtype = raw.get("resourceType")
+    model = MODELS.get(rtype) if isinstance(rtype, str) else None
+    if model is None:
+        return None
+    doc = copy.deepcopy(dict(raw))
+    _normalise_known_quirks(rtype, doc)  # type: ignore[arg-type]
+    for _ in range(_MAX_REPAIRS):
+        try:
+            return model.model_validate(doc)
+        except ValidationError as exc:
+            if not _repair(doc, exc):
+                return None
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+            return None
+    return None
+
+
+def _repair(doc: dict[str, Any], exc: ValidationError) -> bool:
+    repaired = False
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        kind = err.get("type")
+        if not loc:
+            continue
+        current = _get_path(doc, loc)
+        if current is _MISSING:
+            continue
+        if kind == "list_type" and isinstance(current, Mapping):
+            repaired |= _set_path(doc, loc, [current])
+        elif kind == "extra_forbidden" and loc[-1] != "resourceType":
+            repaired |= _set_path(doc, loc, _DELETE)
+        elif isinstance(current, str):
+            m = _NAIVE_DATETIME.match(current.strip())
+            if m:
+                repaired |= _set_path(doc, loc, m.group(1))
+    return repaired
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Model access helpers (plain values out)
+
+
+def to_date(value: Any) -> date | None:
+    """Date of a FHIR date/dateTime/instant: the calendar date as recorded (in its own timezone).
+    Partial dates stand for their whole period and give its first day ("2015" -> 2015-01-01)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value.strip())
+        if m:
+            try:
+                return date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+            except ValueError:
+                return None
+    return None
+
+
+def is_partial_date(value: Any) -> bool:
+    return isinstance(value, str) and bool(re.fullmatch(r"\d{4}(-\d{2})?", value.strip()))
+
+
+def codings(concept: Any) -> tuple[Coding, ...]:
+    """(system, code, display) of a model CodeableConcept (or Coding)."""
+    if concept is None:
+        return ()
+    if getattr(concept, "coding", None) is None and getattr(concept, "code", None) is not None:
+        return ((concept.system, concept.code, concept.display),)
+    return tuple((c.system, c.code, c.display) for c in (concept.coding or ()))
+
+
+def texts(concept: Any) -> tuple[str, ...]:
+    """Human texts of a CodeableConcept: text then codings' displays."""
+    if concept is None:
+        return ()
+    out: list[str] = []
+    text = getattr(concept, "text", None)
+    if text:
+        out.append(text)
+    for c in getattr(concept, "coding", None) or ():
+        if c.display:
+            out.append(c.display)
+    return tuple(out)
+
+
+def first_text(concept: Any) -> str:
+    t = texts(concept)
+    return t[0] if t else ""
+
+
+def decimal_or_none(value: Any) -> Decimal | None:
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        d = Decimal(str(value))
+        return d if d.is_finite() else None
+    return None
+
+
+def record_id(resource_type: str, rid: Any, fallback_index: int) -> str:
+    if isinstance(rid, str) and rid:
+        return f"{resource_type}/{rid}"
+    return f"{resource_type}/#{fallback_index}"

@@ -1,0 +1,119 @@
+"""FRAX results read from the chart (the service never computes FRAX, decision table §8)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from fhir_mappings.facts import DataIssue, FraxResult
+from fhir_mappings.observations import Qty
+from fhir_mappings.quality import differs
+from fhir_mappings.terminology import CodeEntry
+from fhir_mappings.units import parse_unit
+
+FRAX_AFFECTS: tuple[str, ...] = ("RISK-01", "TX-01", "TX-02", "TX-03", "GC-01")
+
+
+@dataclass(frozen=True, slots=True)
+class FraxPart:
+    """One FRAX number or input, before parts of the same day are combined."""
+
+    kind: str  # "mof" | "hip" | "input-glucocorticoids" | "input-bmd-used"
+    effective: date
+    record: str
+    value: Decimal | None = None
+    flag: bool | None = None
+
+
+def probability(entry: CodeEntry, value: Qty | None, *, effective: date, record: str) -> FraxPart | DataIssue:
+    kind = entry.concept.get("kind")
+    item = f"FRAX {'MOF' if kind == 'mof' else 'hip'} {effective.isoformat()}"
+    affects = tuple(entry.attr("affects", FRAX_AFFECTS))
+    if value is None or value.value is None:
+        return DataIssue(item, "no numeric value", record, affects)
+    unit_text = value.code or value.unit
+    if unit_text is None or not unit_text.strip():
+        return DataIssue(item, "unit missing (expected %)", record, affects)
+    unit = parse_unit(value.code) or parse_unit(value.unit)
+    if unit is None or unit.dimension != "percent":
+        return DataIssue(item, f"unit '{unit_text}' not recognised (expected %)", record, affects)
+    if not Decimal(0) <= value.value <= Decimal(100):
+        return DataIssue(item, f"probability {value.value}% outside 0..100", record, affects)
+    return FraxPart(kind=kind, effective=effective, record=record, value=value.value)
+
+
+_YES = re.compile(r"^\s*(y|yes|true|1|positive)\s*$", re.I)
+_NO = re.compile(r"^\s*(n|no|false|0|negative|none)\s*$", re.I)
+
+
+def yes_no(value_bool: bool | None, value_texts: Sequence[str], value_codes: Sequence[str]) -> bool | None:
+    if value_bool is not None:
+        return value_bool
+    for t in (*value_codes, *value_texts):
+        if _YES.match(t):
+            return True
+        if _NO.match(t):
+            return False
+    return None
+
+
+def bmd_used_from_method(texts: Iterable[str]) -> bool | None:
+    """terminology.md B: whether BMD was used is recorded in Observation.method or a note, if at all."""
+    for t in texts:
+        low = t.lower()
+        if re.search(r"\b(without|no)\s+(bmd|bone mineral density)\b", low):
+            return False
+        if "bmd" in low or "bone mineral density" in low:
+            return True
+    return None
+
+
+def combine(parts: Iterable[FraxPart]) -> tuple[tuple[FraxResult, ...], list[DataIssue]]:
+    """One FraxResult per day, newest first. Same-day values more than 10 % apart conflict (DATA-03): that
+    probability is reported and left out; closer values are the same result and the first record's is kept."""
+    by_day: dict[date, list[FraxPart]] = {}
+    for p in parts:
+        by_day.setdefault(p.effective, []).append(p)
+    results: list[FraxResult] = []
+    issues: list[DataIssue] = []
+    for day in sorted(by_day, reverse=True):
+        ps = sorted(by_day[day], key=lambda p: p.record)
+        values: dict[str, Decimal | None] = {}
+        for kind in ("mof", "hip"):
+            got = [p for p in ps if p.kind == kind and p.value is not None]
+            if not got:
+                values[kind] = None
+                continue
+            nums = [p.value for p in got if p.value is not None]
+            if any(differs(a, b) for i, a in enumerate(nums) for b in nums[i + 1 :]):
+                shown = ", ".join(f"{p.value}% ({p.record})" for p in got)
+                issues.append(
+                    DataIssue(
+                        f"FRAX {'MOF' if kind == 'mof' else 'hip'} {day.isoformat()}",
+                        f"conflicting same-day results differ by more than 10%: {shown}",
+                        got[0].record,
+                        FRAX_AFFECTS,
+                    )
+                )
+                values[kind] = None
+            else:
+                values[kind] = got[0].value
+        if values["mof"] is None and values["hip"] is None:
+            continue
+        gc = next((p.flag for p in ps if p.kind == "input-glucocorticoids" and p.flag is not None), None)
+        bmd = next((p.flag for p in ps if p.kind == "input-bmd-used" and p.flag is not None), None)
+        records = tuple(dict.fromkeys(p.record for p in ps))
+        results.append(
+            FraxResult(
+                effective=day,
+                records=records,
+                mof_percent=values["mof"],
+                hip_percent=values["hip"],
+                glucocorticoid_input=gc,
+                bmd_used=bmd,
+            )
+        )
+    return tuple(results), issues

@@ -1,0 +1,603 @@
+"""Medication exposures from MedicationStatement, MedicationRequest and MedicationAdministration.
+
+The drug comes from medicationCodeableConcept or a Medication resource (contained, or elsewhere in the
+resource list), matched by code; drugs with no verified code (anabolics, calcitonin) also by ingredient
+name in the text. Daily dose: structured dose (mg, or count x strength of the clinical drug) x frequency
+from timing. Glucocorticoids count only by systemic routes and get a prednisone-equivalent dose (decision
+table C-07)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from fhir_mappings.facts import DataIssue, DrugClass, MedicationExposure, MedicationSource, MedicationStatus
+from fhir_mappings.fhir_json import codings, parse, texts, to_date
+from fhir_mappings.observations import Qty, qty
+from fhir_mappings.terminology import CodeEntry, Concept, Terminology
+from fhir_mappings.units import days_per, is_count_unit, mass_to_mg, to_decimal
+
+SYSTEMIC_ROUTES = frozenset({"oral", "intravenous", "intramuscular", "subcutaneous", "injection"})
+OSTEOPOROSIS_THERAPY = frozenset(
+    {
+        DrugClass.BISPHOSPHONATE_ORAL,
+        DrugClass.ZOLEDRONIC_ACID,
+        DrugClass.DENOSUMAB,
+        DrugClass.ANABOLIC,
+        DrugClass.SERM,
+        DrugClass.CALCITONIN,
+    }
+)
+
+# --- statuses -----------------------------------------------------------------------------------------------
+
+_STATEMENT_STATUS = {
+    "active": MedicationStatus.ACTIVE,
+    "completed": MedicationStatus.COMPLETED,
+    "stopped": MedicationStatus.STOPPED,
+    "on-hold": MedicationStatus.ON_HOLD,
+    "intended": MedicationStatus.PLANNED,
+    "unknown": MedicationStatus.UNKNOWN,
+}
+_REQUEST_STATUS = {
+    "active": MedicationStatus.ACTIVE,
+    "completed": MedicationStatus.COMPLETED,
+    "stopped": MedicationStatus.STOPPED,
+    "on-hold": MedicationStatus.ON_HOLD,
+    "draft": MedicationStatus.PLANNED,
+    "unknown": MedicationStatus.UNKNOWN,
+}
+_ADMINISTRATION_STATUS = {
+    "in-progress": MedicationStatus.ACTIVE,
+    "completed": MedicationStatus.COMPLETED,
+    "stopped": MedicationStatus.STOPPED,
+    "on-hold": MedicationStatus.ON_HOLD,
+    "unknown": MedicationStatus.UNKNOWN,
+}
+# intent proposal / plan / option: intended but not (yet) an order.
+_PLANNING_INTENTS = frozenset({"proposal", "plan", "option"})
+
+
+def map_status(
+    source: MedicationSource, status: str | None, intent: str | None = None
+) -> MedicationStatus | None:
+    """None: the record is ignored (entered-in-error, cancelled, not-taken, not-done, or no status)."""
+    if status is None:
+        return None
+    if source is MedicationSource.STATEMENT:
+        return _STATEMENT_STATUS.get(status)
+    if source is MedicationSource.ADMINISTRATION:
+        return _ADMINISTRATION_STATUS.get(status)
+    mapped = _REQUEST_STATUS.get(status)
+    if mapped is MedicationStatus.ACTIVE and intent in _PLANNING_INTENTS:
+        return MedicationStatus.PLANNED
+    return mapped
+
+
+# --- routes -------------------------------------------------------------------------------------------------
+
+_ROUTE_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p, re.I), r)
+    for p, r in (
+        (r"inhal|respiratory|nebuli[sz]", "inhaled"),
+        (r"nasal|\bnose\b|intranasal", "nasal"),
+        (r"ophthalm|\beye\b|ocular|conjunctiv", "ophthalmic"),
+        (r"\botic\b|\bear\b|auricular", "otic"),
+        (r"rectal|enema|suppositor", "rectal"),
+        (r"vaginal", "vaginal"),
+        (r"transdermal|patch", "transdermal"),
+        (r"topical|(?<!sub)cutaneous|\bskin\b|cream|ointment|lotion|\bgel\b", "topical"),
+        (r"intravenous|\bIV\b|infusion", "intravenous"),
+        (r"intramuscular|\bIM\b", "intramuscular"),
+        (r"subcutaneous|\bSC\b|\bSQ\b|\bSUBQ\b|subcut", "subcutaneous"),
+        (r"\boral|\bby mouth\b|\bPO\b|swallow|tablet|capsule", "oral"),
+        (r"inject|syringe|auto-?injector|\bpen\b|implant", "injection"),
+    )
+)
+
+
+def route_from_text(text: str | None) -> str | None:
+    if not text:
+        return None
+    for pattern, route in _ROUTE_WORDS:
+        if pattern.search(text):
+            return route
+    return None
+
+
+# --- timing and dose ----------------------------------------------------------------------------------------
+
+# HL7 TimingAbbreviation (v3 GTSAbbreviation) codes -> administrations per day.
+_TIMING_CODES: dict[str, Fraction] = {
+    "QD": Fraction(1),
+    "AM": Fraction(1),
+    "PM": Fraction(1),
+    "BED": Fraction(1),
+    "BID": Fraction(2),
+    "TID": Fraction(3),
+    "QID": Fraction(4),
+    "QOD": Fraction(1, 2),
+    "Q1H": Fraction(24),
+    "Q2H": Fraction(12),
+    "Q3H": Fraction(8),
+    "Q4H": Fraction(6),
+    "Q6H": Fraction(4),
+    "Q8H": Fraction(3),
+    "WK": Fraction(1, 7),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DosageView:
+    sequence: int | None
+    route_texts: tuple[str, ...]
+    dose: Qty | None
+    per_day: Fraction | None
+    as_needed: bool
+    bounds_days: int | None
+    bounds_start: date | None
+    bounds_end: date | None
+
+
+def _per_day(timing: Any) -> Fraction | None:
+    if timing is None:
+        return None
+    r = timing.repeat
+    if r is not None and (r.frequency is not None or r.period is not None):
+        unit_days = days_per(r.periodUnit) if r.periodUnit else None
+        period = Fraction(r.period) if r.period is not None else Fraction(1)
+        if unit_days is None or period <= 0:
+            return None
+        return Fraction(r.frequency if r.frequency is not None else 1) / (period * unit_days)
+    if r is not None and (r.timeOfDay or r.when):
+        return Fraction(len(r.timeOfDay or r.when))  # named times of day: that many per day
+    for _, code, _ in codings(timing.code):
+        if code and code.upper() in _TIMING_CODES:
+            return _TIMING_CODES[code.upper()]
+    return None
+
+
+def _duration_days(duration: Any) -> int | None:
+    if duration is None or duration.value is None:
+        return None
+    per = days_per(duration.code) or days_per(duration.unit)
+    if per is None:
+        return None
+    return int(Fraction(duration.value) * per)
+
+
+def _inclusive_days(start: date | None, end: date | None) -> int | None:
+    if start is None or end is None or end < start:
+        return None
+    return (end - start).days + 1  # a course from the 1st to the 10th is 10 days
+
+
+def dosage_view(d: Any) -> DosageView:
+    dose = None
+    for dr in d.doseAndRate or ():
+        if dr.doseQuantity is not None:
+            dose = qty(dr.doseQuantity)
+            break
+    r = d.timing.repeat if d.timing is not None else None
+    bounds_days = _duration_days(r.boundsDuration) if r is not None else None
+    bp = r.boundsPeriod if r is not None else None
+    return DosageView(
+        sequence=d.sequence,
+        route_texts=texts(d.route),
+        dose=dose,
+        per_day=_per_day(d.timing),
+        as_needed=bool(d.asNeededBoolean) or d.asNeededCodeableConcept is not None,
+        bounds_days=bounds_days,
+        bounds_start=to_date(bp.start) if bp else None,
+        bounds_end=to_date(bp.end) if bp else None,
+    )
+
+
+def dose_mg(dose: Qty | None, strength_mg: Decimal | None) -> Fraction | None:
+    """mg per administration: a mass dose, or a count (tablets, or a unitless number) x the product
+    strength."""
+    if dose is None or dose.value is None or dose.value <= 0:
+        return None
+    for unit in (dose.code, dose.unit):
+        if unit:
+            mg = mass_to_mg(dose.value, unit)
+            if mg is not None:
+                return Fraction(mg)
+    unit = dose.code or dose.unit
+    if strength_mg is not None and (unit is None or is_count_unit(unit)):
+        return Fraction(dose.value) * Fraction(strength_mg)
+    return None
+
+
+def daily_dose_mg(dosages: Sequence[DosageView], strength_mg: Decimal | None) -> Fraction | None:
+    """Sum of the current step's dosage lines (lowest `sequence`); None if any line cannot be interpreted or
+    is as-needed (a PRN dose is not a daily dose)."""
+    if not dosages:
+        return None
+    first_seq = min((d.sequence for d in dosages if d.sequence is not None), default=None)
+    step = (
+        [d for d in dosages if d.sequence == first_seq or d.sequence is None]
+        if first_seq is not None
+        else list(dosages)
+    )
+    total = Fraction(0)
+    for d in step:
+        mg = dose_mg(d.dose, strength_mg)
+        if mg is None or d.per_day is None or d.as_needed:
+            return None
+        total += mg * d.per_day
+    return total if total > 0 else None
+
+
+_STRENGTH_IN_TEXT = re.compile(r"\b(\d+(?:\.\d+)?)\s*MG\b(?!\s*/)", re.I)
+
+
+def strength_from_text(text: str | None) -> Decimal | None:
+    """ "prednisone 7.5 MG Oral Tablet" -> 7.5 (one solid-form strength only; concentrations are ignored)."""
+    if not text or not re.search(r"tablet|capsule", text, re.I):
+        return None
+    found = _STRENGTH_IN_TEXT.findall(text)
+    return Decimal(found[0]) if len(found) == 1 else None
+
+
+# --- drug identification ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationCode:
+    """The drug of a Med* resource: codings and texts from medication[x] / the referenced Medication."""
+
+    codings: tuple[tuple[str | None, str | None, str | None], ...]
+    texts: tuple[str, ...]
+    form_texts: tuple[str, ...] = ()
+    strength_mg: Decimal | None = None  # from Medication.ingredient.strength, when given per unit in mass
+
+
+@dataclass(frozen=True, slots=True)
+class Drug:
+    concept: Concept
+    entry: CodeEntry | None
+    display: str
+    matched_by_text: bool
+
+
+def identify(term: Terminology, med: MedicationCode) -> list[Drug]:
+    drugs: dict[str, Drug] = {}
+    for system, code, display in med.codings:
+        for e in term.lookup(system, code, "medications"):
+            prev = drugs.get(e.concept.id)
+            # Prefer a clinical-drug entry (it knows strength and form) over an ingredient one.
+            if prev is None or (
+                prev.entry is not None
+                and prev.entry.attr("strength_mg") is None
+                and e.attr("strength_mg") is not None
+            ):
+                drugs[e.concept.id] = Drug(
+                    e.concept, e, display or (med.texts[0] if med.texts else e.display), False
+                )
+    if not drugs:
+        for t in (*med.texts, *(d for _, _, d in med.codings if d)):
+            for concept in term.match_text(t):
+                drugs.setdefault(concept.id, Drug(concept, None, t, True))
+    return list(drugs.values())
+
+
+def _medication_code(model: Any) -> MedicationCode:
+    strength: Decimal | None = None
+    ing_codings: list[tuple[str | None, str | None, str | None]] = []
+    for ing in model.ingredient or ():
+        if ing.itemCodeableConcept is not None:
+            ing_codings.extend(codings(ing.itemCodeableConcept))
+        s = ing.strength
+        if s is not None and s.numerator is not None and s.numerator.value is not None and strength is None:
+            mg = mass_to_mg(s.numerator.value, s.numerator.code or s.numerator.unit)
+            den = s.denominator
+            den_value = den.value if den is not None and den.value is not None else Decimal(1)
+            den_unit = (den.code or den.unit) if den is not None else None
+            if mg is not None and den_value > 0 and (den_unit is None or is_count_unit(den_unit)):
+                strength = to_decimal(Fraction(mg) / Fraction(den_value))
+    return MedicationCode(
+        codings=(*codings(model.code), *ing_codings),
+        texts=texts(model.code),
+        form_texts=texts(model.form),
+        strength_mg=strength,
+    )
+
+
+def resolve_medication(model: Any, medications: Mapping[str, Mapping[str, Any]]) -> MedicationCode | None:
+    """medicationCodeableConcept, or the Medication it references (contained "#id", "Medication/id",
+    "urn:uuid:id" or a full URL ending in Medication/id) from `medications` (raw Medication dicts by id)."""
+    if model.medicationCodeableConcept is not None:
+        mcc = model.medicationCodeableConcept
+        return MedicationCode(codings=codings(mcc), texts=texts(mcc))
+    ref = model.medicationReference
+    if ref is None:
+        return None
+    reference = ref.reference or ""
+    if reference.startswith("#"):
+        for c in model.contained or ():
+            if getattr(c, "id", None) == reference[1:] and c.get_resource_type() == "Medication":
+                return _medication_code(c)
+        return None
+    key = reference.rsplit("/", 1)[-1].removeprefix("urn:uuid:") if reference else ""
+    raw = medications.get(key)
+    if raw is not None:
+        med = parse(raw)
+        if med is not None:
+            return _medication_code(med)
+    if ref.display:
+        return MedicationCode(codings=(), texts=(ref.display,))
+    return None
+
+
+# --- exposures ----------------------------------------------------------------------------------------------
+
+
+def _prednisone_equivalent(concept: Concept, mg_per_day: Fraction) -> Decimal | None:
+    pred, drug = concept.get("prednisone_mg"), concept.get("drug_mg")
+    if pred is None or drug is None:
+        return None
+    # Multiply first, divide once: 1.125 mg dexamethasone -> exactly 7.5 mg prednisone (5 : 0.75).
+    return to_decimal(mg_per_day * Fraction(str(pred)) / Fraction(str(drug)))
+
+
+def _route(drug: Drug, med: MedicationCode, dosage_route_texts: Sequence[str]) -> str | None:
+    for t in dosage_route_texts:
+        r = route_from_text(t)
+        if r:
+            return r
+    if drug.entry is not None and drug.entry.attrs.get("route"):
+        return str(drug.entry.attrs["route"])
+    for t in (*med.form_texts, drug.display, *med.texts):
+        r = route_from_text(t)
+        if r:
+            return r
+    if drug.entry is not None and drug.entry.attr("dose_form"):
+        r = route_from_text(str(drug.entry.attr("dose_form")))
+        if r:
+            return r
+    default = drug.concept.get("route")
+    return str(default) if default else None
+
+
+def _strength(drug: Drug, med: MedicationCode) -> Decimal | None:
+    if drug.entry is not None and drug.entry.attr("strength_mg") is not None:
+        return Decimal(str(drug.entry.attr("strength_mg")))
+    if med.strength_mg is not None:
+        return med.strength_mg
+    return strength_from_text(drug.display) or next(
+        (s for s in map(strength_from_text, med.texts) if s), None
+    )
+
+
+def from_resource(
+    model: Any, record: str, term: Terminology, medications: Mapping[str, Mapping[str, Any]]
+) -> list[MedicationExposure]:
+    rtype = model.get_resource_type()
+    source = MedicationSource(rtype)
+    status = map_status(source, model.status, getattr(model, "intent", None))
+    if status is None:
+        return []
+    med = resolve_medication(model, medications)
+    if med is None:
+        return []
+    drugs = identify(term, med)
+    if not drugs:
+        return []
+
+    dosages: list[DosageView] = []
+    administrations: tuple[date, ...] = ()
+    start = end = None
+    planned_days: int | None = None
+    admin_dose: Qty | None = None
+    admin_route_texts: tuple[str, ...] = ()
+    if source is MedicationSource.STATEMENT:
+        dosages = [dosage_view(d) for d in model.dosage or ()]
+        single = to_date(model.effectiveDateTime)
+        start = single or to_date(model.effectivePeriod.start if model.effectivePeriod else None)
+        end = to_date(model.effectivePeriod.end if model.effectivePeriod else None)
+        planned_days = _inclusive_days(start, end) if model.effectivePeriod else None
+    elif source is MedicationSource.REQUEST:
+        dosages = [dosage_view(d) for d in model.dosageInstruction or ()]
+        dr = model.dispenseRequest
+        validity_start = to_date(dr.validityPeriod.start) if dr is not None and dr.validityPeriod else None
+        bounded = next((d for d in dosages if d.bounds_start), None)
+        start = (bounded.bounds_start if bounded else None) or validity_start or to_date(model.authoredOn)
+        end = bounded.bounds_end if bounded else None
+        if dr is not None and dr.expectedSupplyDuration is not None:
+            supply = _duration_days(dr.expectedSupplyDuration)
+            if supply is not None:
+                planned_days = supply * (1 + max(int(dr.numberOfRepeatsAllowed or 0), 0))
+    else:
+        given = to_date(model.effectiveDateTime) or to_date(
+            model.effectivePeriod.start if model.effectivePeriod else None
+        )
+        start = end = given
+        if given is not None and status in (MedicationStatus.COMPLETED, MedicationStatus.ACTIVE):
+            administrations = (given,)
+        if model.dosage is not None:
+            admin_dose = qty(model.dosage.dose)
+            admin_route_texts = texts(model.dosage.route)
+    for d in dosages:
+        bounded_days = d.bounds_days or _inclusive_days(d.bounds_start, d.bounds_end)
+        if bounded_days is not None:
+            planned_days = bounded_days
+            break
+
+    route_texts = admin_route_texts or next((d.route_texts for d in dosages if d.route_texts), ())
+    out: list[MedicationExposure] = []
+    for drug in drugs:
+        drug_class = DrugClass(drug.concept.get("drug_class"))
+        route = _route(drug, med, route_texts)
+        if drug_class is DrugClass.GLUCOCORTICOID and (
+            drug.concept.get("systemic") is False or (route is not None and route not in SYSTEMIC_ROUTES)
+        ):
+            # inhaled, topical, nasal, eye... and gut-selective budesonide: not systemic exposure (C-07)
+            continue
+        strength = _strength(drug, med)
+        if source is MedicationSource.ADMINISTRATION:
+            per_admin = dose_mg(admin_dose, strength)
+            mg_day = per_admin  # one administration on that day
+        else:
+            mg_day = daily_dose_mg(dosages, strength)
+        admins = administrations
+        if (
+            source is MedicationSource.STATEMENT
+            and drug.concept.get("injectable")
+            and model.effectiveDateTime is not None
+            and status is not MedicationStatus.PLANNED
+            and start
+        ):
+            admins = (start,)  # a dated statement of an injectable records a dose given that day
+        out.append(
+            MedicationExposure(
+                drug_class=drug_class,
+                drug=str(drug.concept.get("ingredient")).lower(),
+                status=status,
+                source=source,
+                record=record,
+                display=drug.display,
+                start=start,
+                end=end,
+                administrations=admins,
+                route=route,
+                dose_mg_per_day=to_decimal(mg_day) if mg_day is not None else None,
+                prednisone_eq_mg_per_day=(
+                    _prednisone_equivalent(drug.concept, mg_day)
+                    if mg_day is not None and drug_class is DrugClass.GLUCOCORTICOID
+                    else None
+                ),
+                planned_days=planned_days,
+                matched_by_text=drug.matched_by_text,
+            )
+        )
+    return out
+
+
+def data_issues(exposures: Sequence[MedicationExposure], now: date) -> list[DataIssue]:
+    """DATA-03 items: a glucocorticoid with no interpretable dose (GC-01); denosumab with no dose date
+    (SAFE-01)."""
+    issues: list[DataIssue] = []
+    recent = now - timedelta(days=365)
+    for e in exposures:
+        if (
+            e.drug_class is DrugClass.GLUCOCORTICOID
+            and e.prednisone_eq_mg_per_day is None
+            and e.status is not MedicationStatus.PLANNED
+            and (e.end is None or e.end >= recent)
+        ):
+            issues.append(
+                DataIssue(f"{e.display or e.drug}", "Glucocorticoid with no dose", e.record, ("GC-01",))
+            )
+    dmab = [
+        e
+        for e in exposures
+        if e.drug_class is DrugClass.DENOSUMAB and e.status is not MedicationStatus.PLANNED
+    ]
+    if dmab and not any(e.administrations for e in dmab):
+        first = min(dmab, key=lambda e: e.record)
+        issues.append(
+            DataIssue(
+                f"Denosumab ({first.display or first.drug})",
+                "listed without any administration date",
+                first.record,
+                ("SAFE-01",),
+            )
+        )
+    return issues
+
+
+# --- helpers for the decision core (C-06) -------------------------------------------------------------------
+
+
+def add_months(d: date, months: int) -> date:
+    """`d` + calendar months, clamped to the month's last day (decision table §0)."""
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    for day in (d.day, 30, 29, 28):
+        try:
+            return date(year, month, min(d.day, day))
+        except ValueError:
+            continue
+    raise ValueError(d)  # pragma: no cover - day 28 always exists
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole calendar months from start to end, rounded down (2025-07-01 -> 2026-03-01 = 8)."""
+    if end < start:
+        return 0
+    n = (end.year - start.year) * 12 + end.month - start.month
+    while n > 0 and add_months(start, n) > end:
+        n -= 1
+    return n
+
+
+MERGE_GAP_DAYS = 90  # C-06: gaps shorter than 90 days are bridged
+
+
+def oral_bisphosphonate_periods(
+    exposures: Iterable[MedicationExposure], now: date
+) -> list[tuple[date, date]]:
+    """Exposure periods of oral bisphosphonates, gaps < 90 days merged. A period ends at its stated end; an
+    active one runs to `now`; otherwise start + planned days; with neither it is the start day only."""
+    spans: list[tuple[date, date]] = []
+    for e in exposures:
+        if e.drug_class is not DrugClass.BISPHOSPHONATE_ORAL or e.status is MedicationStatus.PLANNED:
+            continue
+        for a in e.administrations:
+            spans.append((a, a))
+        if e.start is None:
+            continue
+        if e.end is not None:
+            stop = e.end
+        elif e.status is MedicationStatus.ACTIVE:
+            stop = now
+        elif e.planned_days:
+            stop = e.start + timedelta(days=e.planned_days)
+        else:
+            stop = e.start
+        stop = min(max(stop, e.start), max(now, e.start))
+        spans.append((e.start, stop))
+    spans.sort()
+    merged: list[tuple[date, date]] = []
+    for s, t in spans:
+        if merged and (s - merged[-1][1]).days < MERGE_GAP_DAYS:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], t))
+        else:
+            merged.append((s, t))
+    return merged
+
+
+def cumulative_oral_bisphosphonate_months(exposures: Iterable[MedicationExposure], now: date) -> int:
+    """C-06 cumulative oral bisphosphonate duration in whole months (sum over merged periods)."""
+    return sum(months_between(s, t) for s, t in oral_bisphosphonate_periods(exposures, now))
+
+
+SAME_INFUSION_DAYS = 30  # two records of one infusion (e.g. statement and administration) a few days apart
+
+
+def zoledronic_infusion_dates(exposures: Iterable[MedicationExposure]) -> list[date]:
+    dates = sorted(
+        {a for e in exposures if e.drug_class is DrugClass.ZOLEDRONIC_ACID for a in e.administrations}
+    )
+    out: list[date] = []
+    for d in dates:
+        if not out or (d - out[-1]).days > SAME_INFUSION_DAYS:
+            out.append(d)
+    return out
+
+
+def zoledronic_infusion_count(exposures: Iterable[MedicationExposure]) -> int:
+    """C-06: zoledronic acid counted as the number of infusions given (dates within 30 days are one
+    infusion)."""
+    return len(zoledronic_infusion_dates(exposures))
+
+
+def last_administration(exposures: Iterable[MedicationExposure], drug_class: DrugClass) -> date | None:
+    """E.g. denosumab `D` of SAFE-01: the latest administration date of the class."""
+    return max((a for e in exposures if e.drug_class is drug_class for a in e.administrations), default=None)

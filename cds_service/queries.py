@@ -51,4 +51,7 @@ def build_queries(bmd_codes: Sequence[str], observation_codes: Sequence[str]) ->
 
 
 def queries_for(terminology: Terminology) -> tuple[DataQuery, ...]:
-    return build_queries(terminology.search_codes("bmd"), terminology.search_codes("observations"))
+    """DXA codes get their own (required) query; FRAX, labs and vitals share the optional one."""
+    observation_codes = terminology.search_codes("observation")
+    dxa = {entry.token for entry in terminology.entries("dxa")}
+    return build_queries([c for c in observation_codes if c in dxa], [c for c in observation_codes if c not in dxa])

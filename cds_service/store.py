@@ -7,8 +7,11 @@ after its transaction has committed; repeats of the same feedback are recognised
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import logging
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +37,10 @@ from sqlalchemy.engine import make_url
 
 from cds_service.validation import FeedbackItem
 
+log = logging.getLogger("osteo_cds.store")
 metadata = MetaData()
+_MAX_PENDING = 50_000  # issued-card rows waiting for the writer; beyond this the oldest are dropped (and logged)
+_FLUSH_SECONDS = 0.25
 
 issued = Table(
     "issued",
@@ -86,22 +92,66 @@ class Store:
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         if dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database dialect {dialect!r}: use SQLite or PostgreSQL")
+        self._pending: list[dict[str, object]] = []
+        self._pending_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._writer: threading.Thread | None = None
+        atexit.register(self.flush_issued)
 
     def record_issued(self, service_id: str, cards: Sequence[IssuedCard]) -> None:
+        """Queue the rule of each issued card and suggestion uuid; a background writer stores them in batches.
+
+        Keeping this write off the hook's path costs nothing a clinician waits for. The mapping serves feedback
+        attribution only, and feedback flushes the queue before it is stored, so attribution stays exact; a
+        crash loses at most the last quarter-second of mappings (their feedback is then reported as 'unknown').
+        """
         if not cards:
             return
         now = datetime.now(UTC)
-        rows = []
+        rows: list[dict[str, object]] = []
         for card in cards:
             rows.append({"uuid": card.card_uuid, "card_uuid": card.card_uuid, "kind": "card",
                          "service_id": service_id, "rule_id": card.rule_id, "issued_at": now})
             rows.extend({"uuid": s, "card_uuid": card.card_uuid, "kind": "suggestion", "service_id": service_id,
                          "rule_id": card.rule_id, "issued_at": now} for s in card.suggestion_uuids)
-        with self.engine.begin() as connection:
-            connection.execute(self._insert(issued).on_conflict_do_nothing(index_elements=["uuid"]), rows)
+        with self._pending_lock:
+            self._pending.extend(rows)
+            dropped = len(self._pending) - _MAX_PENDING
+            if dropped > 0:
+                del self._pending[:dropped]
+                log.error("issued-card queue full: oldest rows dropped",
+                          extra={"event": "store", "reason": f"{dropped} rows"})
+            if self._writer is None:  # started lazily: after gunicorn has forked the worker
+                self._writer = threading.Thread(target=self._write_loop, name="issued-writer", daemon=True)
+                self._writer.start()
+
+    def flush_issued(self) -> None:
+        """Write every queued issued-card row now (feedback, reports and shutdown call this)."""
+        with self._flush_lock:
+            with self._pending_lock:
+                rows, self._pending = self._pending, []
+            if not rows:
+                return
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(self._insert(issued).on_conflict_do_nothing(index_elements=["uuid"]), rows)
+            except Exception as exc:  # keep the rows for the next attempt; the type only, never the data
+                with self._pending_lock:
+                    self._pending[:0] = rows
+                log.error("issued-card write failed", extra={"event": "store", "error_type": type(exc).__name__})
+                raise
+
+    def _write_loop(self) -> None:
+        while not self._stop.wait(_FLUSH_SECONDS):
+            try:
+                self.flush_issued()
+            except Exception:  # logged in flush_issued; retried on the next tick
+                continue
 
     def record_feedback(self, service_id: str, items: Iterable[FeedbackItem]) -> int:
         """Store feedback in one transaction; returns how many items were new (repeats are not stored twice)."""
+        self.flush_issued()
         now = datetime.now(UTC)
         rows = [_feedback_row(service_id, item, now) for item in items]
         with self.engine.begin() as connection:
@@ -116,6 +166,7 @@ class Store:
 
     def feedback_report(self) -> list[RuleFeedback]:
         """Accepted/overridden counts and override reasons per card rule (unknown cards count as 'unknown')."""
+        self.flush_issued()
         rule = func.coalesce(issued.c.rule_id, "unknown").label("rule_id")
         joined = feedback.outerjoin(issued, issued.c.uuid == feedback.c.card_uuid)
         query = (
@@ -146,6 +197,9 @@ class Store:
             return {uuid: rule for uuid, rule in rows}
 
     def dispose(self) -> None:
+        self._stop.set()
+        self.flush_issued()
+        atexit.unregister(self.flush_issued)
         self.engine.dispose()
 
 

@@ -116,3 +116,19 @@ def test_accepted_feedback_with_a_user_comment_keeps_no_comment_text(app: Flask,
         everything = repr(connection.exec_driver_sql("SELECT * FROM feedback").fetchall())
     assert flags == [(1, '["s1"]')]
     assert "Mrs Example" not in everything
+
+
+def test_issued_cards_reach_the_database_without_a_feedback_call(app: Flask, client: FlaskClient) -> None:
+    """The hook queues the card → rule mapping; the background writer stores it shortly after."""
+    import time
+
+    card = issue_cards(client)[0]
+    engine = app.extensions["osteo_cds"].store.engine
+    deadline = time.monotonic() + 5
+    stored: list[Any] = []
+    while time.monotonic() < deadline and not stored:
+        with engine.connect() as connection:
+            stored = connection.exec_driver_sql("SELECT rule_id FROM issued WHERE uuid = ?",
+                                                (card["uuid"],)).fetchall()
+        time.sleep(0.05)
+    assert stored == [(card["source"]["topic"]["code"],)]

@@ -52,6 +52,75 @@ _IGNORED_OBS_STATUS = frozenset({"entered-in-error", "cancelled", "registered"})
 _USED_REPORT_STATUS = frozenset({"final", "amended", "corrected", "appended", "preliminary", "partial"})
 _AGE_AFFECTS = ("DX-01", "DX-02", "RISK-01", "TX-01", "TX-02", "DATA-01")
 _MED_TYPES = frozenset({"MedicationStatement", "MedicationRequest", "MedicationAdministration"})
+# R4 status value sets (required bindings). The R4B models do not check them; a status outside the set makes
+# the record unreadable: it could be anything, including entered-in-error.
+_VALID_STATUS: dict[str, frozenset[str]] = {
+    "Observation": frozenset(
+        {
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        }
+    ),
+    "MedicationStatement": frozenset(
+        {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"}
+    ),
+    "MedicationRequest": frozenset(
+        {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"}
+    ),
+    "MedicationAdministration": frozenset(
+        {"in-progress", "not-done", "on-hold", "completed", "entered-in-error", "stopped", "unknown"}
+    ),
+    "DiagnosticReport": frozenset(
+        {
+            "registered",
+            "partial",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "appended",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        }
+    ),
+    "ServiceRequest": frozenset(
+        {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
+    ),
+    "Procedure": frozenset(
+        {
+            "preparation",
+            "in-progress",
+            "not-done",
+            "on-hold",
+            "stopped",
+            "completed",
+            "entered-in-error",
+            "unknown",
+        }
+    ),
+    "Appointment": frozenset(
+        {
+            "proposed",
+            "pending",
+            "booked",
+            "arrived",
+            "fulfilled",
+            "cancelled",
+            "noshow",
+            "entered-in-error",
+            "checked-in",
+            "waitlist",
+        }
+    ),
+    "FamilyMemberHistory": frozenset({"partial", "completed", "entered-in-error", "health-unknown"}),
+}
 
 
 @dataclass(slots=True)
@@ -223,7 +292,8 @@ def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
     if not _relevant(rtype, raw, st):
         return
     model = parse(raw)
-    if model is None:
+    valid = _VALID_STATUS.get(rtype)
+    if model is None or (valid is not None and getattr(model, "status", None) not in valid):
         st.unreadable += 1
         return
     record = record_id(rtype, raw.get("id"), index)

@@ -624,14 +624,16 @@ def _load_domain_file(
 
 
 @functools.lru_cache(maxsize=4)
-def _load_builtin_cached(codes_dir: Path) -> tuple[dict[str, dict[str, Concept]], tuple[CodeEntry, ...],
-                                                    dict[str, dict[str, Any]]]:
+def _load_builtin_cached(
+    codes_dir: Path,
+) -> tuple[dict[str, dict[str, Concept]], tuple[CodeEntry, ...], dict[str, dict[str, Any]]]:
     concepts, entries, sites = _load_builtin(codes_dir)
     return concepts, tuple(entries), sites
 
 
-def _load_builtin(codes_dir: Path) -> tuple[dict[str, dict[str, Concept]], list[CodeEntry],
-                                             dict[str, dict[str, Any]]]:
+def _load_builtin(
+    codes_dir: Path,
+) -> tuple[dict[str, dict[str, Concept]], list[CodeEntry], dict[str, dict[str, Any]]]:
     concepts: dict[str, dict[str, Concept]] = {}
     raw: dict[str, list[tuple[Any, yaml.Node | None]]] = {}
     sites: dict[str, dict[str, Any]] = {}

@@ -218,7 +218,8 @@ def test_menopause_from_local_observation_codes(tmp_path: Path) -> None:
     extra = tmp_path / "x.yaml"
     extra.write_text(
         "".join(
-            f"- {{domain: conditions, system: 'urn:local', code: {code}, concept: {concept}, display: x, source: l}}\n"
+            f"- {{domain: conditions, system: 'urn:local', code: {code}, concept: {concept},"
+            " display: x, source: l}\n"
             for code, concept in [
                 ("premeno", "premenopausal"),
                 ("perimeno", "perimenopausal"),

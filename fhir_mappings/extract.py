@@ -175,28 +175,34 @@ def _iter_resources(resources: Iterable[Any], st: _State) -> Iterator[Any]:
     try:
         for r in resources:
             # Tolerate a Bundle that was not unwrapped (one level).
-            if isinstance(r, Mapping) and r.get("resourceType") == "Bundle":
+            if type(r) is dict and r.get("resourceType") == "Bundle":
                 for entry in raw_list(r.get("entry")):
-                    yield entry.get("resource") if isinstance(entry, Mapping) else entry
+                    yield entry.get("resource") if type(entry) is dict else entry
             else:
                 yield r
     except Exception:  # a broken iterable: keep what was read
         st.unreadable += 1
 
 
-def _dedupe(resources: Iterable[Any], st: _State) -> list[tuple[int, Mapping[str, Any]]]:
+def _dedupe(resources: Iterable[Any], st: _State) -> list[tuple[int, dict[str, Any]]]:
     """The same resource (type + id) arriving twice is read once; the newer meta.lastUpdated wins."""
-    out: list[tuple[int, Mapping[str, Any]]] = []
+    out: list[tuple[int, dict[str, Any]]] = []
     where: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(_iter_resources(resources, st)):
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("resourceType"), str):
+        if type(raw) is not dict:
+            if not isinstance(raw, Mapping):
+                st.unreadable += 1
+                continue
+            raw = dict(raw)
+        rtype = raw.get("resourceType")
+        if type(rtype) is not str:
             st.unreadable += 1
             continue
         rid = raw.get("id")
-        if isinstance(rid, str) and rid:
-            key = (raw["resourceType"], rid)
-            if key in where:
-                pos = where[key]
+        if type(rid) is str and rid:
+            key = (rtype, rid)
+            pos = where.get(key)
+            if pos is not None:
                 if _last_updated(raw) > _last_updated(out[pos][1]):
                     out[pos] = (out[pos][0], raw)
                 continue
@@ -207,7 +213,7 @@ def _dedupe(resources: Iterable[Any], st: _State) -> list[tuple[int, Mapping[str
 
 def _last_updated(raw: Mapping[str, Any]) -> str:
     meta = raw.get("meta")
-    value = meta.get("lastUpdated") if isinstance(meta, Mapping) else None
+    value = meta.get("lastUpdated") if type(meta) is dict else None
     return value if isinstance(value, str) else ""
 
 
@@ -222,7 +228,7 @@ def _observation_relevant(raw: Mapping[str, Any], term: Terminology) -> bool:
     if _known(term, raw.get("code")) or _known(term, raw.get("valueCodeableConcept")):
         return True
     return any(
-        isinstance(c, Mapping)
+        type(c) is dict
         and (_known(term, c.get("code")) or _known(term, c.get("valueCodeableConcept")))
         for c in raw_list(raw.get("component"))
     )
@@ -231,7 +237,7 @@ def _observation_relevant(raw: Mapping[str, Any], term: Terminology) -> bool:
 def _medication_relevant(raw: Mapping[str, Any], st: _State) -> bool:
     candidates: list[Any] = [raw.get("medicationCodeableConcept")]
     ref = raw.get("medicationReference")
-    if isinstance(ref, Mapping):
+    if type(ref) is dict:
         reference = ref.get("reference")
         target: Any = None
         if isinstance(reference, str) and reference.startswith("#"):
@@ -239,18 +245,18 @@ def _medication_relevant(raw: Mapping[str, Any], st: _State) -> bool:
                 (
                     c
                     for c in raw_list(raw.get("contained"))
-                    if isinstance(c, Mapping) and c.get("id") == reference[1:]
+                    if type(c) is dict and c.get("id") == reference[1:]
                 ),
                 None,
             )
         elif isinstance(reference, str):
             target = st.medications.get(reference.rsplit("/", 1)[-1].removeprefix("urn:uuid:"))
-        if isinstance(target, Mapping):
+        if type(target) is dict:
             candidates.append(target.get("code"))
             candidates.extend(
                 i.get("itemCodeableConcept")
                 for i in raw_list(target.get("ingredient"))
-                if isinstance(i, Mapping)
+                if type(i) is dict
             )
         if isinstance(ref.get("display"), str) and st.term.match_text(ref["display"]):
             return True
@@ -273,7 +279,7 @@ def _relevant(rtype: str, raw: Mapping[str, Any], st: _State) -> bool:
         return _known(term, raw.get("code"))
     if rtype == "FamilyMemberHistory":
         return any(
-            isinstance(c, Mapping) and _known(term, c.get("code")) for c in raw_list(raw.get("condition"))
+            type(c) is dict and _known(term, c.get("code")) for c in raw_list(raw.get("condition"))
         )
     if rtype in _MED_TYPES:
         return _medication_relevant(raw, st)
@@ -361,6 +367,8 @@ def _observation(view: ObsView, st: _State) -> None:
     has_frax_probability = False
     for part in (view.main, *view.components):
         for entry, matched_display in _entries(st, part):
+            if not _read_from_observation(entry):
+                continue  # e.g. a condition or drug code used as an Observation code
             if view.effective is None:
                 st.issues.append(
                     DataIssue(
@@ -427,21 +435,20 @@ def _observation(view: ObsView, st: _State) -> None:
                 )
             _collect(result, st)
         # Menopausal status given as an answer (local codes): Observation.valueCodeableConcept.
-        if view.effective is not None or part.value_codings:
-            for s, c, _ in part.value_codings:
-                for e in st.term.lookup(s, c, "conditions"):
-                    if e.concept.get("kind") == "menopause":
-                        _collect(
-                            cond_mod.from_entries(
-                                [e],
-                                record=view.record,
-                                display=e.display,
-                                onset=view.effective,
-                                explicit_onset=view.effective,
-                                active=True,
-                            ),
-                            st,
-                        )
+        for s, c, _ in part.value_codings:
+            for e in st.term.lookup(s, c, "conditions"):
+                if e.concept.get("kind") == "menopause":
+                    _collect(
+                        cond_mod.from_entries(
+                            [e],
+                            record=view.record,
+                            display=e.display,
+                            onset=view.effective,
+                            explicit_onset=view.effective,
+                            active=True,
+                        ),
+                        st,
+                    )
     if has_frax_probability:
         bmd = frax_mod.bmd_used_from_method(view.method_texts)
         if bmd is not None and view.effective is not None:
@@ -450,6 +457,14 @@ def _observation(view: ObsView, st: _State) -> None:
                     kind="input-bmd-used", effective=view.effective, record=view.record, flag=bmd
                 )
             )
+
+
+def _read_from_observation(entry: CodeEntry) -> bool:
+    if entry.domain in ("dxa", "labs", "frax"):
+        return True
+    if entry.domain == "vitals":
+        return entry.concept.get("measure") is not None
+    return entry.domain == "conditions" and bool(entry.attr("implies_menopause"))
 
 
 def _with_code(m: DxaMeasurement, entry: CodeEntry) -> DxaMeasurement:

@@ -51,26 +51,27 @@ Coding = tuple[str | None, str | None, str | None]  # (system, code, display)
 
 
 def raw_codings(concept: Any) -> Iterator[Coding]:
-    """(system, code, display) of a raw CodeableConcept; tolerates a single coding given as an object."""
-    if not isinstance(concept, Mapping):
+    """(system, code, display) of a raw CodeableConcept; tolerates a single coding given as an object.
+    Raw JSON is plain dicts and lists (checked with `type(...) is` on this hot path)."""
+    if type(concept) is not dict:
         return
     codings = concept.get("coding")
-    if isinstance(codings, Mapping):
+    if type(codings) is dict:
         codings = [codings]
-    if not isinstance(codings, list):
+    elif type(codings) is not list:
         return
     for c in codings:
-        if isinstance(c, Mapping):
+        if type(c) is dict:
             system, code, display = c.get("system"), c.get("code"), c.get("display")
             yield (
-                system if isinstance(system, str) else None,
-                code if isinstance(code, str | int) else None,
-                display if isinstance(display, str) else None,
+                system if type(system) is str else None,
+                code if type(code) in (str, int) else None,
+                display if type(display) is str else None,
             )
 
 
 def raw_list(value: Any) -> list[Any]:
-    if isinstance(value, list):
+    if type(value) is list:
         return value
     if value is None:
         return []
@@ -78,7 +79,7 @@ def raw_list(value: Any) -> list[Any]:
 
 
 def raw_text(concept: Any) -> str | None:
-    if isinstance(concept, Mapping):
+    if type(concept) is dict:
         t = concept.get("text")
         if isinstance(t, str):
             return t

@@ -366,6 +366,8 @@ def _observation(view: ObsView, st: _State) -> None:
         return
     has_frax_probability = False
     for part in (view.main, *view.components):
+        if part.data_absent and part.value is None:
+            continue  # no value on purpose (dataAbsentReason): nothing to read, nothing to report
         for entry, matched_display in _entries(st, part):
             if not _read_from_observation(entry):
                 continue  # e.g. a condition or drug code used as an Observation code

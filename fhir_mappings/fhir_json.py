@@ -163,8 +163,9 @@ def parse(raw: Mapping[str, Any]) -> Any | None:
     """Validated R4B model of `raw`, or None if it cannot be made valid.
 
     Repairs, in a copy: known single-object-for-array quirks; then, driven by validation errors, any other
-    object given where an array is required, naive dateTimes (time dropped) and elements unknown to R4B
-    (dropped: a reader must ignore what it does not understand). Anything else fails."""
+    object given where an array is required, naive dateTimes (time dropped), integers where a string is
+    required (codes sent as numbers) and elements unknown to R4B (dropped: a reader must ignore what it does
+    not understand). Anything else fails."""
     rtype = raw.get("resourceType")
     model = MODELS.get(rtype) if isinstance(rtype, str) else None
     if model is None:
@@ -196,6 +197,8 @@ def _repair(doc: dict[str, Any], exc: ValidationError) -> bool:
             repaired |= _set_path(doc, loc, [current])
         elif kind == "extra_forbidden" and loc[-1] != "resourceType":
             repaired |= _set_path(doc, loc, _DELETE)
+        elif kind == "string_type" and type(current) is int:
+            repaired |= _set_path(doc, loc, str(current))  # numeric codes sent as JSON numbers (8640)
         elif isinstance(current, str):
             m = _NAIVE_DATETIME.match(current.strip())
             if m:

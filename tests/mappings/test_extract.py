@@ -15,7 +15,7 @@ from fhir_mappings.extract import extract_facts
 from fhir_mappings.facts import PatientFacts, Sex, SmokingStatus
 from fhir_mappings.fhir_json import parse
 
-from .builders import LOINC, NOW, SNOMED, coding, condition, med_request, obs, patient, rx
+from .builders import LOINC, NOW, RXNORM, SNOMED, coding, condition, med_request, obs, patient, rx
 
 
 def _facts(*resources: Any) -> PatientFacts:
@@ -216,6 +216,19 @@ def test_known_quirks_are_repaired() -> None:
     facts = _facts(naive_time, unknown_element, coding_as_object)
     assert facts.unreadable_records == 0
     assert len(facts.dxa_studies[0].measurements) == 3
+
+
+def test_numeric_codes_are_read_as_strings() -> None:
+    raw = med_request("m", {"medicationCodeableConcept": {"coding": [{"system": RXNORM, "code": 904419}]}})
+    facts = _facts(raw)
+    assert [m.drug for m in facts.medications] == ["alendronate"] and facts.unreadable_records == 0
+
+
+def test_data_absent_reason_is_not_a_data_issue() -> None:
+    absent = obs("a", "62292-8", dataAbsentReason={"coding": [{"code": "not-performed"}]})
+    facts = _facts(absent)
+    assert facts.labs == () and facts.data_issues == ()
+    assert len(_facts(obs("b", "62292-8")).data_issues) == 1  # no value and no reason: reported
 
 
 def test_sandbox_medication_request_category_object_parses() -> None:

@@ -228,8 +228,7 @@ def _observation_relevant(raw: Mapping[str, Any], term: Terminology) -> bool:
     if _known(term, raw.get("code")) or _known(term, raw.get("valueCodeableConcept")):
         return True
     return any(
-        type(c) is dict
-        and (_known(term, c.get("code")) or _known(term, c.get("valueCodeableConcept")))
+        type(c) is dict and (_known(term, c.get("code")) or _known(term, c.get("valueCodeableConcept")))
         for c in raw_list(raw.get("component"))
     )
 
@@ -254,9 +253,7 @@ def _medication_relevant(raw: Mapping[str, Any], st: _State) -> bool:
         if type(target) is dict:
             candidates.append(target.get("code"))
             candidates.extend(
-                i.get("itemCodeableConcept")
-                for i in raw_list(target.get("ingredient"))
-                if type(i) is dict
+                i.get("itemCodeableConcept") for i in raw_list(target.get("ingredient")) if type(i) is dict
             )
         if isinstance(ref.get("display"), str) and st.term.match_text(ref["display"]):
             return True
@@ -278,9 +275,7 @@ def _relevant(rtype: str, raw: Mapping[str, Any], st: _State) -> bool:
     if rtype in ("Condition", "Procedure", "ServiceRequest", "DiagnosticReport"):
         return _known(term, raw.get("code"))
     if rtype == "FamilyMemberHistory":
-        return any(
-            type(c) is dict and _known(term, c.get("code")) for c in raw_list(raw.get("condition"))
-        )
+        return any(type(c) is dict and _known(term, c.get("code")) for c in raw_list(raw.get("condition")))
     if rtype in _MED_TYPES:
         return _medication_relevant(raw, st)
     if rtype == "Appointment":
@@ -407,7 +402,11 @@ def _observation(view: ObsView, st: _State) -> None:
                 if kind in ("mof", "hip"):
                     has_frax_probability = True
                     result = frax_mod.probability(
-                        entry, part.value, effective=view.effective, record=view.record
+                        entry,
+                        part.value,
+                        effective=view.effective,
+                        record=view.record,
+                        preliminary=view.preliminary,
                     )
                 else:
                     flag = frax_mod.yes_no(

@@ -108,6 +108,9 @@ def test_frax_mof_and_hip_of_one_day_combine() -> None:
     ]
     assert facts.frax[0].records == ("Observation/h", "Observation/m")
     assert facts.frax[0].bmd_used is True and facts.frax[0].glucocorticoid_input is None
+    assert not facts.frax[0].preliminary
+    prelim = _facts(obs("m", "90265-0", 21.3, unit="%", status="preliminary"))
+    assert prelim.frax[0].preliminary
 
 
 def test_frax_as_components_with_inputs(tmp_path: Any) -> None:

@@ -36,6 +36,7 @@ from fhir_mappings.fhir_json import (
     first_text,
     is_partial_date,
     parse,
+    preload_models,
     raw_codings,
     raw_list,
     raw_text,
@@ -166,6 +167,14 @@ def extract_facts(
             log.debug("skipped %s #%d: %s", raw.get("resourceType"), index, type(exc).__name__)
             st.unreadable += 1
     return _assemble(st, unavailable, partial)
+
+
+def warm_up(terminology: Terminology | None = None) -> Terminology:
+    """Start-up: load the terminology (raises InvalidCodeFile for a malformed extra-codes file) and the FHIR
+    models, so that the first request does not pay for them."""
+    term = terminology or default_terminology()
+    preload_models()
+    return term
 
 
 # --- intake ----------------------------------------------------------------------------------------------

@@ -373,3 +373,13 @@ def test_missing_and_odd_fields_around_a_relevant_code(extra: dict[str, Any], rt
     base = obs("a", "38267-1", -2.0) if rtype == "Observation" else condition("c", coding(SNOMED, "64859006"))
     base.update({k: v for k, v in extra.items() if k not in ("resourceType",)})
     extract_facts([base], NOW)
+
+
+def test_warm_up_returns_the_terminology_and_loads_models() -> None:
+    from fhir_mappings.extract import warm_up
+    from fhir_mappings.fhir_json import model_class
+
+    term = warm_up()
+    assert term.is_known(LOINC, "38267-1")
+    assert model_class("Observation").__module__ == "fhir.resources.R4B.observation"
+    assert model_class("Encounter") is None

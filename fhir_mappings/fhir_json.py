@@ -181,12 +181,16 @@ def parse(raw: Mapping[str, Any]) -> Any | None:
     model = model_class(rtype) if isinstance(rtype, str) else None
     if model is None:
         return None
-    doc = copy.deepcopy(dict(raw))
+    doc = dict(raw)  # known quirks replace top-level keys only: a shallow copy protects the caller's dict
     _normalise_known_quirks(rtype, doc)  # type: ignore[arg-type]
+    copied = False
     for _ in range(_MAX_REPAIRS):
         try:
             return model.model_validate(doc)
         except ValidationError as exc:
+            if not copied:  # repairs reach into nested elements: work on a deep copy from here on
+                doc = copy.deepcopy(doc)
+                copied = True
             if not _repair(doc, exc):
                 return None
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError):

@@ -541,7 +541,7 @@ MERGE_GAP_DAYS = 90  # C-06: gaps shorter than 90 days are bridged
 
 
 def oral_bisphosphonate_periods(
-    exposures: Iterable[MedicationExposure], now: date
+    exposures: Iterable[MedicationExposure], now: date | datetime
 ) -> list[tuple[date, date]]:
     """Exposure periods of oral bisphosphonates, gaps < 90 days merged. A period ends at its stated end; an
     active one runs to `now`; otherwise start + planned days; with neither it is the start day only."""

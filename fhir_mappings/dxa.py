@@ -74,7 +74,11 @@ def parse_vertebrae(text: str) -> tuple[str, ...]:
 
 
 def _has_code(codings: Iterable[Coding], system: str, code: str) -> bool:
-    return any(normalize_system(s) == system and c is not None and code in str(c) for s, c, _ in codings)
+    """`code` as the code or as a term of a post-coordinated expression ("71341001:272741003=7771000")."""
+    for s, c, _ in codings:
+        if normalize_system(s) == system and c is not None and code in re.findall(r"\d+", str(c)):
+            return True
+    return False
 
 
 def _proximal_femur_site(default: BoneSite, body_codings: Sequence[Coding], texts: Sequence[str]) -> BoneSite:
@@ -86,7 +90,7 @@ def _proximal_femur_site(default: BoneSite, body_codings: Sequence[Coding], text
             return BoneSite.FEMORAL_NECK
         if "troch" in low:
             return BoneSite.TROCHANTER
-        if "ward" in low:
+        if re.search(r"\bward", low):
             return BoneSite.WARDS
         if "total" in low:
             return BoneSite.TOTAL_HIP

@@ -36,6 +36,7 @@ from fhir_mappings.fhir_json import (
     first_text,
     is_partial_date,
     parse,
+    preload_models,
     raw_codings,
     raw_list,
     raw_text,
@@ -52,6 +53,75 @@ _IGNORED_OBS_STATUS = frozenset({"entered-in-error", "cancelled", "registered"})
 _USED_REPORT_STATUS = frozenset({"final", "amended", "corrected", "appended", "preliminary", "partial"})
 _AGE_AFFECTS = ("DX-01", "DX-02", "RISK-01", "TX-01", "TX-02", "DATA-01")
 _MED_TYPES = frozenset({"MedicationStatement", "MedicationRequest", "MedicationAdministration"})
+# R4 status value sets (required bindings). The R4B models do not check them; a status outside the set makes
+# the record unreadable: it could be anything, including entered-in-error.
+_VALID_STATUS: dict[str, frozenset[str]] = {
+    "Observation": frozenset(
+        {
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        }
+    ),
+    "MedicationStatement": frozenset(
+        {"active", "completed", "entered-in-error", "intended", "stopped", "on-hold", "unknown", "not-taken"}
+    ),
+    "MedicationRequest": frozenset(
+        {"active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown"}
+    ),
+    "MedicationAdministration": frozenset(
+        {"in-progress", "not-done", "on-hold", "completed", "entered-in-error", "stopped", "unknown"}
+    ),
+    "DiagnosticReport": frozenset(
+        {
+            "registered",
+            "partial",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "appended",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        }
+    ),
+    "ServiceRequest": frozenset(
+        {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
+    ),
+    "Procedure": frozenset(
+        {
+            "preparation",
+            "in-progress",
+            "not-done",
+            "on-hold",
+            "stopped",
+            "completed",
+            "entered-in-error",
+            "unknown",
+        }
+    ),
+    "Appointment": frozenset(
+        {
+            "proposed",
+            "pending",
+            "booked",
+            "arrived",
+            "fulfilled",
+            "cancelled",
+            "noshow",
+            "entered-in-error",
+            "checked-in",
+            "waitlist",
+        }
+    ),
+    "FamilyMemberHistory": frozenset({"partial", "completed", "entered-in-error", "health-unknown"}),
+}
 
 
 @dataclass(slots=True)
@@ -99,6 +169,14 @@ def extract_facts(
     return _assemble(st, unavailable, partial)
 
 
+def warm_up(terminology: Terminology | None = None) -> Terminology:
+    """Start-up: load the terminology (raises InvalidCodeFile for a malformed extra-codes file) and the FHIR
+    models, so that the first request does not pay for them."""
+    term = terminology or default_terminology()
+    preload_models()
+    return term
+
+
 # --- intake ----------------------------------------------------------------------------------------------
 
 
@@ -106,28 +184,34 @@ def _iter_resources(resources: Iterable[Any], st: _State) -> Iterator[Any]:
     try:
         for r in resources:
             # Tolerate a Bundle that was not unwrapped (one level).
-            if isinstance(r, Mapping) and r.get("resourceType") == "Bundle":
+            if type(r) is dict and r.get("resourceType") == "Bundle":
                 for entry in raw_list(r.get("entry")):
-                    yield entry.get("resource") if isinstance(entry, Mapping) else entry
+                    yield entry.get("resource") if type(entry) is dict else entry
             else:
                 yield r
     except Exception:  # a broken iterable: keep what was read
         st.unreadable += 1
 
 
-def _dedupe(resources: Iterable[Any], st: _State) -> list[tuple[int, Mapping[str, Any]]]:
+def _dedupe(resources: Iterable[Any], st: _State) -> list[tuple[int, dict[str, Any]]]:
     """The same resource (type + id) arriving twice is read once; the newer meta.lastUpdated wins."""
-    out: list[tuple[int, Mapping[str, Any]]] = []
+    out: list[tuple[int, dict[str, Any]]] = []
     where: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(_iter_resources(resources, st)):
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("resourceType"), str):
+        if type(raw) is not dict:
+            if not isinstance(raw, Mapping):
+                st.unreadable += 1
+                continue
+            raw = dict(raw)
+        rtype = raw.get("resourceType")
+        if type(rtype) is not str:
             st.unreadable += 1
             continue
         rid = raw.get("id")
-        if isinstance(rid, str) and rid:
-            key = (raw["resourceType"], rid)
-            if key in where:
-                pos = where[key]
+        if type(rid) is str and rid:
+            key = (rtype, rid)
+            pos = where.get(key)
+            if pos is not None:
                 if _last_updated(raw) > _last_updated(out[pos][1]):
                     out[pos] = (out[pos][0], raw)
                 continue
@@ -138,7 +222,7 @@ def _dedupe(resources: Iterable[Any], st: _State) -> list[tuple[int, Mapping[str
 
 def _last_updated(raw: Mapping[str, Any]) -> str:
     meta = raw.get("meta")
-    value = meta.get("lastUpdated") if isinstance(meta, Mapping) else None
+    value = meta.get("lastUpdated") if type(meta) is dict else None
     return value if isinstance(value, str) else ""
 
 
@@ -153,8 +237,7 @@ def _observation_relevant(raw: Mapping[str, Any], term: Terminology) -> bool:
     if _known(term, raw.get("code")) or _known(term, raw.get("valueCodeableConcept")):
         return True
     return any(
-        isinstance(c, Mapping)
-        and (_known(term, c.get("code")) or _known(term, c.get("valueCodeableConcept")))
+        type(c) is dict and (_known(term, c.get("code")) or _known(term, c.get("valueCodeableConcept")))
         for c in raw_list(raw.get("component"))
     )
 
@@ -162,7 +245,7 @@ def _observation_relevant(raw: Mapping[str, Any], term: Terminology) -> bool:
 def _medication_relevant(raw: Mapping[str, Any], st: _State) -> bool:
     candidates: list[Any] = [raw.get("medicationCodeableConcept")]
     ref = raw.get("medicationReference")
-    if isinstance(ref, Mapping):
+    if type(ref) is dict:
         reference = ref.get("reference")
         target: Any = None
         if isinstance(reference, str) and reference.startswith("#"):
@@ -170,18 +253,16 @@ def _medication_relevant(raw: Mapping[str, Any], st: _State) -> bool:
                 (
                     c
                     for c in raw_list(raw.get("contained"))
-                    if isinstance(c, Mapping) and c.get("id") == reference[1:]
+                    if type(c) is dict and c.get("id") == reference[1:]
                 ),
                 None,
             )
         elif isinstance(reference, str):
             target = st.medications.get(reference.rsplit("/", 1)[-1].removeprefix("urn:uuid:"))
-        if isinstance(target, Mapping):
+        if type(target) is dict:
             candidates.append(target.get("code"))
             candidates.extend(
-                i.get("itemCodeableConcept")
-                for i in raw_list(target.get("ingredient"))
-                if isinstance(i, Mapping)
+                i.get("itemCodeableConcept") for i in raw_list(target.get("ingredient")) if type(i) is dict
             )
         if isinstance(ref.get("display"), str) and st.term.match_text(ref["display"]):
             return True
@@ -203,9 +284,7 @@ def _relevant(rtype: str, raw: Mapping[str, Any], st: _State) -> bool:
     if rtype in ("Condition", "Procedure", "ServiceRequest", "DiagnosticReport"):
         return _known(term, raw.get("code"))
     if rtype == "FamilyMemberHistory":
-        return any(
-            isinstance(c, Mapping) and _known(term, c.get("code")) for c in raw_list(raw.get("condition"))
-        )
+        return any(type(c) is dict and _known(term, c.get("code")) for c in raw_list(raw.get("condition")))
     if rtype in _MED_TYPES:
         return _medication_relevant(raw, st)
     if rtype == "Appointment":
@@ -223,7 +302,8 @@ def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
     if not _relevant(rtype, raw, st):
         return
     model = parse(raw)
-    if model is None:
+    valid = _VALID_STATUS.get(rtype)
+    if model is None or (valid is not None and getattr(model, "status", None) not in valid):
         st.unreadable += 1
         return
     record = record_id(rtype, raw.get("id"), index)
@@ -290,7 +370,11 @@ def _observation(view: ObsView, st: _State) -> None:
         return
     has_frax_probability = False
     for part in (view.main, *view.components):
+        if part.data_absent and part.value is None:
+            continue  # no value on purpose (dataAbsentReason): nothing to read, nothing to report
         for entry, matched_display in _entries(st, part):
+            if not _read_from_observation(entry):
+                continue  # e.g. a condition or drug code used as an Observation code
             if view.effective is None:
                 st.issues.append(
                     DataIssue(
@@ -327,7 +411,11 @@ def _observation(view: ObsView, st: _State) -> None:
                 if kind in ("mof", "hip"):
                     has_frax_probability = True
                     result = frax_mod.probability(
-                        entry, part.value, effective=view.effective, record=view.record
+                        entry,
+                        part.value,
+                        effective=view.effective,
+                        record=view.record,
+                        preliminary=view.preliminary,
                     )
                 else:
                     flag = frax_mod.yes_no(
@@ -357,21 +445,20 @@ def _observation(view: ObsView, st: _State) -> None:
                 )
             _collect(result, st)
         # Menopausal status given as an answer (local codes): Observation.valueCodeableConcept.
-        if view.effective is not None or part.value_codings:
-            for s, c, _ in part.value_codings:
-                for e in st.term.lookup(s, c, "conditions"):
-                    if e.concept.get("kind") == "menopause":
-                        _collect(
-                            cond_mod.from_entries(
-                                [e],
-                                record=view.record,
-                                display=e.display,
-                                onset=view.effective,
-                                explicit_onset=view.effective,
-                                active=True,
-                            ),
-                            st,
-                        )
+        for s, c, _ in part.value_codings:
+            for e in st.term.lookup(s, c, "conditions"):
+                if e.concept.get("kind") == "menopause":
+                    _collect(
+                        cond_mod.from_entries(
+                            [e],
+                            record=view.record,
+                            display=e.display,
+                            onset=view.effective,
+                            explicit_onset=view.effective,
+                            active=True,
+                        ),
+                        st,
+                    )
     if has_frax_probability:
         bmd = frax_mod.bmd_used_from_method(view.method_texts)
         if bmd is not None and view.effective is not None:
@@ -380,6 +467,14 @@ def _observation(view: ObsView, st: _State) -> None:
                     kind="input-bmd-used", effective=view.effective, record=view.record, flag=bmd
                 )
             )
+
+
+def _read_from_observation(entry: CodeEntry) -> bool:
+    if entry.domain in ("dxa", "labs", "frax"):
+        return True
+    if entry.domain == "vitals":
+        return entry.concept.get("measure") is not None
+    return entry.domain == "conditions" and bool(entry.attr("implies_menopause"))
 
 
 def _with_code(m: DxaMeasurement, entry: CodeEntry) -> DxaMeasurement:

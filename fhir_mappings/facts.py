@@ -84,6 +84,7 @@ class FraxResult:
     hip_percent: Decimal | None = None  # 10-year hip fracture probability, %
     glucocorticoid_input: bool | None = None  # was "glucocorticoids = yes" entered; None = not recorded
     bmd_used: bool | None = None
+    preliminary: bool = False  # any of its observations was preliminary
 
 
 class FractureSite(StrEnum):

@@ -8,42 +8,53 @@ the service: domain modules receive plain tuples, strings, Decimals and dates.""
 from __future__ import annotations
 
 import copy
+import importlib
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from fhir.resources.R4B.appointment import Appointment
-from fhir.resources.R4B.condition import Condition
-from fhir.resources.R4B.diagnosticreport import DiagnosticReport
-from fhir.resources.R4B.familymemberhistory import FamilyMemberHistory
-from fhir.resources.R4B.medication import Medication
-from fhir.resources.R4B.medicationadministration import MedicationAdministration
-from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.medicationstatement import MedicationStatement
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.patient import Patient
-from fhir.resources.R4B.procedure import Procedure
-from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
-MODELS: dict[str, Any] = {
-    "Patient": Patient,
-    "Observation": Observation,
-    "Condition": Condition,
-    "FamilyMemberHistory": FamilyMemberHistory,
-    "MedicationStatement": MedicationStatement,
-    "MedicationRequest": MedicationRequest,
-    "MedicationAdministration": MedicationAdministration,
-    "Medication": Medication,
-    "Procedure": Procedure,
-    "ServiceRequest": ServiceRequest,
-    "Appointment": Appointment,
-    "DiagnosticReport": DiagnosticReport,
+# Resource type -> fhir.resources.R4B module. Imported on first use so that importing the pure helpers of this
+# package (e.g. medications.cumulative_oral_bisphosphonate_months) does not load the FHIR models.
+_MODEL_MODULES: dict[str, str] = {
+    "Patient": "patient",
+    "Observation": "observation",
+    "Condition": "condition",
+    "FamilyMemberHistory": "familymemberhistory",
+    "MedicationStatement": "medicationstatement",
+    "MedicationRequest": "medicationrequest",
+    "MedicationAdministration": "medicationadministration",
+    "Medication": "medication",
+    "Procedure": "procedure",
+    "ServiceRequest": "servicerequest",
+    "Appointment": "appointment",
+    "DiagnosticReport": "diagnosticreport",
 }
+_models: dict[str, Any] = {}
+
+
+def model_class(resource_type: str) -> Any | None:
+    """The R4B model class (never the top-level fhir.resources classes, which are R5)."""
+    cls = _models.get(resource_type)
+    if cls is None:
+        module = _MODEL_MODULES.get(resource_type)
+        if module is None:
+            return None
+        cls = getattr(importlib.import_module(f"fhir.resources.R4B.{module}"), resource_type)
+        _models[resource_type] = cls
+    return cls
+
 
 Coding = tuple[str | None, str | None, str | None]  # (system, code, display)
+
+
+def preload_models() -> None:
+    """Import every model now (about 0.3 s), e.g. at service start-up, instead of on the first request."""
+    for resource_type in _MODEL_MODULES:
+        model_class(resource_type)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -51,26 +62,27 @@ Coding = tuple[str | None, str | None, str | None]  # (system, code, display)
 
 
 def raw_codings(concept: Any) -> Iterator[Coding]:
-    """(system, code, display) of a raw CodeableConcept; tolerates a single coding given as an object."""
-    if not isinstance(concept, Mapping):
+    """(system, code, display) of a raw CodeableConcept; tolerates a single coding given as an object.
+    Raw JSON is plain dicts and lists (checked with `type(...) is` on this hot path)."""
+    if type(concept) is not dict:
         return
     codings = concept.get("coding")
-    if isinstance(codings, Mapping):
+    if type(codings) is dict:
         codings = [codings]
-    if not isinstance(codings, list):
+    elif type(codings) is not list:
         return
     for c in codings:
-        if isinstance(c, Mapping):
+        if type(c) is dict:
             system, code, display = c.get("system"), c.get("code"), c.get("display")
             yield (
-                system if isinstance(system, str) else None,
-                code if isinstance(code, str | int) else None,
-                display if isinstance(display, str) else None,
+                system if type(system) is str else None,
+                code if type(code) in (str, int) else None,
+                display if type(display) is str else None,
             )
 
 
 def raw_list(value: Any) -> list[Any]:
-    if isinstance(value, list):
+    if type(value) is list:
         return value
     if value is None:
         return []
@@ -78,7 +90,7 @@ def raw_list(value: Any) -> list[Any]:
 
 
 def raw_text(concept: Any) -> str | None:
-    if isinstance(concept, Mapping):
+    if type(concept) is dict:
         t = concept.get("text")
         if isinstance(t, str):
             return t
@@ -162,18 +174,23 @@ def parse(raw: Mapping[str, Any]) -> Any | None:
     """Validated R4B model of `raw`, or None if it cannot be made valid.
 
     Repairs, in a copy: known single-object-for-array quirks; then, driven by validation errors, any other
-    object given where an array is required, naive dateTimes (time dropped) and elements unknown to R4B
-    (dropped: a reader must ignore what it does not understand). Anything else fails."""
+    object given where an array is required, naive dateTimes (time dropped), integers where a string is
+    required (codes sent as numbers) and elements unknown to R4B (dropped: a reader must ignore what it does
+    not understand). Anything else fails."""
     rtype = raw.get("resourceType")
-    model = MODELS.get(rtype) if isinstance(rtype, str) else None
+    model = model_class(rtype) if isinstance(rtype, str) else None
     if model is None:
         return None
-    doc = copy.deepcopy(dict(raw))
+    doc = dict(raw)  # known quirks replace top-level keys only: a shallow copy protects the caller's dict
     _normalise_known_quirks(rtype, doc)  # type: ignore[arg-type]
+    copied = False
     for _ in range(_MAX_REPAIRS):
         try:
             return model.model_validate(doc)
         except ValidationError as exc:
+            if not copied:  # repairs reach into nested elements: work on a deep copy from here on
+                doc = copy.deepcopy(doc)
+                copied = True
             if not _repair(doc, exc):
                 return None
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
@@ -195,6 +212,8 @@ def _repair(doc: dict[str, Any], exc: ValidationError) -> bool:
             repaired |= _set_path(doc, loc, [current])
         elif kind == "extra_forbidden" and loc[-1] != "resourceType":
             repaired |= _set_path(doc, loc, _DELETE)
+        elif kind == "string_type" and type(current) is int:
+            repaired |= _set_path(doc, loc, str(current))  # numeric codes sent as JSON numbers (8640)
         elif isinstance(current, str):
             m = _NAIVE_DATETIME.match(current.strip())
             if m:

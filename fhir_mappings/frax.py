@@ -26,9 +26,12 @@ class FraxPart:
     record: str
     value: Decimal | None = None
     flag: bool | None = None
+    preliminary: bool = False
 
 
-def probability(entry: CodeEntry, value: Qty | None, *, effective: date, record: str) -> FraxPart | DataIssue:
+def probability(
+    entry: CodeEntry, value: Qty | None, *, effective: date, record: str, preliminary: bool = False
+) -> FraxPart | DataIssue:
     kind = entry.concept.get("kind")
     item = f"FRAX {'MOF' if kind == 'mof' else 'hip'} {effective.isoformat()}"
     affects = tuple(entry.attr("affects", FRAX_AFFECTS))
@@ -42,7 +45,7 @@ def probability(entry: CodeEntry, value: Qty | None, *, effective: date, record:
         return DataIssue(item, f"unit '{unit_text}' not recognised (expected %)", record, affects)
     if not Decimal(0) <= value.value <= Decimal(100):
         return DataIssue(item, f"probability {value.value}% outside 0..100", record, affects)
-    return FraxPart(kind=kind, effective=effective, record=record, value=value.value)
+    return FraxPart(kind=kind, effective=effective, record=record, value=value.value, preliminary=preliminary)
 
 
 _YES = re.compile(r"^\s*(y|yes|true|1|positive)\s*$", re.I)
@@ -114,6 +117,9 @@ def combine(parts: Iterable[FraxPart]) -> tuple[tuple[FraxResult, ...], list[Dat
                 hip_percent=values["hip"],
                 glucocorticoid_input=gc,
                 bmd_used=bmd,
+                preliminary=any(
+                    p.preliminary for p in ps if p.kind in ("mof", "hip") and p.value is not None
+                ),
             )
         )
     return tuple(results), issues

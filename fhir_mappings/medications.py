@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -541,10 +541,12 @@ MERGE_GAP_DAYS = 90  # C-06: gaps shorter than 90 days are bridged
 
 
 def oral_bisphosphonate_periods(
-    exposures: Iterable[MedicationExposure], now: date
+    exposures: Iterable[MedicationExposure], now: date | datetime
 ) -> list[tuple[date, date]]:
     """Exposure periods of oral bisphosphonates, gaps < 90 days merged. A period ends at its stated end; an
     active one runs to `now`; otherwise start + planned days; with neither it is the start day only."""
+    if isinstance(now, datetime):
+        now = now.date()
     spans: list[tuple[date, date]] = []
     for e in exposures:
         if e.drug_class is not DrugClass.BISPHOSPHONATE_ORAL or e.status is MedicationStatus.PLANNED:
@@ -573,7 +575,9 @@ def oral_bisphosphonate_periods(
     return merged
 
 
-def cumulative_oral_bisphosphonate_months(exposures: Iterable[MedicationExposure], now: date) -> int:
+def cumulative_oral_bisphosphonate_months(
+    exposures: Iterable[MedicationExposure], now: date | datetime
+) -> int:
     """C-06 cumulative oral bisphosphonate duration in whole months (sum over merged periods)."""
     return sum(months_between(s, t) for s, t in oral_bisphosphonate_periods(exposures, now))
 

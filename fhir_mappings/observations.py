@@ -45,6 +45,7 @@ class ObsPart:
     value_codings: tuple[Coding, ...]
     value_texts: tuple[str, ...]
     value_bool: bool | None
+    data_absent: bool = False  # dataAbsentReason given: no value on purpose (e.g. not performed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ def _part(code: Any, obj: Any) -> ObsPart:
         value_codings=codings(vcc),
         value_texts=texts(vcc),
         value_bool=vb if isinstance(vb, bool) else None,
+        data_absent=getattr(obj, "dataAbsentReason", None) is not None,
     )
 
 

@@ -351,6 +351,7 @@ class Terminology:
                 self._prefix_systems.add(e.system)
             else:
                 self._exact.setdefault(key, []).append(e)
+        self._known_cache: dict[tuple[Any, Any], bool] = {}
         self._text_names: tuple[tuple[str, Concept], ...] = tuple(
             (name.lower(), c)
             for c in self._concepts.get("medications", {}).values()
@@ -394,7 +395,17 @@ class Terminology:
         return tuple(result)
 
     def is_known(self, system: str | None, code: str | int | None) -> bool:
-        """Cheap relevance test used before parsing a resource."""
+        """Cheap relevance test used before parsing a resource (memoised: charts repeat the same codes)."""
+        key = (system, code)
+        hit = self._known_cache.get(key)
+        if hit is None:
+            hit = self._is_known(system, code)
+            if len(self._known_cache) > 100_000:
+                self._known_cache.clear()
+            self._known_cache[key] = hit
+        return hit
+
+    def _is_known(self, system: str | None, code: str | int | None) -> bool:
         s = normalize_system(system)
         c = normalize_code(s, code)
         if not c:
@@ -624,14 +635,16 @@ def _load_domain_file(
 
 
 @functools.lru_cache(maxsize=4)
-def _load_builtin_cached(codes_dir: Path) -> tuple[dict[str, dict[str, Concept]], tuple[CodeEntry, ...],
-                                                    dict[str, dict[str, Any]]]:
+def _load_builtin_cached(
+    codes_dir: Path,
+) -> tuple[dict[str, dict[str, Concept]], tuple[CodeEntry, ...], dict[str, dict[str, Any]]]:
     concepts, entries, sites = _load_builtin(codes_dir)
     return concepts, tuple(entries), sites
 
 
-def _load_builtin(codes_dir: Path) -> tuple[dict[str, dict[str, Concept]], list[CodeEntry],
-                                             dict[str, dict[str, Any]]]:
+def _load_builtin(
+    codes_dir: Path,
+) -> tuple[dict[str, dict[str, Concept]], list[CodeEntry], dict[str, dict[str, Any]]]:
     concepts: dict[str, dict[str, Concept]] = {}
     raw: dict[str, list[tuple[Any, yaml.Node | None]]] = {}
     sites: dict[str, dict[str, Any]] = {}

@@ -272,6 +272,27 @@ def test_parse_vertebrae(text: str, expected: tuple[str, ...]) -> None:
     assert parse_vertebrae(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("body_site", "site", "side"),
+    [
+        ({"text": "Left femur, trochanter"}, BoneSite.TROCHANTER, Side.LEFT),
+        ({"text": "Ward's triangle"}, BoneSite.WARDS, None),
+        ({"text": "Right total hip"}, BoneSite.TOTAL_HIP, Side.RIGHT),
+        ({"coding": [{"system": SNOMED, "code": "129627003"}]}, BoneSite.FEMUR, None),  # not 29627003
+        (
+            {"coding": [{"system": SNOMED, "code": "17771000"}]},
+            BoneSite.FEMUR,
+            None,
+        ),  # not the laterality code
+    ],
+)
+def test_proximal_femur_regions_from_body_site(
+    body_site: dict[str, Any], site: BoneSite, side: Side | None
+) -> None:
+    m = _only(_facts(obs("a", "38263-0", -1.0, body_site=body_site)))
+    assert (m.site, m.side) == (site, side)
+
+
 def test_diagnostic_site_helper() -> None:
     assert is_diagnostic_site(BoneSite.FEMORAL_NECK)
     assert not is_diagnostic_site(BoneSite.CALCANEUS)

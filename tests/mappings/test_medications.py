@@ -363,6 +363,46 @@ def test_glucocorticoid_doses(resource: dict[str, Any], mg_day: str, pred_eq: st
     assert facts.data_issues == ()
 
 
+def test_synthea_shaped_medication_request() -> None:
+    """The dosage shape the Synthea R4 exporter writes: sequence, repeat with decimal period, typed
+    doseAndRate with a unitless dose, asNeededBoolean false."""
+    raw = med_request(
+        "m",
+        rx("904419", "Alendronic acid 10 MG Oral Tablet", text="Alendronic acid 10 MG Oral Tablet"),
+        authored="2019-05-01T10:00:00-04:00",
+        encounter={"reference": "urn:uuid:enc"},
+        requester={"reference": "urn:uuid:prac", "display": "Dr. X"},
+        dosageInstruction=[
+            {
+                "sequence": 1,
+                "timing": {"repeat": {"frequency": 1, "period": 1.0, "periodUnit": "d"}},
+                "asNeededBoolean": False,
+                "doseAndRate": [
+                    {
+                        "type": {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/dose-rate-type",
+                                    "code": "ordered",
+                                }
+                            ]
+                        },
+                        "doseQuantity": {"value": 1.0},
+                    }
+                ],
+            }
+        ],
+    )
+    raw["subject"] = {"reference": "urn:uuid:p1"}
+    m = _only(_facts(raw))
+    assert (m.drug_class, m.status, m.start, m.dose_mg_per_day) == (
+        DrugClass.BISPHOSPHONATE_ORAL,
+        MedicationStatus.ACTIVE,
+        date(2019, 5, 1),
+        Decimal("10"),
+    )
+
+
 def test_structured_dose_and_timing_frequency_encodings_agree() -> None:
     a = _only(_facts(med_request("a", PREDNISONE_IN, dosage=[daily_dosage(_mg(10))])))
     b = _only(_facts(med_request("b", PREDNISONE_5, dosage=[daily_dosage({"value": 1}, frequency=2)])))

@@ -60,10 +60,12 @@ def _serve(host: str, port: int, workers: int | None) -> int:
     from prometheus_client import multiprocess
 
     from cds_service import create_app
+    from cds_service.store import Store
     from fhir_mappings.terminology import load_terminology
 
     settings = Settings.from_env()
     load_terminology(settings.extra_codes)  # fail here, clearly, rather than in every worker
+    Store(settings.database_url).dispose()  # create the schema once, before workers race to do it
     count = workers or settings.workers or (2 * (os.cpu_count() or 1) + 1)
 
     class Server(BaseApplication):  # type: ignore[misc]
@@ -84,10 +86,13 @@ def _serve(host: str, port: int, workers: int | None) -> int:
         def load(self) -> Any:
             return create_app(settings)
 
+    master = os.getpid()
     try:
         Server().run()
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # Workers are forked inside run() and unwind through this frame when they exit: only the master cleans up.
+        if os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

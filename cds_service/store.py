@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from cds_service.validation import FeedbackItem
 
@@ -87,7 +88,7 @@ class RuleFeedback:
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = _engine(url)
-        metadata.create_all(self.engine)
+        _create_schema(self.engine)
         dialect = self.engine.dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         if dialect not in ("sqlite", "postgresql"):
@@ -221,6 +222,14 @@ def _feedback_row(service_id: str, item: FeedbackItem, received_at: datetime) ->
         "outcome_timestamp": item.outcome_timestamp,
         "received_at": received_at,
     }
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create missing tables. Several workers may race here on a fresh database: losing the race is fine."""
+    try:
+        metadata.create_all(engine)
+    except (OperationalError, ProgrammingError, IntegrityError):
+        metadata.create_all(engine)  # the other worker created them; this pass only checks
 
 
 def _engine(url: str) -> Engine:

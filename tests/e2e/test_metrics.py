@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import create_engine, text
 
 from tests.service.charts import PATIENT_ID, osteoporosis_chart
 from tests.support.cds_client import hook_request, prefetch_from_chart
@@ -20,6 +22,21 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return found
 
 
+def wait_until_issued(database: Path, card_uuid: str) -> None:
+    """The worker that issued a card records its rule within a fraction of a second; wait until it has."""
+    engine = create_engine(f"sqlite:///{database}")
+    deadline = time.monotonic() + 10
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                if connection.execute(text("SELECT 1 FROM issued WHERE uuid = :u"), {"u": card_uuid}).first():
+                    return
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+    raise TimeoutError("the issued card was never recorded")
+
+
 def test_metrics_show_requests_cards_fetches_and_feedback_without_phi(tmp_path: Path) -> None:
     service = ServiceProcess(tmp_path, {"OSTEO_CDS_NOW": "2026-11-25T09:00:00Z"}, workers=2).start()
     try:
@@ -31,6 +48,7 @@ def test_metrics_show_requests_cards_fetches_and_feedback_without_phi(tmp_path: 
             response = requests.post(base + "/cds-services/osteoporosis-management",
                                      json=hook_request(PATIENT_ID, prefetch=prefetch), timeout=10)
             cards = response.json()["cards"]
+        wait_until_issued(tmp_path / "feedback.db", cards[0]["uuid"])  # feedback follows a clinician's action
         requests.post(base + "/cds-services/osteoporosis-management/feedback", timeout=10, json={"feedback": [
             {"card": cards[0]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z"}]})
         unreachable = requests.post(base + "/cds-services/osteoporosis-management", timeout=10,

@@ -54,9 +54,11 @@ def _serve(host: str, port: int, workers: int | None) -> int:
     from gunicorn.app.base import BaseApplication
 
     from cds_service import create_app
+    from cds_service.auth import Authenticator
 
     settings = Settings.from_env()
     load_terminology(settings.extra_codes)  # fail here, clearly, rather than in every worker
+    Authenticator.from_settings(settings).close()  # likewise for the auth settings and the trusted-clients file
     count = workers or settings.workers or (2 * (os.cpu_count() or 1) + 1)
 
     class Server(BaseApplication):  # type: ignore[misc]

@@ -146,6 +146,10 @@ def readyz() -> Response:
     except Exception as exc:  # any database failure means "not ready"; the type only, no connection string
         log.warning("database not reachable", extra={"event": "readyz", "error_type": type(exc).__name__})
         return outcome_response(503, [Issue("The feedback database is not reachable.", code="transient")])
+    auth_problem = rt.authenticator.ready()
+    if auth_problem is not None:
+        log.warning("authentication not ready", extra={"event": "readyz", "reason": "replay-cache-unavailable"})
+        return outcome_response(503, [Issue(auth_problem, code="transient")])
     payload: dict[str, Any] = {"status": "ready", "authMode": rt.settings.auth_mode}
     if rt.warnings:
         payload["warnings"] = list(rt.warnings)

@@ -22,7 +22,7 @@ class RecordedRequest:
 class RecordingServer:
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
-        self._documents: dict[str, tuple[int, bytes]] = {}
+        self._documents: dict[str, tuple[int, bytes, dict[str, str]]] = {}
         self._lock = threading.Lock()
         server = self
 
@@ -30,9 +30,11 @@ class RecordingServer:
             def do_GET(self) -> None:
                 with server._lock:
                     server.requests.append(RecordedRequest("GET", self.path, dict(self.headers)))
-                    status, body = server._documents.get(self.path, (404, b'{"error": "not found"}'))
+                    status, body, headers = server._documents.get(self.path, (404, b'{"error": "not found"}', {}))
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -56,10 +58,10 @@ class RecordingServer:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def serve(self, path: str, document: Any, status: int = 200) -> str:
+    def serve(self, path: str, document: Any, status: int = 200, headers: dict[str, str] | None = None) -> str:
         """Answer GET `path` with `document` as JSON (replacing what was served before); returns the full URL."""
         with self._lock:
-            self._documents[path] = (status, json.dumps(document).encode())
+            self._documents[path] = (status, json.dumps(document).encode(), dict(headers or {}))
         return self.url(path)
 
     def requests_to(self, path: str) -> list[RecordedRequest]:

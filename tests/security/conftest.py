@@ -22,6 +22,7 @@ from tests.service.charts import PATIENT_ID, osteoporosis_chart
 from tests.support.cds_client import hook_request, prefetch_from_chart
 from tests.support.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
 from tests.support.recording_server import RecordingServer
+from tests.support.redis_server import RedisServer
 
 PUBLIC_BASE_URL = "https://cds.example.org"
 DISCOVERY_PATH = "/cds-services"
@@ -133,3 +134,11 @@ def hook_body(app: Flask, **extra: Any) -> dict[str, Any]:
 
 def auth_reasons(records: list[Any]) -> list[str]:
     return [r.reason for r in records if getattr(r, "event", None) == "auth" and hasattr(r, "reason")]
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One real Redis for the session; jti keys are unique per token, so tests do not interfere."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()

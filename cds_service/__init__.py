@@ -38,8 +38,7 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
     elif settings.redis_url is None:
         warnings.append("OSTEO_CDS_REDIS_URL is not set: the JWT replay cache is per process, so a token replayed "
                         "to another gunicorn worker or replica is not detected")
-    warnings.extend(authenticator.warnings())
-    for warning in warnings:
+    for warning in (*warnings, *authenticator.warnings()):
         log.warning(warning, extra={"event": "startup", "auth_mode": settings.auth_mode})
 
     app = Flask(__name__)

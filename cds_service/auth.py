@@ -97,7 +97,8 @@ class Authenticator:
         log.debug("authenticated", extra={"event": "auth", **fields})
 
     def warnings(self) -> tuple[str, ...]:
-        """Configuration that works but must not reach production (logged at start-up and shown in /readyz)."""
+        """Configuration that works but must not reach production: logged at start-up, and deliberately not shown
+        by the unauthenticated /readyz, which would tell anyone that sandbox-signed tokens are accepted here."""
         if any(issuer.rstrip("/") == SANDBOX_ISSUER for issuer in self.clients):
             return ("TRUSTED_CLIENTS trusts the public CDS Hooks sandbox, whose private key is published: anyone can "
                     "mint tokens this service accepts; never in production",)

@@ -22,6 +22,7 @@ log = logging.getLogger("osteo_cds.http")
 
 _CORS_METHODS = "GET, POST, OPTIONS"
 _CORS_HEADERS = "Authorization, Content-Type"
+_UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/readyz"})  # probes; CORS preflight is answered before auth too
 
 
 def runtime() -> Runtime:
@@ -59,7 +60,7 @@ def _start() -> Response | None:
     g.started = time.perf_counter()
     if request.method == "OPTIONS":
         return _preflight()
-    if request.path.startswith("/cds-services"):
+    if request.path not in _UNAUTHENTICATED_PATHS:  # secure by default: a new endpoint needs a JWT unless listed
         runtime().authenticator.check(request, request.path)
     return None
 

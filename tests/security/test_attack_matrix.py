@@ -236,3 +236,11 @@ def test_unknown_kids_within_the_refetch_interval_cause_one_jwks_request_only(
         assert secure_client.get("/cds-services", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
     assert len(jwks_server.requests_to(EC_JWKS_PATH)) == 1
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/no-such-endpoint", "/cds-services/", "/"])
+def test_every_path_but_the_health_probes_needs_a_token(secure_client: FlaskClient, path: str) -> None:
+    response = secure_client.get(path)
+
+    assert response.status_code == 401
+    assert response.get_json() == UNAUTHORIZED_BODY

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
 from cds_service.trusted_clients import DEFAULT_ALGORITHMS, load_trusted_clients
 from tests.support.jwt_clients import SigningKey, generate_key, jwks, write_trusted_clients
+from tests.support.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -155,14 +157,24 @@ def test_serve_reports_a_bad_trusted_clients_file_before_starting_workers(
     assert "'HS256' is refused" in capsys.readouterr().err
 
 
-def test_readyz_warns_about_a_per_process_replay_cache_and_a_trusted_sandbox(
-        make_app: Callable[..., Flask], tmp_path: Path, key: SigningKey) -> None:
-    path = write_trusted_clients(tmp_path / "sandbox.yaml", [{"issuer": "https://sandbox.cds-hooks.org",
-                                                              "jwks": jwks(key), "algorithms": ["ES384"]}])
-    app = make_app(AUTH_MODE="required", PUBLIC_BASE_URL="https://cds.example.org", TRUSTED_CLIENTS=str(path))
-
-    body = app.test_client().get("/readyz").get_json()
+def test_readyz_warns_about_a_per_process_replay_cache(make_app: Callable[..., Flask],
+                                                        required_auth_env: dict[str, str]) -> None:
+    body = make_app(**required_auth_env).test_client().get("/readyz").get_json()
 
     assert body["authMode"] == "required"
-    assert any("REDIS_URL" in w for w in body["warnings"])
-    assert any("sandbox" in w and "never in production" in w for w in body["warnings"])
+    assert any("OSTEO_CDS_REDIS_URL is not set" in w for w in body["warnings"])
+
+
+def test_trusting_the_sandbox_is_logged_loudly_but_not_advertised_by_readyz(
+        make_app: Callable[..., Flask], tmp_path: Path, key: SigningKey, redis_server: RedisServer,
+        caplog: pytest.LogCaptureFixture) -> None:
+    path = write_trusted_clients(tmp_path / "sandbox.yaml", [{"issuer": "https://sandbox.cds-hooks.org",
+                                                              "jwks": jwks(key), "algorithms": ["ES384"]}])
+    with caplog.at_level(logging.WARNING):
+        app = make_app(AUTH_MODE="required", PUBLIC_BASE_URL="https://cds.example.org", TRUSTED_CLIENTS=str(path),
+                       REDIS_URL=redis_server.url)
+
+    assert any("sandbox" in r.getMessage() and "never in production" in r.getMessage() for r in caplog.records)
+    body = app.test_client().get("/readyz").get_json()
+    assert body["status"] == "ready"
+    assert not any("sandbox" in w for w in body.get("warnings", ()))

@@ -29,10 +29,15 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
     configure_logging(settings.log_level)
     terminology = load_terminology(settings.extra_codes)  # refuses to start on a malformed local-codes file
 
+    authenticator = Authenticator.from_settings(settings)  # required mode: refuses to start if misconfigured
+
     warnings = list(settings.warnings)
     if settings.development:
         warnings.append("AUTH_MODE=development: CDS client JWTs are NOT verified; never expose this instance")
-    for warning in warnings:
+    elif settings.redis_url is None:
+        warnings.append("OSTEO_CDS_REDIS_URL is not set: the JWT replay cache is per process, so a token replayed "
+                        "to another gunicorn worker or replica is not detected")
+    for warning in (*warnings, *authenticator.warnings()):
         log.warning(warning, extra={"event": "startup", "auth_mode": settings.auth_mode})
 
     app = Flask(__name__)
@@ -41,7 +46,7 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
     app.extensions["osteo_cds"] = Runtime(
         settings=settings,
         store=Store(settings.database_url),
-        authenticator=Authenticator(settings),
+        authenticator=authenticator,
         fhir_client=FhirClient(timeout=settings.fhir_timeout, max_pages=settings.fhir_max_pages,
                                max_resources=settings.fhir_max_resources),
         terminology=terminology,

@@ -60,11 +60,13 @@ def _serve(host: str, port: int, workers: int | None) -> int:
     from prometheus_client import multiprocess
 
     from cds_service import create_app
+    from cds_service.auth import Authenticator
     from cds_service.store import Store
     from fhir_mappings.terminology import load_terminology
 
     settings = Settings.from_env()
     load_terminology(settings.extra_codes)  # fail here, clearly, rather than in every worker
+    Authenticator.from_settings(settings).close()  # likewise for the auth settings and the trusted-clients file
     Store(settings.database_url).dispose()  # create the schema once, before workers race to do it
     count = workers or settings.workers or (2 * (os.cpu_count() or 1) + 1)
 

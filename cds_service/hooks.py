@@ -23,6 +23,7 @@ log = logging.getLogger("osteo_cds.http")
 
 _CORS_METHODS = "GET, POST, OPTIONS"
 _CORS_HEADERS = "Authorization, Content-Type"
+_UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/readyz"})  # probes; CORS preflight is answered before auth too
 
 
 def runtime() -> Runtime:
@@ -60,7 +61,7 @@ def _start() -> Response | None:
     g.started = time.perf_counter()
     if request.method == "OPTIONS":
         return _preflight()
-    if request.path.startswith("/cds-services"):
+    if request.path not in _UNAUTHENTICATED_PATHS:  # secure by default: a new endpoint needs a JWT unless listed
         runtime().authenticator.check(request, request.path)
     return None
 
@@ -164,6 +165,10 @@ def readyz() -> Response:
     except Exception as exc:  # any database failure means "not ready"; the type only, no connection string
         log.warning("database not reachable", extra={"event": "readyz", "error_type": type(exc).__name__})
         return outcome_response(503, [Issue("The feedback database is not reachable.", code="transient")])
+    auth_problem = rt.authenticator.ready()
+    if auth_problem is not None:
+        log.warning("authentication not ready", extra={"event": "readyz", "reason": "replay-cache-unavailable"})
+        return outcome_response(503, [Issue(auth_problem, code="transient")])
     payload: dict[str, Any] = {"status": "ready", "authMode": rt.settings.auth_mode}
     if rt.warnings:
         payload["warnings"] = list(rt.warnings)

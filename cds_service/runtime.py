@@ -34,5 +34,6 @@ class Runtime:
         return "*" in allowed or origin.rstrip("/") in allowed
 
     def close(self) -> None:
+        self.authenticator.close()
         self.fhir_client.close()
         self.store.dispose()

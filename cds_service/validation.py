@@ -39,16 +39,36 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(loaded)
 
 
-def _where(error: ValidationError, prefix: str = "") -> str:
+@cache
+def declared_members(name: str) -> frozenset[str]:
+    """Every member name the schema declares. Other names came from the client (e.g. prefetch keys) and may hold
+    anything, an access token included, so messages show them as `*`."""
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict):
+                names.update(node["properties"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema(name))
+    return frozenset(names)
+
+
+def _where(error: ValidationError, prefix: str, known: frozenset[str]) -> str:
     parts = [prefix] if prefix else []
     for part in error.absolute_path:
-        parts.append(f"[{part}]" if isinstance(part, int) else str(part))
+        parts.append(f"[{part}]" if isinstance(part, int) else str(part) if part in known else "*")
     return ".".join(parts).replace(".[", "[") or "(body)"
 
 
-def _describe(error: ValidationError, prefix: str = "") -> Issue:
+def _describe(error: ValidationError, prefix: str, known: frozenset[str]) -> Issue:
     """A message naming the member and the rule, without the offending value."""
-    where = _where(error, prefix)
+    where = _where(error, prefix, known)
     kind = error.validator
     if kind == "required":
         missing = [m for m in error.validator_value if m not in (error.instance or {})]
@@ -87,8 +107,9 @@ def _describe(error: ValidationError, prefix: str = "") -> Issue:
 def schema_issues(name: str, instance: Any, prefix: str = "") -> list[Issue]:
     errors = sorted(validator(name).iter_errors(instance), key=lambda e: (len(e.absolute_path), e.json_path))
     # `if/then` failures are reported by their inner (more specific) error.
-    return [_describe(e, prefix) for e in errors if e.validator not in ("if", "then", "allOf")] or [
-        _describe(e, prefix) for e in errors
+    known = declared_members(name)
+    return [_describe(e, prefix, known) for e in errors if e.validator not in ("if", "then", "allOf")] or [
+        _describe(e, prefix, known) for e in errors
     ]
 
 

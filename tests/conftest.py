@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from cds_service import create_app
 from cds_service.config import Settings
+from tests.support.jwt_clients import generate_key, jwks, write_trusted_clients
 
 EVALUATION_TIME = "2026-11-25T09:00:00Z"
 
@@ -29,6 +30,16 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return Settings.from_env(base)
 
     return make
+
+
+@pytest.fixture
+def required_auth_env(tmp_path: Path) -> dict[str, str]:
+    """The least a required-mode (production) app needs: its public base URL and a trusted-clients file, here with
+    one client whose public key is inline. Pass as `make_app(**required_auth_env)`."""
+    key = generate_key("ES384", kid="conftest-key")
+    path = write_trusted_clients(tmp_path / "trusted-clients.yaml",
+                                 [{"issuer": "https://ehr.example.org", "jwks": jwks(key)}])
+    return {"AUTH_MODE": "required", "PUBLIC_BASE_URL": "https://cds.example.org", "TRUSTED_CLIENTS": str(path)}
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Issue 7: CDS client authentication (JWT), replay protection, secrets and PHI hygiene."""

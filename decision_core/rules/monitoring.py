@@ -18,7 +18,8 @@ from .treatment import dxa_interval
 
 def mon01(a: Assessment) -> Recommendation | None:
     study = a.dxa.latest_with_t
-    if not a.adult50 or a.therapy.on_therapy or not a.dxa.low_bone_mass or study is None or a.dxa.stale:
+    # A stale DXA (> 24 months) is handled by §4: DATA-02 suppresses MON-01.
+    if not a.adult50 or a.therapy.on_therapy or not a.dxa.low_bone_mass or study is None:
         return None
     interval, reasons = dxa_interval(a)
     due = add_months(study.date, interval)

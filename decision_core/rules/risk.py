@@ -64,7 +64,8 @@ def risk01(a: Assessment) -> Recommendation | None:
     th = THRESHOLDS
     if not a.adult50 or a.age is None or not th.frax_min_age <= a.age <= th.frax_max_age:
         return None
-    if a.dxa.latest_with_t is None or a.dxa.stale or not frax_missing_or_incomplete(a):
+    # A stale DXA (> 24 months) is handled by §4: DATA-02 suppresses RISK-01.
+    if a.dxa.latest_with_t is None or not frax_missing_or_incomplete(a):
         return None
     if a.dxa.low_bone_mass:
         variant = "low-bone-mass"

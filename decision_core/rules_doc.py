@@ -200,7 +200,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "D-TX01",
         "Alendronate draft gates",
         "eGFR >= 35, 25(OH)D >= 20, Ca >= LLN (12 months), no contraindication, TX-04a not firing.",
-        "Also withheld when the medications or conditions domain is incomplete, and re-checked against "
+        "Also withheld when the medications, conditions or labs domain is incomplete, and re-checked against "
         "current/"
         "ordered therapy, SAFE-01 and TX-02 at the draft. eGFR < 35: the card names denosumab only with "
         "caveats "

@@ -163,6 +163,17 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "run with glucocorticoids = yes.",
     ),
     (
+        "D-C08-age",
+        "Ages outside FRAX (18-39 on the WHO path, 91 and over)",
+        "FRAX valid for ages 40-90; RISK-01 for 40-90.",
+        "Outside 40-90 no FRAX is valid or requested: low bone mass gets DX-01, MON-01/DATA-02 and UNIV-01 "
+        "but no "
+        "RISK-01, TX-01 (d) or TX-03. T <= -2.5 and fractures still trigger TX-01/TX-02. GC-01 at 91+ does "
+        "not ask "
+        "for FRAX and falls back to the BMD criteria (T > -1.0 alone is 'low').",
+        "FRAX cannot be computed outside its domain; the BMD- and fracture-based indications do not need it.",
+    ),
+    (
         "D-C09",
         "Lab details",
         "Corrected Ca 'if albumin available'; conflicts; canonical units.",

@@ -31,7 +31,7 @@ def _tokens(resource: dict[str, Any]) -> set[str]:
     return {f"{c.get('system')}|{c.get('code')}" for c in concept.get("coding", ())}
 
 
-def trim(bundle: dict[str, Any], scope: str, since: str | None) -> dict[str, Any]:
+def trim(bundle: dict[str, Any], scope: str, since: str | None, all_dated: bool = False) -> dict[str, Any]:
     terminology = load_terminology()
     observation_codes = set(terminology.search_codes("observation"))
     kept: list[dict[str, Any]] = []
@@ -48,8 +48,11 @@ def trim(bundle: dict[str, Any], scope: str, since: str | None) -> dict[str, Any
             known = any(terminology.lookup(*token.split("|", 1)) for token in tokens)
             if not known:
                 continue
-        when = resource.get("effectiveDateTime") or resource.get("onsetDateTime") or resource.get("authoredOn") or ""
-        if since and kind == "Observation" and when and when[:10] < since:
+        when = (resource.get("effectiveDateTime") or resource.get("onsetDateTime") or resource.get("authoredOn")
+                or resource.get("performedDateTime") or (resource.get("performedPeriod") or {}).get("start")
+                or (resource.get("effectivePeriod") or {}).get("start") or "")
+        dated = kind == "Observation" or all_dated
+        if since and dated and kind != "Patient" and when and when[:10] < since:
             continue
         ids[entry["fullUrl"]] = f"{kind}/{resource['id']}"
         kept.append(resource)
@@ -80,8 +83,10 @@ def main() -> None:
     parser.add_argument("target", type=Path)
     parser.add_argument("--scope", choices=("mapped", "prefetch"), default="mapped")
     parser.add_argument("--since", help="drop Observations dated before this day")
+    parser.add_argument("--since-applies-to-all", action="store_true",
+                        help="apply --since to every resource but the Patient (smaller charts for benchmarks)")
     args = parser.parse_args()
-    trimmed = trim(json.loads(args.source.read_text()), args.scope, args.since)
+    trimmed = trim(json.loads(args.source.read_text()), args.scope, args.since, args.since_applies_to_all)
     args.target.write_text(json.dumps(trimmed, separators=(",", ":")) + "\n")
     print(f"{args.target}: {len(trimmed['entry'])} resources")
 

@@ -2,3 +2,24 @@
 
 No Flask, no FHIR, no I/O. `evaluate(facts, now)` is the entry point.
 """
+
+from .assessment import Assessment, assess
+from .evaluate import evaluate
+from .model import ActionKind, Indicator, Recommendation, SuggestedAction
+from .specs import RULE_ORDER, RULE_SPECS, RuleSpec, VariantSpec
+from .thresholds import THRESHOLDS
+
+__all__ = [
+    "RULE_ORDER",
+    "RULE_SPECS",
+    "THRESHOLDS",
+    "ActionKind",
+    "Assessment",
+    "Indicator",
+    "Recommendation",
+    "RuleSpec",
+    "SuggestedAction",
+    "VariantSpec",
+    "assess",
+    "evaluate",
+]

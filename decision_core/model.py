@@ -36,6 +36,7 @@ class Recommendation:
     rule_id: str  # decision table id, e.g. "TX-01"
     indicator: Indicator
     variant: str  # which summary template of the rule applies, e.g. "persistence", "04a", "severe"
-    values: Mapping[str, Any]  # the patient's values the card cites (str, int, Decimal, date, tuples of those)
+    # the patient's values the card cites (str, int, Decimal, date, tuples of those)
+    values: Mapping[str, Any]
     actions: tuple[SuggestedAction, ...] = ()
     evidence: tuple[str, ...] = ()  # source keys of decision-table §0.1/§0.2, e.g. ("BHOF22", "S001")

@@ -105,6 +105,31 @@ class Fracture:
     low_trauma: bool | None = None  # True: flagged low-trauma; False: high-energy mechanism recorded; None: unknown
 
 
+class ConditionConcept(StrEnum):
+    """Concept names the decision core reads from `ConditionFact.concept` (plain strings compare equal).
+
+    Added for the decision core; extraction may emit other concepts too, the core ignores those.
+    """
+
+    OSTEOPOROSIS = "osteoporosis"  # coded diagnosis: bone-health context only, not a treatment trigger
+    OSTEOPENIA = "osteopenia"  # coded low bone mass: bone-health context only
+    RHEUMATOID_ARTHRITIS = "rheumatoid-arthritis"  # FRAX input
+    PARENTAL_HIP_FRACTURE = "parental-hip-fracture"  # FRAX input, DATA-01 risk factor
+    INJURIOUS_FALL = "injurious-fall"  # TX-02 (g), with onset
+    PREMATURE_MENOPAUSE = "premature-menopause"  # secondary cause, new risk factor (TX-03 interval)
+    HYPERPARATHYROIDISM = "hyperparathyroidism"
+    HYPERTHYROIDISM = "hyperthyroidism"
+    HYPOGONADISM = "hypogonadism"
+    MALABSORPTION = "malabsorption"  # celiac disease, IBD, malabsorption syndromes
+    TYPE1_DIABETES = "type-1-diabetes"
+    CHRONIC_LIVER_DISEASE = "chronic-liver-disease"
+    OSTEOGENESIS_IMPERFECTA = "osteogenesis-imperfecta"
+    # Alendronate gates (TX-01): from AllergyIntolerance or Condition, whichever the chart uses
+    BISPHOSPHONATE_INTOLERANCE = "bisphosphonate-intolerance"  # allergy or intolerance to any bisphosphonate
+    ESOPHAGEAL_DISORDER = "esophageal-disorder"  # stricture, achalasia, delayed emptying, cannot sit upright
+    BISPHOSPHONATE_HOLIDAY = "bisphosphonate-holiday"  # documented drug-holiday decision (MON-03)
+
+
 @dataclass(frozen=True, slots=True)
 class ConditionFact:
     """A coded condition mapped to one concept of fhir_mappings' condition list (e.g. "rheumatoid-arthritis")."""

@@ -1,0 +1,26 @@
+"""The entry point: patient facts and the evaluation time in, recommendations out. Pure: no clock, no I/O."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fhir_mappings.facts import PatientFacts
+
+from .assessment import assess
+from .model import Recommendation
+from .population import Population
+from .precedence import apply_precedence, finalize_actions, sort_recommendations
+from .rules import AGE_INDEPENDENT_RULES, RULES
+
+
+def evaluate(facts: PatientFacts, now: date | datetime) -> list[Recommendation]:
+    """Recommendations for one patient at `now` (the hook invocation time, injected by the caller).
+
+    Ordered by indicator (critical, warning, info), then by decision-table order. At most one per rule id.
+    """
+    a = assess(facts, now)
+    if a.population == Population.OUT_OF_SCOPE:
+        return []
+    rules = RULES if a.population != Population.UNKNOWN else AGE_INDEPENDENT_RULES
+    raw = [rec for rule in rules.values() if (rec := rule(a)) is not None]
+    return sort_recommendations(finalize_actions(apply_precedence(raw, a), a))

@@ -94,6 +94,7 @@ def _serve(host: str, port: int, workers: int | None) -> int:
 def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
     from cards.catalog import default_catalog
     from cds_service.pipeline import evaluate_resources
+    from cds_service.render import RenderOptions
     from fhir_mappings.terminology import load_terminology
 
     try:
@@ -113,7 +114,8 @@ def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
         return 2
     settings = Settings.from_env()
     evaluation = evaluate_resources(resources, now, str(patients[0].get("id", "unknown")),
-                                    load_terminology(settings.extra_codes), default_catalog())
+                                    load_terminology(settings.extra_codes), default_catalog(),
+                                    render_options=RenderOptions.from_settings(settings))
     cards = [c.card for c in evaluation.cards]
     if as_json:
         print(json.dumps({"cards": cards}, indent=2, ensure_ascii=False))

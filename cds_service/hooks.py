@@ -14,6 +14,7 @@ from cds_service import metrics
 from cds_service.discovery import SERVICE_ID, service_definition
 from cds_service.errors import CdsError, Issue, outcome_response
 from cds_service.pipeline import run_hook
+from cds_service.render import RenderOptions
 from cds_service.runtime import Runtime
 from cds_service.store import IssuedCard
 from cds_service.validation import parse_feedback, parse_hook_request
@@ -120,7 +121,7 @@ def call_service(service_id: str) -> Response:
     if hook.fhir_server and hook.fhir_server.lower().startswith("http://") and not rt.settings.allow_http_fhir:
         raise CdsError(400, [Issue("'fhirServer' must use https.", code="security", expression=("fhirServer",))])
     evaluation = run_hook(hook, rt.now(), rt.queries, rt.fhir_client, rt.settings.hook_deadline,
-                          rt.terminology, rt.catalog)
+                          rt.terminology, rt.catalog, RenderOptions.from_settings(rt.settings))
     cards = [rendered.card for rendered in evaluation.cards]
     rt.store.record_issued(service_id, [IssuedCard(c.card["uuid"], c.rule_id, c.suggestion_uuids)
                                         for c in evaluation.cards])

@@ -439,6 +439,15 @@ def assess(facts: PatientFacts, now: date | datetime) -> Assessment:
         issues.append(
             CoreIssue("Denosumab", "listed without any administration date", None, ("SAFE-01", "SAFE-03"))
         )
+    if adult50 and dxa.latest_valid is not None and dxa.latest_with_t is None:
+        issues.append(
+            CoreIssue(
+                f"DXA {dxa.latest_valid.date.isoformat()}",
+                "no T-score at a diagnostic site",
+                None,
+                ("DX-01",),
+            )
+        )
     if facts.birth_date is None:
         issues.append(
             CoreIssue("Birth date", "missing: age-based rules could not run", None, ("DX-01", "DX-02"))

@@ -6,11 +6,20 @@ from datetime import date, datetime
 
 from fhir_mappings.facts import PatientFacts
 
-from .assessment import assess
+from .assessment import Assessment, assess
 from .model import Recommendation
 from .population import Population
 from .precedence import apply_precedence, finalize_actions, sort_recommendations
 from .rules import AGE_INDEPENDENT_RULES, RULES
+
+
+def triggered(facts: PatientFacts, now: date | datetime) -> tuple[Assessment, list[Recommendation]]:
+    """The assessment and every rule whose own trigger holds, before §4 suppression (for tests and audit)."""
+    a = assess(facts, now)
+    if a.population == Population.OUT_OF_SCOPE:
+        return a, []
+    rules = RULES if a.population != Population.UNKNOWN else AGE_INDEPENDENT_RULES
+    return a, [rec for rule in rules.values() if (rec := rule(a)) is not None]
 
 
 def evaluate(facts: PatientFacts, now: date | datetime) -> list[Recommendation]:
@@ -18,9 +27,5 @@ def evaluate(facts: PatientFacts, now: date | datetime) -> list[Recommendation]:
 
     Ordered by indicator (critical, warning, info), then by decision-table order. At most one per rule id.
     """
-    a = assess(facts, now)
-    if a.population == Population.OUT_OF_SCOPE:
-        return []
-    rules = RULES if a.population != Population.UNKNOWN else AGE_INDEPENDENT_RULES
-    raw = [rec for rule in rules.values() if (rec := rule(a)) is not None]
+    a, raw = triggered(facts, now)
     return sort_recommendations(finalize_actions(apply_precedence(raw, a), a))

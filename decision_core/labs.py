@@ -18,7 +18,7 @@ from .issues import CoreIssue
 from .thresholds import THRESHOLDS
 
 
-def _norm_unit(unit: str) -> str:
+def norm_unit(unit: str) -> str:
     return (
         unit.lower()
         .replace(" ", "")
@@ -207,7 +207,7 @@ def _unit_problem(lab: LabResult) -> str | None:
         return "no value"
     if lab.unit is None or not lab.unit.strip():
         return "unit missing"
-    if _norm_unit(lab.unit) not in accepted:
+    if norm_unit(lab.unit) not in accepted:
         return f"unit '{lab.unit}' is not {CANONICAL_DISPLAY[lab.analyte]}"
     return None
 

@@ -285,9 +285,9 @@ _SPECS: list[RuleSpec] = [
             "not-checked; spinal_surgery: none|planned-with-osteoporosis; medications: checked|not-checked",
             "missing_gates": "tuple[str]; gate names that are not 'ok'/'none'/'checked'",
             "alendronate_draft": "bool; a draft alendronate 70 mg weekly is attached",
-            "denosumab_alternative": "str | None; eGFR <35 only: after-calcium-check | specialist-ckd-mbd "
-            "(eGFR <30, "
-            "boxed warning) | not-while-hypocalcemic",
+            "denosumab_alternative": "bool; eGFR <35: the detail names denosumab as the second-line choice",
+            "denosumab_caveats": "tuple[str]; always with the alternative: calcium-check-first, plus "
+            "correct-hypocalcemia-first (Ca < LLN) and boxed-warning-ckd-mbd-specialist (eGFR <30)",
             "dxa_stale": "bool; osteoporosis on a DXA >24 months old: treat now, new DXA must not delay "
             "treatment",
             "sex": "str; men: same criteria",

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from decision_core import evaluate
+from decision_core.contract import assert_conforms
 from decision_core.model import ActionKind, Recommendation
 from fhir_mappings.facts import (
     Analyte,
@@ -281,7 +282,10 @@ def patient(
 
 
 def run(facts: PatientFacts, today: date = NOW) -> list[Recommendation]:
-    return evaluate(facts, today)
+    """Evaluate, and check every recommendation against RULE_SPECS on the way."""
+    recs = evaluate(facts, today)
+    assert_conforms(recs)
+    return recs
 
 
 def ids(recs: list[Recommendation]) -> set[tuple[str, str]]:

@@ -1,0 +1,189 @@
+"""DATA-01 (no DXA on record), DATA-02 (stale DXA), DATA-03 (uninterpretable data)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fhir_mappings.facts import ConditionConcept, MenopauseStatus, Sex, SmokingStatus
+
+from ..assessment import Assessment
+from ..dates import months_between
+from ..dxa import BmdCategory
+from ..model import Recommendation
+from ..therapy import new_bone_toxic_drug_since
+from ..thresholds import THRESHOLDS
+from .common import dxa_values, order_dxa, recommend
+
+_REASON_TEXT = {
+    "female-65": "woman >=65, USPSTF B",
+    "postmenopausal-risk-factor": "postmenopausal woman <65 with a risk factor, USPSTF B",
+    "male-70": "man >=70, ISCD/Endocrine Society",
+    "male-50-69-risk-factor": "man 50-69 with a risk factor, ISCD/Endocrine Society",
+    "any-sex-70": "age >=70",
+    "any-sex-50-risk-factor": "age >=50 with a risk factor",
+    "fragility-fracture": "fragility fracture",
+    "glucocorticoid": "long-term glucocorticoid, ACR",
+    "osteoporosis-drug": "osteoporosis drug without baseline DXA",
+}
+
+
+def _bmi(a: Assessment) -> Decimal | None:
+    life = a.facts.lifestyle
+    if life.bmi is not None:
+        return life.bmi.value
+    if life.weight_kg is not None and life.height_cm is not None and life.height_cm.value > 0:
+        metres = life.height_cm.value / 100
+        return life.weight_kg.value / (metres * metres)
+    return None
+
+
+def screening_risk_factors(a: Assessment) -> tuple[str, ...]:
+    th = THRESHOLDS
+    life = a.facts.lifestyle
+    found: list[str] = []
+    if any(age is not None and age >= th.adult_age for age in a.fractures.any_fracture_onset_ages):
+        found.append("fracture-after-50")
+    if a.gc.qualifies or a.gc.frax_input_yes:
+        found.append("glucocorticoid")
+    bmi = _bmi(a)
+    if bmi is not None and bmi < th.bmi_low_below:
+        found.append("bmi-below-20")
+    if a.has_concept(ConditionConcept.PARENTAL_HIP_FRACTURE, active_only=False):
+        found.append("parental-hip-fracture")
+    if life.smoking == SmokingStatus.CURRENT:
+        found.append("smoking")
+    if life.alcohol_units_per_day is not None and life.alcohol_units_per_day.value >= th.alcohol_units_risk:
+        found.append("alcohol-3-or-more")
+    return tuple(found)
+
+
+def data01(a: Assessment) -> Recommendation | None:
+    th = THRESHOLDS
+    age = a.age
+    # "No DXA on record" cannot be claimed when the DXA data could not be fetched completely.
+    if age is None or a.dxa.latest_valid is not None or "dxa" in a.incomplete_domains:
+        return None
+    sex = a.facts.sex
+    risk = screening_risk_factors(a)
+    postmenopausal = a.facts.menopause == MenopauseStatus.POSTMENOPAUSAL or (
+        age >= th.adult_age and a.facts.menopause == MenopauseStatus.UNKNOWN
+    )
+    reasons: list[str] = []
+    menopause_assumed = False
+    if sex == Sex.FEMALE:
+        if age >= th.female_screen_age:
+            reasons.append("female-65")
+        elif postmenopausal and risk:
+            reasons.append("postmenopausal-risk-factor")
+            menopause_assumed = a.facts.menopause == MenopauseStatus.UNKNOWN
+    elif sex == Sex.MALE:
+        if age >= th.male_screen_age:
+            reasons.append("male-70")
+        elif age >= th.adult_age and risk:
+            reasons.append("male-50-69-risk-factor")
+    else:  # other/unknown sex: only where both the women's and the men's criteria agree
+        if age >= th.male_screen_age:
+            reasons.append("any-sex-70")
+        elif age >= th.adult_age and risk:
+            reasons.append("any-sex-50-risk-factor")
+    if a.fractures.fragility:
+        reasons.append("fragility-fracture")
+    if a.gc.qualifies:
+        reasons.append("glucocorticoid")
+    if a.therapy.treatment_started_or_ordered:
+        reasons.append("osteoporosis-drug")
+    if not reasons:
+        return None
+    values = {
+        "reasons": tuple(reasons),
+        "reason_text": _REASON_TEXT[reasons[0]],
+        "risk_factors": risk,
+        "menopause_assumed": menopause_assumed,
+    }
+    return recommend(a, "DATA-01", "no-dxa", values, order_dxa(a))
+
+
+def data02(a: Assessment) -> Recommendation | None:
+    """Current therapy suppresses this card through §4 (precedence)."""
+    study = a.dxa.latest_with_t
+    if (
+        not a.adult50
+        or study is None
+        or not a.dxa.stale
+        or a.dxa.effective_category == BmdCategory.OSTEOPOROSIS
+    ):
+        return None
+    changes: list[str] = []
+    if a.gc.qualifies:
+        changes.append("glucocorticoid")
+    if any(f.onset is not None and f.onset > study.date for f in a.fractures.fragility):
+        changes.append("new-fragility-fracture")
+    if new_bone_toxic_drug_since(a.facts.medications, study.date, a.today):
+        changes.append("bone-toxic-drug")
+    if a.dxa.category == BmdCategory.NORMAL and not changes:
+        return None
+    values = {
+        **{k: v for k, v in dxa_values(a).items() if k != "dxa_date"},
+        "dxa_date": study.date,
+        "months_old": months_between(study.date, a.today),
+        "category": str(a.dxa.category),
+        "risk_changes": tuple(changes),
+    }
+    return recommend(a, "DATA-02", "stale-dxa", values, order_dxa(a))
+
+
+# Which rules cannot fully run when a data domain is missing (named in the DATA-03 detail).
+DOMAIN_AFFECTS: dict[str, tuple[str, ...]] = {
+    "labs": ("TX-01", "SAFE-02", "SAFE-03", "VITD-01", "LAB-01", "TX-04"),
+    "medications": ("TX-01", "SAFE-01", "SAFE-02", "SAFE-03", "MON-02", "MON-03", "GC-01", "UNIV-01"),
+    "conditions": ("DX-01", "TX-01", "TX-02", "RISK-01", "LAB-01", "DATA-01"),
+    "frax": ("RISK-01", "TX-01", "TX-02", "TX-03", "GC-01"),
+    "dxa": ("DX-01", "DX-02", "TX-01", "RISK-01", "MON-01", "DATA-01", "DATA-02"),
+    "procedures": ("TX-04", "DX-01"),
+}
+
+
+def data03(a: Assessment) -> Recommendation | None:
+    facts = a.facts
+    issues: list[dict[str, object]] = []
+    for issue in facts.data_issues:
+        issues.append(
+            {"item": issue.item, "reason": issue.reason, "record": issue.record, "affects": issue.affects}
+        )
+    issues.extend(i.as_value() for i in a.issues)
+    for domain in sorted(facts.unavailable):
+        issues.append(
+            {
+                "item": f"{domain} data",
+                "reason": "could not be retrieved",
+                "record": None,
+                "affects": DOMAIN_AFFECTS.get(domain, ()),
+            }
+        )
+    for domain in sorted(facts.partial - facts.unavailable):
+        issues.append(
+            {
+                "item": f"{domain} data",
+                "reason": "only partly retrieved",
+                "record": None,
+                "affects": DOMAIN_AFFECTS.get(domain, ()),
+            }
+        )
+    if facts.unreadable_records:
+        issues.append(
+            {
+                "item": f"{facts.unreadable_records} chart entries",
+                "reason": "could not be read (failed validation)",
+                "record": None,
+                "affects": (),
+            }
+        )
+    if not issues:
+        return None
+    values = {
+        "issues": tuple(issues),
+        "first_item": str(issues[0]["item"]),
+        "first_reason": str(issues[0]["reason"]),
+        "count": len(issues),
+    }
+    return recommend(a, "DATA-03", "uninterpretable", values)

@@ -49,6 +49,7 @@ _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~#])")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # only these can open raw HTML (or an autolink) in GFM
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
 _WHITESPACE = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")  # templates with conditional lines leave runs of blank lines
 _DOMAIN_NAMES = {
     "labs": "lab results",
     "medications": "medications",
@@ -229,7 +230,7 @@ class Catalog:
         summary = fit_summary(candidates)
         spec = self.specs.get(recommendation.rule_id)
         evidence = tuple(recommendation.evidence) or (spec.evidence if spec else ())
-        body = card.detail.render(values, variant=variant).strip()
+        body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant)).strip()
         detail = "\n\n".join(part for part in (body, evidence_markdown(evidence, card.seeds)) if part)
         reasons = card.override_reasons if recommendation.indicator is not Indicator.INFO else ()
         return CardText(card.title, summary, detail, card.links, reasons, card.smart_link,

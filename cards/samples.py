@@ -67,11 +67,12 @@ def load_samples() -> tuple[Sample, ...]:
         for variant, overrides in entry["variants"].items():
             variant = str(variant)
             raw = {**entry.get("base", {}), **(overrides or {})}
+            patient = raw.pop("patient", entry["patient"])
             actions = tuple(SuggestedAction(ActionKind(a["kind"]), _params(a.get("params", {})))
                             for a in raw.pop("actions", ()))
             keys = variant_keys(spec, variant)
             values = {name: _convert_key(value, keys[name]) if name in keys else value for name, value in raw.items()}
             recommendation = Recommendation(rule_id, spec.variants[variant].indicator, variant, values, actions,
                                             spec.evidence)
-            samples.append(Sample(rule_id, variant, entry["patient"], recommendation))
+            samples.append(Sample(rule_id, variant, patient, recommendation))
     return tuple(samples)

@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--now", help="evaluation time, ISO 8601 (default: now)")
     evaluate.add_argument("--json", action="store_true", help="print the exact CDS Hooks response")
 
+    catalog = commands.add_parser("catalog", help="write the card catalog (index.html and example cards as JSON)")
+    catalog.add_argument("--out", type=Path, required=True, help="directory to write (created if missing)")
+
     report = commands.add_parser("feedback-report", help="accepted/overridden counts per card rule")
     report.add_argument("--json", action="store_true")
 
@@ -43,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args.host, args.port, args.workers)
         if args.command == "evaluate":
             return _evaluate(args.bundle, args.now, args.json)
+        if args.command == "catalog":
+            return _catalog(args.out)
         if args.command == "feedback-report":
             return _feedback_report(args.json)
         return _config(args.markdown)
@@ -140,6 +145,16 @@ def format_cards(cards: Sequence[dict[str, Any]], now: datetime) -> str:
             lines.append(f"  -> link: {link['label']} <{link['url']}>")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _catalog(out: Path) -> int:
+    from cards.catalog import default_catalog
+    from cds_service.catalog_page import write_catalog
+    from cds_service.render import RenderOptions
+
+    written = write_catalog(out, default_catalog(), RenderOptions.from_settings(Settings.from_env()))
+    print(f"Wrote {written[0]} and {len(written) - 1} example files in {out / 'examples'}")
+    return 0
 
 
 def _feedback_report(as_json: bool) -> int:

@@ -11,6 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from cds_service import metrics
+from cds_service.catalog_page import CSP as CATALOG_CSP
+from cds_service.catalog_page import render_catalog_html
 from cds_service.discovery import SERVICE_ID, service_definition
 from cds_service.errors import CdsError, Issue, outcome_response
 from cds_service.pipeline import run_hook
@@ -130,6 +132,17 @@ def call_service(service_id: str) -> Response:
     for rule_id in g.rules:
         metrics.CARDS.labels(rule_id).inc()
     return _json({"cards": cards})
+
+
+@bp.get("/cds-services/<service_id>/catalog")
+def card_catalog(service_id: str) -> Response:
+    """Every card this service can send, with examples and evidence, for a CDS committee (no PHI)."""
+    _known_service(service_id)
+    rt = runtime()
+    page = render_catalog_html(rt.catalog, RenderOptions.from_settings(rt.settings))
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CATALOG_CSP
+    return response
 
 
 @bp.post("/cds-services/<service_id>/feedback")

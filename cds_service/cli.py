@@ -138,9 +138,11 @@ def format_cards(cards: Sequence[dict[str, Any]], now: datetime) -> str:
         lines = [f"[{card['indicator'].upper()}] {card['summary']}",
                  f"  rule {card['source']['topic']['code']}"]
         if card.get("detail"):
-            lines.append(textwrap.indent(card["detail"], "  | "))
+            lines.append(textwrap.indent(card["detail"], "  | ", predicate=lambda _line: True))
         for suggestion in card.get("suggestions", ()):
             lines.append(f"  -> suggestion: {suggestion['label']}")
+            lines.extend(f"       draft {a['resource']['resourceType']}: {a['description']}"
+                         for a in suggestion.get("actions", ()))
         for link in card.get("links", ()):
             lines.append(f"  -> link: {link['label']} <{link['url']}>")
         blocks.append("\n".join(lines))

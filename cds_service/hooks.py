@@ -153,9 +153,10 @@ def feedback(service_id: str) -> Response:
     store = runtime().store
     stored = store.record_feedback(service_id, items)
     g.feedback_items = len(items)
-    rules = store.rules_of([item.card for item in items])
+    rules = store.rules_of([item.card for item in items] + [s for item in items for s in item.accepted_suggestions])
     for item in items:
-        metrics.FEEDBACK.labels(rules.get(item.card, "unknown"), item.outcome).inc()
+        rule = rules.get(item.card) or next((rules[s] for s in item.accepted_suggestions if s in rules), "unknown")
+        metrics.FEEDBACK.labels(rule, item.outcome).inc()
     return _json({"received": len(items), "stored": stored})
 
 

@@ -278,6 +278,7 @@ def _acr(
     th = THRESHOLDS
     age = path.age or 0
     older = age >= th.frax_min_age and path.population == Population.ADULT50
+    frax_usable = older and age <= th.frax_max_age  # FRAX is defined for ages 40-90 only
     column = ">=40" if older else "<40"
     fracture = fractures.mechanism_fragility[0] if fractures.mechanism_fragility else None
     very_high: list[str] = []
@@ -296,7 +297,7 @@ def _acr(
         ):
             very_high.append("GC-adjusted FRAX MOF >=30% or hip >=4.5%")
     if very_high:
-        return AcrAssessment(AcrCategory.VERY_HIGH, tuple(very_high), column, older and reading is None)
+        return AcrAssessment(AcrCategory.VERY_HIGH, tuple(very_high), column, frax_usable and reading is None)
     if not older:
         z = dxa.latest_valid.lowest_z if dxa.latest_valid else None
         if dxa.latest_valid is None:
@@ -313,7 +314,7 @@ def _acr(
                 )
         return AcrAssessment(AcrCategory.LOW, ("no ACR risk criterion met",), column, False)
     if lowest_t is None and reading is None:
-        return AcrAssessment(AcrCategory.NOT_ASSESSABLE, ("no DXA and no valid FRAX",), column, True)
+        return AcrAssessment(AcrCategory.NOT_ASSESSABLE, ("no DXA and no valid FRAX",), column, frax_usable)
     high: list[str] = []
     moderate: list[str] = []
     if lowest_t is not None:
@@ -331,10 +332,10 @@ def _acr(
         ):
             moderate.append("GC-adjusted FRAX MOF 10-<20% or hip >1-<3%")
     if high:
-        return AcrAssessment(AcrCategory.HIGH, tuple(high), column, reading is None)
+        return AcrAssessment(AcrCategory.HIGH, tuple(high), column, frax_usable and reading is None)
     if moderate:
-        return AcrAssessment(AcrCategory.MODERATE, tuple(moderate), column, reading is None)
-    if reading is None or not reading.complete:
+        return AcrAssessment(AcrCategory.MODERATE, tuple(moderate), column, frax_usable and reading is None)
+    if frax_usable and (reading is None or not reading.complete):
         # T > -1.0 alone cannot exclude moderate risk at >= 40: FRAX is needed (closest safe reading).
         return AcrAssessment(AcrCategory.NOT_ASSESSABLE, ("FRAX needed",), column, True)
     return AcrAssessment(AcrCategory.LOW, ("no ACR risk criterion met",), column, False)

@@ -282,7 +282,8 @@ _SPECS: list[RuleSpec] = [
             "calcium_lln": "Decimal | None; lower limit used, mg/dL",
             "calcium_date": "date | None",
             "gates": "dict[str,str]; egfr/vitamin_d/calcium: ok|low|missing; contraindication: none|recorded|"
-            "not-checked; spinal_surgery: none|planned-with-osteoporosis; medications: checked|not-checked",
+            "not-checked; spinal_surgery: none|planned-with-osteoporosis; medications, lab_results: "
+            "checked|not-checked",
             "missing_gates": "tuple[str]; gate names that are not 'ok'/'none'/'checked'",
             "alendronate_draft": "bool; a draft alendronate 70 mg weekly is attached",
             "denosumab_alternative": "bool; eGFR <35: the detail names denosumab as the second-line choice",

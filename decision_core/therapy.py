@@ -103,7 +103,11 @@ def _distinct_dates(dates: list[date], window_days: int) -> list[date]:
 
 def zoledronic_infusion_dates(exposures: tuple[MedicationExposure, ...], today: date) -> tuple[date, ...]:
     dates = [
-        d for e in exposures if e.drug_class == DrugClass.ZOLEDRONIC_ACID for d in dose_dates(e) if d <= today
+        d
+        for e in exposures
+        if e.drug_class == DrugClass.ZOLEDRONIC_ACID and is_recorded(e)
+        for d in dose_dates(e)
+        if d <= today
     ]
     return tuple(_distinct_dates(dates, THRESHOLDS.infusion_duplicate_days))
 

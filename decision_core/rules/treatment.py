@@ -73,6 +73,8 @@ def alendronate_gates(a: Assessment) -> dict[str, str]:
         "contraindication": contraindication,
         "spinal_surgery": "planned-with-osteoporosis" if tx04 and tx04[0] == "04a" else "none",
         "medications": "not-checked" if "medications" in a.incomplete_domains else "checked",
+        # Partly fetched labs: a newer low eGFR/Ca/25(OH)D may be missing, so no draft either.
+        "lab_results": "not-checked" if "labs" in a.incomplete_domains else "checked",
     }
 
 

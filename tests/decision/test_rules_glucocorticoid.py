@@ -202,3 +202,16 @@ def test_gc01_young_woman_is_not_given_t_score_categories() -> None:
     )
     assert gc["GC-01"].values["age_column"] == "<40"
     assert "TX-01" not in gc and "DX-01" not in gc
+
+
+def test_acr_over_90_does_not_ask_for_frax() -> None:
+    a = assess(
+        patient(age=91, studies=[hip_study(months_ago(3), "-0.9")], meds=[prednisone("10", months_ago(6))]),
+        NOW,
+    )
+    assert a.acr is not None and a.acr.category == AcrCategory.LOW and not a.acr.needs_frax
+    b = assess(
+        patient(age=90, studies=[hip_study(months_ago(3), "-0.9")], meds=[prednisone("10", months_ago(6))]),
+        NOW,
+    )
+    assert b.acr is not None and b.acr.category == AcrCategory.NOT_ASSESSABLE and b.acr.needs_frax

@@ -298,3 +298,9 @@ def test_tx01_for_men() -> None:
     recs = by_id(run(patient(age=68, sex=Sex.MALE, studies=OSTEOPOROSIS, labs=core_labs(male=True))))
     assert recs["TX-01"].values["sex"] == "male"
     assert "LAB-01" not in recs
+
+
+def test_tx01_partial_labs_withhold_draft() -> None:
+    recs = run(patient(studies=OSTEOPOROSIS, labs=core_labs(), partial=["labs"]))
+    assert not _draft(recs)
+    assert by_id(recs)["TX-01"].values["gates"]["lab_results"] == "not-checked"

@@ -1,0 +1,47 @@
+"""RULE_SPECS consistency and the generated RULES.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import decision_core
+from decision_core.rules import RULES
+from decision_core.rules_doc import render
+from decision_core.specs import EVIDENCE_KEYS, RULE_ORDER, RULE_SPECS
+
+
+def test_every_rule_has_a_spec_and_a_function() -> None:
+    assert list(RULES) == list(RULE_ORDER)
+    assert len(RULE_SPECS) == 20
+
+
+def test_specs_are_well_formed() -> None:
+    for spec in RULE_SPECS.values():
+        assert spec.variants, spec.rule_id
+        assert spec.evidence and set(spec.evidence) <= EVIDENCE_KEYS, spec.rule_id
+        assert "unchecked_domains" in spec.keys
+        for variant in spec.variants.values():
+            assert set(variant.extra_keys) <= set(spec.variant_key_docs), spec.rule_id
+            assert not set(variant.extra_keys) & set(spec.keys), spec.rule_id
+
+
+def test_rules_md_is_current() -> None:
+    path = Path(decision_core.__file__).with_name("RULES.md")
+    assert path.read_text(encoding="utf-8").rstrip("\n") == render().rstrip("\n"), (
+        "regenerate: python -m decision_core.rules_doc > decision_core/RULES.md"
+    )
+
+
+def test_core_has_no_clock_or_io() -> None:
+    package = Path(decision_core.__file__).parent
+    for source in package.rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        for forbidden in (
+            "datetime.now",
+            "date.today",
+            "time.time(",
+            "open(",
+            "import flask",
+            "import requests",
+        ):
+            assert forbidden not in text, f"{source.name}: {forbidden}"

@@ -1,15 +1,20 @@
 """Load the card catalog (cards/rules/*.yaml) and fill a rule's templates with a recommendation's values.
 
-Templates are Jinja2 with StrictUndefined: a template naming a value the decision core did not provide fails
-loudly in tests instead of printing a blank. Values are formatted for clinicians: dates ISO 8601, decimals as
-written, negative numbers with an ASCII hyphen-minus, and any text from the chart escaped so it cannot inject
-markdown or HTML into a card.
+One YAML file per rule id holds everything a clinician reads: the summary template of every variant the decision
+core can emit, the detail (GitHub-flavoured Markdown: why, what to do), links, override reasons and what each seed
+article states. Loading is strict: every file is checked against a schema, against the decision core's contract
+(decision_core.specs.RULE_SPECS: variants, value keys, evidence) and by rendering every template with spec-shaped
+sample values, so a template naming a value the core does not provide fails at start-up and in tests, never as a
+blank in front of a clinician.
+
+Values are formatted for clinicians: dates ISO 8601, decimals as written, negative numbers with an ASCII
+hyphen-minus. Text from the chart is neutralised in the detail so it cannot inject markdown or HTML.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,36 +23,46 @@ from importlib import resources
 from typing import Any
 
 import yaml
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
+from jsonschema import Draft202012Validator
 
-from decision_core.model import Recommendation
+from cards.spec_values import sample_values, variant_keys
+from decision_core.model import Indicator, Recommendation
+from decision_core.specs import RULE_SPECS, RuleSpec
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|])")
-
-
-@dataclass(frozen=True)
-class CardText:
-    title: str
-    summary: str
-    detail: str | None
-    links: tuple[Mapping[str, str], ...] = ()
-    override_reasons: tuple[Mapping[str, str], ...] = ()
+SUMMARY_LIMIT = 140  # CDS Hooks: "<140 char"; every summary is at most 139 characters
+OVERRIDE_REASON_SYSTEM = "urn:osteo-cds:override-reason"
+_ELLIPSIS = "..."
 
 
-@dataclass(frozen=True)
-class RuleCard:
-    rule_id: str
-    title: str
-    order: int
-    summaries: Mapping[str, Template]
-    detail: Template | None
-    evidence: tuple[str, ...] = ()
-    links: tuple[Mapping[str, str], ...] = ()
-    override_reasons: tuple[Mapping[str, str], ...] = ()
-    raw: Mapping[str, Any] = field(default_factory=dict)
+class CatalogError(ValueError):
+    """The card catalog does not match its schema or the decision core's contract. Lists every problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("card catalog is invalid:\n  " + "\n  ".join(self.problems))
 
 
-def format_value(value: Any) -> Any:
+# --- value formatting ----------------------------------------------------------------------------------------------
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~#])")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # only these can open raw HTML (or an autolink) in GFM
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_WHITESPACE = re.compile(r"\s+")
+_BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")  # templates with conditional lines leave runs of blank lines
+_DOMAIN_NAMES = {
+    "labs": "lab results",
+    "medications": "medications",
+    "conditions": "conditions and fractures",
+    "frax": "FRAX results",
+    "dxa": "DXA results",
+    "procedures": "planned procedures",
+}
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "not recorded"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
@@ -56,82 +71,336 @@ def format_value(value: Any) -> Any:
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str):
-        return _MARKDOWN_SPECIAL.sub(r"\\\1", value.replace("\u2212", "-"))
-    return value
+    return _WHITESPACE.sub(" ", str(value).replace("\u2212", "-"))  # one line: chart text may hold newlines
 
 
-def _environment() -> Environment:
+def plain_value(value: Any) -> str:
+    """A value as summary text (plain text, no markup)."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(plain_value(v) for v in value)
+    return _scalar(value)
+
+
+def markdown_value(value: Any) -> str:
+    """A value as GFM text: markdown punctuation escaped, and no '<' that could open a tag (chart text is untrusted)."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(markdown_value(v) for v in value)
+    if isinstance(value, bool | int | Decimal | date) or value is None:
+        return _scalar(value)
+    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", _scalar(value))
+    text = _ENTITY.sub("&amp;", text)
+    text = _TAG_START.sub("&lt;", text)
+    return "\\" + text if text.startswith(">") else text  # '>' opening a line would start a block quote
+
+
+format_value = markdown_value  # the detail's formatter, kept under its earlier name
+
+
+def _domains(names: Iterable[str]) -> str:
+    return ", ".join(_DOMAIN_NAMES.get(n, n) for n in names)
+
+
+def _environment(finalize: Any) -> Environment:
     env = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=False, finalize=format_value)
+                      keep_trailing_newline=False, finalize=finalize)
+    env.filters["domains"] = _domains
     return env
 
 
-class Catalog:
-    def __init__(self, cards: Mapping[str, RuleCard]) -> None:
-        self.cards = dict(cards)
-
-    def order(self, rule_id: str) -> int:
-        card = self.cards.get(rule_id)
-        return card.order if card else 10_000
-
-    def text(self, recommendation: Recommendation) -> CardText:
-        card = self.cards[recommendation.rule_id]
-        values = dict(recommendation.values)
-        summary_template = card.summaries.get(recommendation.variant) or card.summaries["default"]
-        summary = " ".join(summary_template.render(values).split())
-        detail = card.detail.render(values, variant=recommendation.variant).strip() if card.detail else None
-        return CardText(card.title, summary, detail or None, card.links, card.override_reasons)
+SUMMARY_ENV = _environment(plain_value)
+DETAIL_ENV = _environment(markdown_value)
 
 
-def load_catalog_from(texts: Sequence[str]) -> Catalog:
-    env = _environment()
-    cards: dict[str, RuleCard] = {}
-    for text in texts:
-        data = yaml.safe_load(text)
-        summaries = {name: env.from_string(t) for name, t in data["summaries"].items()}
-        cards[data["rule_id"]] = RuleCard(
-            rule_id=data["rule_id"],
-            title=data["title"],
-            order=int(data["order"]),
-            summaries=summaries,
-            detail=env.from_string(data["detail"]) if data.get("detail") else None,
-            evidence=tuple(data.get("evidence", ())),
-            links=tuple(data.get("links", ())),
-            override_reasons=tuple(data.get("override_reasons", ())),
-            raw=data,
-        )
-    return Catalog(cards)
+def fit_summary(candidates: Sequence[str], limit: int = SUMMARY_LIMIT) -> str:
+    """The first candidate shorter than `limit`; else the last one cut at a word boundary, marked with '...'."""
+    for text in candidates:
+        if len(text) < limit:
+            return text
+    text = candidates[-1]
+    room = limit - 1 - len(_ELLIPSIS)
+    cut = text[: room + 1].rsplit(" ", 1)[0] if " " in text[:room + 1] else text[:room]
+    return cut[:room].rstrip(" ,;:-(") + _ELLIPSIS
 
 
-@cache
-def default_catalog() -> Catalog:
-    folder = resources.files("cards").joinpath("rules")
-    texts = [f.read_text("utf-8") for f in sorted(folder.iterdir(), key=lambda f: f.name)
-             if f.name.endswith(".yaml")]
-    return load_catalog_from(texts)
-
+# --- data classes --------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Evidence:
     key: str
     cite: str
     year: int
+    short: str
     url: str | None = None
+    seed: bool = False
+
+
+@dataclass(frozen=True)
+class CardLink:
+    label: str
+    url: str
+    verify: str | None = None  # what must be checked before go-live (shown in the catalog, not on cards)
+
+
+@dataclass(frozen=True)
+class CardText:
+    title: str
+    summary: str
+    detail: str
+    links: tuple[CardLink, ...] = ()
+    override_reasons: tuple[Mapping[str, str], ...] = ()
+    smart_link: bool = False
+    summary_fallback: bool = False  # the short template (or a cut) was needed to stay under 140 characters
+
+
+@dataclass(frozen=True)
+class RuleCard:
+    rule_id: str
+    title: str
+    order: int
+    trigger: str
+    summaries: Mapping[str, Template]
+    short_summaries: Mapping[str, Template]
+    detail: Template
+    links: tuple[CardLink, ...]
+    override_reasons: tuple[Mapping[str, str], ...]
+    smart_link: bool
+    seeds: Mapping[str, str]
+    source: Mapping[str, Any] = field(default_factory=dict)  # the YAML as loaded, for the catalog page
+
+
+# --- registries (evidence, override reasons) -----------------------------------------------------------------------
+
+def _read(name: str) -> Any:
+    return yaml.safe_load(resources.files("cards").joinpath(name).read_text("utf-8"))
 
 
 @cache
 def evidence_registry() -> Mapping[str, Evidence]:
-    data = yaml.safe_load(resources.files("cards").joinpath("evidence.yaml").read_text("utf-8"))
-    return {key: Evidence(key, item["cite"], int(item["year"]), item.get("url")) for key, item in data.items()}
+    return {key: Evidence(key, item["cite"], int(item["year"]), item["short"], item.get("url"),
+                          key.startswith("S0"))
+            for key, item in _read("evidence.yaml").items()}
 
 
-def evidence_markdown(keys: Sequence[str]) -> str:
-    """The card's evidence section: one bullet per source, with its year and link."""
+@cache
+def override_reason_registry() -> Mapping[str, Mapping[str, str]]:
+    data = _read("override_reasons.yaml")
+    return {code: {"system": data["system"], "code": code, "display": display}
+            for code, display in data["reasons"].items()}
+
+
+def evidence_markdown(keys: Sequence[str], seeds: Mapping[str, str] | None = None) -> str:
+    """The card's evidence section: guidelines (name, year, link), then what each seed article states."""
     registry = evidence_registry()
-    lines = []
+    guideline_lines, seed_lines = [], []
     for key in dict.fromkeys(keys):
         item = registry[key]
-        cite = f"[{item.cite}]({item.url})" if item.url else item.cite
-        lines.append(f"- {cite} [{key}]")
-    return "**Evidence**\n\n" + "\n".join(lines)
+        if item.seed:
+            statement = (seeds or {}).get(key)
+            seed_lines.append(f"- {key}, {item.cite}" + (f": {statement}" if statement else ""))
+        else:
+            cite = f"[{item.cite}]({item.url})" if item.url else item.cite
+            guideline_lines.append(f"- {cite} ({key})")
+    parts = ["**Evidence**", "\n".join(guideline_lines)] if guideline_lines else []
+    if seed_lines:
+        parts += ["**Stated in the seed articles**", "\n".join(seed_lines)]
+    return "\n\n".join(parts)
+
+
+# --- the catalog ---------------------------------------------------------------------------------------------------
+
+class Catalog:
+    def __init__(self, cards: Mapping[str, RuleCard], specs: Mapping[str, RuleSpec] = RULE_SPECS) -> None:
+        self.cards = dict(cards)
+        self.specs = specs
+
+    def order(self, rule_id: str) -> int:
+        card = self.cards.get(rule_id)
+        return card.order if card else 10_000
+
+    def ordered(self) -> list[RuleCard]:
+        return sorted(self.cards.values(), key=lambda c: c.order)
+
+    def text(self, recommendation: Recommendation) -> CardText:
+        card = self.cards[recommendation.rule_id]
+        values = dict(recommendation.values)
+        variant = recommendation.variant
+        candidates = [" ".join(card.summaries[variant].render(values).split())]
+        if variant in card.short_summaries:
+            candidates.append(" ".join(card.short_summaries[variant].render(values).split()))
+        summary = fit_summary(candidates)
+        spec = self.specs.get(recommendation.rule_id)
+        evidence = tuple(recommendation.evidence) or (spec.evidence if spec else ())
+        body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant)).strip()
+        detail = "\n\n".join(part for part in (body, evidence_markdown(evidence, card.seeds)) if part)
+        reasons = card.override_reasons if recommendation.indicator is not Indicator.INFO else ()
+        return CardText(card.title, summary, detail, card.links, reasons, card.smart_link,
+                        summary_fallback=summary != candidates[0])
+
+
+@cache
+def rule_file_schema() -> dict[str, Any]:
+    schema = _read("rule.schema.yaml")
+    Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def _compile(env: Environment, source: str, where: str, problems: list[str]) -> Template | None:
+    try:
+        return env.from_string(source)
+    except TemplateError as exc:
+        problems.append(f"{where}: template does not compile: {exc}")
+        return None
+
+
+def _names(env: Environment, source: str) -> set[str]:
+    return set(meta.find_undeclared_variables(env.parse(source)))
+
+
+def _links(data: Mapping[str, Any], where: str, problems: list[str]) -> tuple[CardLink, ...]:
+    registry = evidence_registry()
+    links = []
+    for item in data.get("links", ()):
+        if "evidence" in item:
+            evidence = registry.get(item["evidence"])
+            if evidence is None or evidence.url is None:
+                problems.append(f"{where}: link to evidence {item['evidence']!r}, which has no url in evidence.yaml")
+                continue
+            links.append(CardLink(item.get("label") or evidence.short, evidence.url))
+        else:
+            links.append(CardLink(item["label"], item["url"], item.get("verify")))
+    return tuple(links)
+
+
+def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
+    errors = sorted(Draft202012Validator(rule_file_schema()).iter_errors(data), key=lambda e: e.json_path)
+    if errors:
+        problems.extend(f"{where}: {e.json_path}: {e.message}" for e in errors)
+        return None
+    rule_id = data["rule_id"]
+    spec = RULE_SPECS.get(rule_id)
+    if spec is None:
+        problems.append(f"{where}: rule id {rule_id} is not in decision_core.specs.RULE_SPECS")
+        return None
+    summaries = {v: _compile(SUMMARY_ENV, t, f"{where}: summaries.{v}", problems) for v, t in data["summaries"].items()}
+    shorts = {v: _compile(SUMMARY_ENV, t, f"{where}: short_summaries.{v}", problems)
+              for v, t in data.get("short_summaries", {}).items()}
+    detail = _compile(DETAIL_ENV, data["detail"], f"{where}: detail", problems)
+    reasons = []
+    for code in data.get("override_reasons", ()):
+        reason = override_reason_registry().get(code)
+        if reason is None:
+            problems.append(f"{where}: override reason {code!r} is not in override_reasons.yaml")
+        else:
+            reasons.append(reason)
+    links = _links(data, where, problems)
+    if detail is None or None in summaries.values() or None in shorts.values():
+        return None
+    return RuleCard(rule_id=rule_id, title=data["title"], order=int(data["order"]), trigger=data["trigger"],
+                    summaries=summaries, short_summaries=shorts, detail=detail,  # type: ignore[arg-type]
+                    links=links, override_reasons=tuple(reasons), smart_link=bool(data.get("smart_link", False)),
+                    seeds=dict(data.get("seeds", {})), source=data)
+
+
+def contract_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
+    """Where a rule file disagrees with the decision core's contract for that rule."""
+    where = f"{card.rule_id}.yaml"
+    problems: list[str] = []
+    variants = set(spec.variants)
+    if set(card.summaries) != variants:
+        missing, extra = sorted(variants - set(card.summaries)), sorted(set(card.summaries) - variants)
+        problems.append(f"{where}: summaries must cover exactly the spec variants (missing {missing}, unknown {extra})")
+    if set(card.short_summaries) - variants:
+        problems.append(f"{where}: short_summaries for unknown variants {sorted(set(card.short_summaries) - variants)}")
+    source = card.source
+    every_key = set(spec.keys) | set(spec.variant_key_docs) | {"variant"}
+    unknown = _names(DETAIL_ENV, source["detail"]) - every_key
+    if unknown:
+        problems.append(f"{where}: detail uses keys the core does not provide: {sorted(unknown)}")
+    for variant in variants & set(card.summaries):
+        allowed = spec.required_keys(variant)
+        for kind in ("summaries", "short_summaries"):
+            text = source.get(kind, {}).get(variant)
+            if text is not None and (unknown := _names(SUMMARY_ENV, text) - allowed):
+                problems.append(f"{where}: {kind}.{variant} uses keys not provided for this variant: {sorted(unknown)}")
+    spec_seeds = {k for k in spec.evidence if k.startswith("S0")}
+    if set(card.seeds) != spec_seeds:
+        problems.append(f"{where}: seeds must state what each seed of the spec says: spec {sorted(spec_seeds)}, "
+                        f"file {sorted(card.seeds)}")
+    escalates = any(v.indicator is not Indicator.INFO for v in spec.variants.values())
+    if escalates and not card.override_reasons:
+        problems.append(f"{where}: warning/critical cards need override_reasons")
+    if not escalates and card.override_reasons:
+        problems.append(f"{where}: override_reasons on a rule whose cards are all info (they would never be sent)")
+    if not any(link.url for link in card.links):
+        problems.append(f"{where}: at least one guideline link is required")
+    if problems:
+        return problems
+    return render_problems(card, spec)
+
+
+def render_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
+    """Render every template of every variant with spec-shaped values: typical, all-optional-None, longest."""
+    problems = []
+    for variant in spec.variants:
+        keys = variant_keys(spec, variant)
+        for mode in ("typical", "none", "long"):
+            values = sample_values(keys, mode)
+            templates = [("summaries", card.summaries[variant])]
+            if variant in card.short_summaries:
+                templates.append(("short_summaries", card.short_summaries[variant]))
+            try:
+                for kind, template in templates:
+                    if not " ".join(template.render(values).split()):
+                        problems.append(f"{card.rule_id}.yaml: {kind}.{variant} renders empty ({mode} values)")
+                if not card.detail.render(values, variant=variant).strip():
+                    problems.append(f"{card.rule_id}.yaml: detail renders empty for {variant} ({mode} values)")
+            except (TemplateError, TypeError, ValueError, AttributeError) as exc:
+                problems.append(f"{card.rule_id}.yaml: variant {variant} with {mode} values: "
+                                f"{type(exc).__name__}: {exc}")
+    return problems
+
+
+def load_catalog_from(texts: Sequence[str], specs: Mapping[str, RuleSpec] = RULE_SPECS,
+                      names: Sequence[str] | None = None) -> Catalog:
+    """Parse and check rule files; raises CatalogError listing every problem (one file per rule of `specs`)."""
+    problems: list[str] = []
+    cards: dict[str, RuleCard] = {}
+    for index, text in enumerate(texts):
+        where = names[index] if names else f"rule file #{index + 1}"
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            problems.append(f"{where}: not YAML: {exc}")
+            continue
+        card = _load_one(data, where, problems)
+        if card is None:
+            continue
+        if names and names[index] != f"{card.rule_id}.yaml":
+            problems.append(f"{where}: holds rule {card.rule_id}; name the file {card.rule_id}.yaml")
+        if card.rule_id in cards:
+            problems.append(f"{where}: a second file for {card.rule_id}")
+        cards[card.rule_id] = card
+    missing = sorted(set(specs) - set(cards))
+    if missing:
+        problems.append(f"no card file for rules {missing}")
+    orders = [c.order for c in cards.values()]
+    if len(set(orders)) != len(orders):
+        problems.append("two rule files share an order number")
+    for rule_id, card in cards.items():
+        if rule_id in specs:
+            problems.extend(contract_problems(card, specs[rule_id]))
+    if problems:
+        raise CatalogError(problems)
+    return Catalog(cards, specs)
+
+
+def rule_files() -> list[tuple[str, str]]:
+    folder = resources.files("cards").joinpath("rules")
+    return [(f.name, f.read_text("utf-8")) for f in sorted(folder.iterdir(), key=lambda f: f.name)
+            if f.name.endswith(".yaml")]
+
+
+@cache
+def default_catalog() -> Catalog:
+    files = rule_files()
+    return load_catalog_from([text for _, text in files], names=[name for name, _ in files])

@@ -31,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--now", help="evaluation time, ISO 8601 (default: now)")
     evaluate.add_argument("--json", action="store_true", help="print the exact CDS Hooks response")
 
+    catalog = commands.add_parser("catalog", help="write the card catalog (index.html and example cards as JSON)")
+    catalog.add_argument("--out", type=Path, required=True, help="directory to write (created if missing)")
+
     report = commands.add_parser("feedback-report", help="accepted/overridden counts per card rule")
     report.add_argument("--json", action="store_true")
 
@@ -43,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args.host, args.port, args.workers)
         if args.command == "evaluate":
             return _evaluate(args.bundle, args.now, args.json)
+        if args.command == "catalog":
+            return _catalog(args.out)
         if args.command == "feedback-report":
             return _feedback_report(args.json)
         return _config(args.markdown)
@@ -101,6 +106,7 @@ def _serve(host: str, port: int, workers: int | None) -> int:
 def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
     from cards.catalog import default_catalog
     from cds_service.pipeline import evaluate_resources
+    from cds_service.render import RenderOptions
     from fhir_mappings.terminology import load_terminology
 
     try:
@@ -120,7 +126,8 @@ def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
         return 2
     settings = Settings.from_env()
     evaluation = evaluate_resources(resources, now, str(patients[0].get("id", "unknown")),
-                                    load_terminology(settings.extra_codes), default_catalog())
+                                    load_terminology(settings.extra_codes), default_catalog(),
+                                    render_options=RenderOptions.from_settings(settings))
     cards = [c.card for c in evaluation.cards]
     if as_json:
         print(json.dumps({"cards": cards}, indent=2, ensure_ascii=False))
@@ -138,13 +145,25 @@ def format_cards(cards: Sequence[dict[str, Any]], now: datetime) -> str:
         lines = [f"[{card['indicator'].upper()}] {card['summary']}",
                  f"  rule {card['source']['topic']['code']}"]
         if card.get("detail"):
-            lines.append(textwrap.indent(card["detail"], "  | "))
+            lines.append(textwrap.indent(card["detail"], "  | ", predicate=lambda _line: True))
         for suggestion in card.get("suggestions", ()):
             lines.append(f"  -> suggestion: {suggestion['label']}")
+            lines.extend(f"       draft {a['resource']['resourceType']}: {a['description']}"
+                         for a in suggestion.get("actions", ()))
         for link in card.get("links", ()):
             lines.append(f"  -> link: {link['label']} <{link['url']}>")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _catalog(out: Path) -> int:
+    from cards.catalog import default_catalog
+    from cds_service.catalog_page import write_catalog
+    from cds_service.render import RenderOptions
+
+    written = write_catalog(out, default_catalog(), RenderOptions.from_settings(Settings.from_env()))
+    print(f"Wrote {written[0]} and {len(written) - 1} example files in {out / 'examples'}")
+    return 0
 
 
 def _feedback_report(as_json: bool) -> int:

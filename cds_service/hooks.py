@@ -11,9 +11,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from cds_service import metrics
+from cds_service.catalog_page import CSP as CATALOG_CSP
+from cds_service.catalog_page import render_catalog_html
 from cds_service.discovery import SERVICE_ID, service_definition
 from cds_service.errors import CdsError, Issue, outcome_response
 from cds_service.pipeline import run_hook
+from cds_service.render import RenderOptions
 from cds_service.runtime import Runtime
 from cds_service.store import IssuedCard
 from cds_service.validation import parse_feedback, parse_hook_request
@@ -121,7 +124,7 @@ def call_service(service_id: str) -> Response:
     if hook.fhir_server and hook.fhir_server.lower().startswith("http://") and not rt.settings.allow_http_fhir:
         raise CdsError(400, [Issue("'fhirServer' must use https.", code="security", expression=("fhirServer",))])
     evaluation = run_hook(hook, rt.now(), rt.queries, rt.fhir_client, rt.settings.hook_deadline,
-                          rt.terminology, rt.catalog)
+                          rt.terminology, rt.catalog, RenderOptions.from_settings(rt.settings))
     cards = [rendered.card for rendered in evaluation.cards]
     rt.store.record_issued(service_id, [IssuedCard(c.card["uuid"], c.rule_id, c.suggestion_uuids)
                                         for c in evaluation.cards])
@@ -132,6 +135,17 @@ def call_service(service_id: str) -> Response:
     return _json({"cards": cards})
 
 
+@bp.get("/cds-services/<service_id>/catalog")
+def card_catalog(service_id: str) -> Response:
+    """Every card this service can send, with examples and evidence, for a CDS committee (no PHI)."""
+    _known_service(service_id)
+    rt = runtime()
+    page = render_catalog_html(rt.catalog, RenderOptions.from_settings(rt.settings))
+    response = Response(page, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = CATALOG_CSP
+    return response
+
+
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Response:
     g.service = service_id
@@ -140,9 +154,10 @@ def feedback(service_id: str) -> Response:
     store = runtime().store
     stored = store.record_feedback(service_id, items)
     g.feedback_items = len(items)
-    rules = store.rules_of([item.card for item in items])
+    rules = store.rules_of([item.card for item in items] + [s for item in items for s in item.accepted_suggestions])
     for item in items:
-        metrics.FEEDBACK.labels(rules.get(item.card, "unknown"), item.outcome).inc()
+        rule = rules.get(item.card) or next((rules[s] for s in item.accepted_suggestions if s in rules), "unknown")
+        metrics.FEEDBACK.labels(rule, item.outcome).inc()
     return _json({"received": len(items), "stored": stored})
 
 

@@ -13,7 +13,7 @@ from cds_service.errors import CdsError, Issue
 from cds_service.fhir_client import Deadline, FhirClient
 from cds_service.prefetch import resolve
 from cds_service.queries import DataQuery
-from cds_service.render import RenderedCard, render_cards
+from cds_service.render import RenderedCard, RenderOptions, render_cards
 from cds_service.validation import HookRequest
 from decision_core import evaluate
 from decision_core.model import Recommendation
@@ -40,10 +40,11 @@ def evaluate_resources(
     *,
     unavailable: frozenset[str] = frozenset(),
     partial: frozenset[str] = frozenset(),
+    render_options: RenderOptions | None = None,
 ) -> Evaluation:
     facts = extract_facts(resources, now, unavailable=unavailable, partial=partial, terminology=terminology)
     recommendations = evaluate(facts, now)
-    return Evaluation(facts, recommendations, render_cards(recommendations, catalog, patient_id))
+    return Evaluation(facts, recommendations, render_cards(recommendations, catalog, patient_id, render_options))
 
 
 def run_hook(
@@ -54,6 +55,7 @@ def run_hook(
     deadline_seconds: float,
     terminology: Terminology,
     catalog: Catalog,
+    render_options: RenderOptions | None = None,
 ) -> Evaluation:
     resolution = resolve(queries, hook.patient_id, hook.prefetch, hook.fhir_server, hook.access_token, client,
                          Deadline.after(deadline_seconds))
@@ -66,6 +68,7 @@ def run_hook(
     evaluation = evaluate_resources(
         resolution.resources(), now, hook.patient_id, terminology, catalog,
         unavailable=resolution.unavailable_domains(queries), partial=resolution.partial_domains(queries),
+        render_options=render_options,
     )
     if evaluation.facts.unreadable_records or resolution.foreign_records:
         log.info("records skipped", extra={"event": "records", "hook_instance": hook.hook_instance,

@@ -7,13 +7,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cards.catalog import Catalog, evidence_markdown
+from cards.catalog import Catalog
+from cds_service.config import Settings
+from cds_service.discovery import SERVICE_ID
 from cds_service.suggestions import build_suggestions
 from decision_core.model import Indicator, Recommendation
 
 SOURCE_LABEL = "Osteo CDS (bone health)"
 TOPIC_SYSTEM = "urn:osteo-cds:rule"
+SMART_LINK_LABEL = "Open the bone-health app"
 _INDICATOR_ORDER = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO: 2}
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Site settings the cards need: the optional SMART app link and the public URL of the card catalog."""
+
+    smart_app_url: str | None = None
+    smart_app_context: str | None = None
+    public_base_url: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RenderOptions:
+        return cls(settings.smart_app_url, settings.smart_app_context, settings.public_base_url)
+
+    def catalog_url(self, rule_id: str) -> str | None:
+        if not self.public_base_url:
+            return None
+        return f"{self.public_base_url}/cds-services/{SERVICE_ID}/catalog#{rule_id}"
 
 
 @dataclass(frozen=True)
@@ -26,37 +47,48 @@ class RenderedCard:
         return tuple(s["uuid"] for s in self.card.get("suggestions", ()))
 
 
-def render_cards(recommendations: Sequence[Recommendation], catalog: Catalog, patient_id: str) -> list[RenderedCard]:
+def render_cards(recommendations: Sequence[Recommendation], catalog: Catalog, patient_id: str,
+                 options: RenderOptions | None = None) -> list[RenderedCard]:
     """Cards ordered critical → warning → info, then by the catalog's fixed rule order."""
+    options = options or RenderOptions()
     ordered = sorted(recommendations, key=lambda r: (_INDICATOR_ORDER[r.indicator], catalog.order(r.rule_id)))
-    return [RenderedCard(r.rule_id, render_card(r, catalog, patient_id)) for r in ordered]
+    return [RenderedCard(r.rule_id, render_card(r, catalog, patient_id, options)) for r in ordered]
 
 
-def render_card(recommendation: Recommendation, catalog: Catalog, patient_id: str) -> dict[str, Any]:
+def render_card(recommendation: Recommendation, catalog: Catalog, patient_id: str,
+                options: RenderOptions | None = None) -> dict[str, Any]:
+    options = options or RenderOptions()
     text = catalog.text(recommendation)
-    evidence = tuple(recommendation.evidence) or catalog.cards[recommendation.rule_id].evidence
-    detail = "\n\n".join(part for part in (text.detail, evidence_markdown(evidence)) if part)
+    links: list[dict[str, Any]] = [{"label": link.label, "url": link.url, "type": "absolute"} for link in text.links]
+    if text.smart_link and options.smart_app_url:
+        smart: dict[str, Any] = {"label": SMART_LINK_LABEL, "url": options.smart_app_url, "type": "smart"}
+        if options.smart_app_context:
+            smart["appContext"] = options.smart_app_context
+        links.append(smart)
+    # source.url is "about the source": this rule's page in the card catalog when the public URL is known,
+    # otherwise the rule's primary guideline.
+    source_url = options.catalog_url(recommendation.rule_id) or (text.links[0].url if text.links else None)
+    source: dict[str, Any] = {"label": SOURCE_LABEL}
+    if source_url:
+        source["url"] = source_url
+    source["topic"] = {"system": TOPIC_SYSTEM, "code": recommendation.rule_id, "display": text.title}
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": text.summary,
         "indicator": recommendation.indicator.value,
-        "detail": detail,
-        "source": {
-            "label": SOURCE_LABEL,
-            "topic": {"system": TOPIC_SYSTEM, "code": recommendation.rule_id, "display": text.title},
-        },
+        "detail": text.detail,
+        "source": source,
     }
     suggestions = build_suggestions(recommendation.actions, patient_id)
     if suggestions:
         card["suggestions"] = suggestions
-        if len(suggestions) == 1:
-            # A single draft: the clinician may take it or not; it is what this card recommends.
-            card["selectionBehavior"] = "at-most-one"
-            suggestions[0]["isRecommended"] = True
-        else:
-            card["selectionBehavior"] = "any"
-    if text.override_reasons and recommendation.indicator is not Indicator.INFO:
+        # Every draft a card carries is what the card recommends. One draft: take it or leave it (at-most-one);
+        # several drafts (e.g. calcium and vitamin D) are independent, so any combination may be taken.
+        card["selectionBehavior"] = "at-most-one" if len(suggestions) == 1 else "any"
+        for suggestion in suggestions:
+            suggestion["isRecommended"] = True
+    if text.override_reasons:
         card["overrideReasons"] = [dict(reason) for reason in text.override_reasons]
-    if text.links:
-        card["links"] = [dict(link) for link in text.links]
+    if links:
+        card["links"] = links
     return card

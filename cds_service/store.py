@@ -28,7 +28,6 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    func,
     select,
     text,
 )
@@ -166,27 +165,32 @@ class Store:
             connection.execute(text("SELECT 1"))
 
     def feedback_report(self) -> list[RuleFeedback]:
-        """Accepted/overridden counts and override reasons per card rule (unknown cards count as 'unknown')."""
+        """Accepted/overridden counts and override reasons per card rule.
+
+        Feedback is attributed through its card uuid; when a client sends a card uuid we did not issue but accepted
+        suggestion uuids we did, the suggestions' rule is used. Anything else counts as 'unknown'.
+        """
         self.flush_issued()
-        rule = func.coalesce(issued.c.rule_id, "unknown").label("rule_id")
         joined = feedback.outerjoin(issued, issued.c.uuid == feedback.c.card_uuid)
-        query = (
-            select(rule, feedback.c.outcome, feedback.c.override_reason_code, func.count().label("n"))
-            .select_from(joined)
-            .group_by(rule, feedback.c.outcome, feedback.c.override_reason_code)
-        )
-        by_rule: dict[str, RuleFeedback] = {}
+        query = select(issued.c.rule_id, feedback.c.outcome, feedback.c.override_reason_code,
+                       feedback.c.accepted_suggestions).select_from(joined)
         with self.engine.connect() as connection:
-            for rule_id, outcome, reason, count in connection.execute(query):
-                entry = by_rule.setdefault(rule_id, RuleFeedback(rule_id, 0, 0, {}))
-                if outcome == "accepted":
-                    entry = RuleFeedback(rule_id, entry.accepted + count, entry.overridden, entry.override_reasons)
-                else:
-                    reasons = dict(entry.override_reasons)
-                    key = reason or "(no coded reason)"
-                    reasons[key] = reasons.get(key, 0) + count
-                    entry = RuleFeedback(rule_id, entry.accepted, entry.overridden + count, reasons)
-                by_rule[rule_id] = entry
+            rows = list(connection.execute(query))
+        orphan_suggestions = {s for rule_id, _, _, accepted in rows if rule_id is None for s in json.loads(accepted)}
+        suggestion_rules = self.rules_of(sorted(orphan_suggestions))
+        by_rule: dict[str, RuleFeedback] = {}
+        for rule_id, outcome, reason, accepted in rows:
+            if rule_id is None:
+                rule_id = next((suggestion_rules[s] for s in json.loads(accepted) if s in suggestion_rules), "unknown")
+            entry = by_rule.setdefault(rule_id, RuleFeedback(rule_id, 0, 0, {}))
+            if outcome == "accepted":
+                entry = RuleFeedback(rule_id, entry.accepted + 1, entry.overridden, entry.override_reasons)
+            else:
+                reasons = dict(entry.override_reasons)
+                key = reason or "(no coded reason)"
+                reasons[key] = reasons.get(key, 0) + 1
+                entry = RuleFeedback(rule_id, entry.accepted, entry.overridden + 1, reasons)
+            by_rule[rule_id] = entry
         return [by_rule[k] for k in sorted(by_rule)]
 
     def rules_of(self, uuids: Sequence[str]) -> dict[str, str]:

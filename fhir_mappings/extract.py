@@ -8,6 +8,7 @@ relevant resource that fails validation (after known quirks are repaired) is ski
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -143,6 +144,20 @@ class _State:
     meds: list[MedicationExposure] = field(default_factory=list)
     procedures: list[PlannedProcedure] = field(default_factory=list)
     issues: list[DataIssue] = field(default_factory=list)
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _ordered_issues(issues: Iterable[DataIssue]) -> tuple[DataIssue, ...]:
+    """Newest dated item first, undated ones last; the same order whatever order the chart arrived in."""
+    stable = sorted(dict.fromkeys(issues), key=lambda i: (i.item, i.reason, i.record or ""))
+
+    def day(issue: DataIssue) -> str:
+        found = _ISO_DAY.search(issue.item)
+        return found.group(0) if found else ""
+
+    return tuple(sorted(stable, key=day, reverse=True))  # sorted() is stable, also in reverse
 
 
 def extract_facts(
@@ -598,7 +613,7 @@ def _assemble(st: _State, unavailable: frozenset[str], partial: frozenset[str]) 
         labs=tuple(labs),
         lifestyle=vitals_mod.lifestyle(st.vitals),
         planned_procedures=tuple(procedures),
-        data_issues=tuple(dict.fromkeys(issues)),
+        data_issues=_ordered_issues(issues),
         unavailable=frozenset(unavailable),
         partial=frozenset(partial),
         unreadable_records=st.unreadable,

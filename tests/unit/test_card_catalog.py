@@ -1,0 +1,225 @@
+"""The card catalog is data checked against the decision core's contract (decision_core.specs.RULE_SPECS)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import yaml
+
+from cards.catalog import (
+    CatalogError,
+    default_catalog,
+    evidence_registry,
+    fit_summary,
+    load_catalog_from,
+    override_reason_registry,
+    rule_files,
+)
+from cards.samples import load_samples
+from decision_core.model import Indicator
+from decision_core.specs import EVIDENCE_KEYS, RULE_SPECS
+
+EXPECTED_RULES = {
+    "DX-01", "DX-02", "RISK-01", "TX-01", "TX-02", "TX-03", "TX-04", "GC-01", "SAFE-01", "SAFE-02", "SAFE-03",
+    "VITD-01", "LAB-01", "UNIV-01", "MON-01", "MON-02", "MON-03", "DATA-01", "DATA-02", "DATA-03",
+}  # fmt: skip
+
+
+def test_one_card_file_per_rule_and_a_summary_for_every_variant_of_the_spec() -> None:
+    catalog = default_catalog()
+
+    assert set(catalog.cards) == set(RULE_SPECS) == EXPECTED_RULES
+    assert [name for name, _ in rule_files()] == sorted(f"{rule}.yaml" for rule in EXPECTED_RULES)
+    for rule_id, spec in RULE_SPECS.items():
+        assert set(catalog.cards[rule_id].summaries) == set(spec.variants), rule_id
+
+
+def test_rule_order_is_fixed_and_follows_the_decision_table() -> None:
+    assert [card.rule_id for card in default_catalog().ordered()] == list(RULE_SPECS)
+
+
+def test_override_reasons_exactly_on_rules_that_can_warn() -> None:
+    for rule_id, card in default_catalog().cards.items():
+        escalates = any(v.indicator is not Indicator.INFO for v in RULE_SPECS[rule_id].variants.values())
+        assert bool(card.override_reasons) == escalates, rule_id
+        for reason in card.override_reasons:
+            assert reason["system"] == "urn:osteo-cds:override-reason" and reason["code"] and reason["display"]
+
+
+def test_every_card_has_an_absolute_https_guideline_link() -> None:
+    for rule_id, card in default_catalog().cards.items():
+        assert card.links, rule_id
+        assert all(link.url.startswith("https://") for link in card.links), rule_id
+
+
+def test_frax_calculator_link_on_risk_01_marked_for_verification() -> None:
+    (frax,) = [link for link in default_catalog().cards["RISK-01"].links if "FRAX calculator" in link.label]
+
+    assert frax.url == "https://frax.shef.ac.uk/FRAX/tool.aspx?country=9"
+    assert frax.verify and "verify" in frax.verify
+
+
+def test_evidence_registry_covers_every_key_the_core_cites_with_name_and_year() -> None:
+    registry = evidence_registry()
+
+    assert set(registry) >= EVIDENCE_KEYS
+    for key, item in registry.items():
+        assert str(item.year) in item.cite, key  # the citation itself names the year
+        assert item.url is None or item.url.startswith("https://"), key
+
+
+def test_override_reason_codes_are_unique_and_displayed() -> None:
+    reasons = override_reason_registry()
+
+    assert {"patient-declined", "already-addressed", "contraindication", "not-applicable"} <= set(reasons)
+    assert all(r["display"] for r in reasons.values())
+
+
+def test_samples_cover_every_variant_with_exactly_the_spec_keys() -> None:
+    samples = load_samples()
+
+    every_variant = {(rule_id, v) for rule_id, spec in RULE_SPECS.items() for v in spec.variants}
+    assert {(s.rule_id, s.variant) for s in samples} == every_variant
+    for sample in samples:
+        spec = RULE_SPECS[sample.rule_id]
+        assert set(sample.recommendation.values) == spec.required_keys(sample.variant), (sample.rule_id, sample.variant)
+        assert {a.kind for a in sample.recommendation.actions} <= spec.action_kinds, (sample.rule_id, sample.variant)
+
+
+# --- the loader refuses files that disagree with the core -----------------------------------------------------------
+
+def _files_with(rule_id: str, change: Callable[[dict[str, Any]], None]) -> tuple[list[str], list[str]]:
+    names, texts = [], []
+    for name, text in rule_files():
+        if name == f"{rule_id}.yaml":
+            data = yaml.safe_load(text)
+            change(data)
+            text = yaml.safe_dump(data, sort_keys=False)
+        names.append(name)
+        texts.append(text)
+    return names, texts
+
+
+def _drop_variant(data: dict[str, Any]) -> None:
+    del data["summaries"]["normal"]
+
+
+def _unknown_variant(data: dict[str, Any]) -> None:
+    data["summaries"]["persistence"] = "Osteoporosis {{ lowest_t }}"
+
+
+def _key_of_another_variant(data: dict[str, Any]) -> None:
+    data["summaries"]["normal"] = "BMD normal, fracture {{ fracture_date }}"
+
+
+def _key_the_core_lacks(data: dict[str, Any]) -> None:
+    data["detail"] += "\nFRAX {{ frax_mof }}\n"
+
+
+def _old_placeholder_keys(data: dict[str, Any]) -> None:
+    data["summaries"]["normal"] = "Bone density classification: lowest T-score {{ T }} at {{ site }}, DXA {{ date }}"
+
+
+def _no_override_reasons(data: dict[str, Any]) -> None:
+    data.pop("override_reasons")
+
+
+def _override_reasons_on_info_rule(data: dict[str, Any]) -> None:
+    data["override_reasons"] = ["patient-declined"]
+
+
+def _unknown_override_reason(data: dict[str, Any]) -> None:
+    data["override_reasons"] = ["because"]
+
+
+def _raw_html(data: dict[str, Any]) -> None:
+    data["detail"] += "\n<b>bold</b>\n"
+
+
+def _missing_field(data: dict[str, Any]) -> None:
+    data.pop("trigger")
+
+
+def _seed_not_in_spec(data: dict[str, Any]) -> None:
+    data["seeds"]["S002"] = "a statement the spec does not cite here"
+
+
+def _link_without_url(data: dict[str, Any]) -> None:
+    data["links"].append({"evidence": "KDIGO17"})
+
+
+def _http_link(data: dict[str, Any]) -> None:
+    data["links"].append({"label": "Insecure", "url": "http://example.org"})
+
+
+def _breaks_on_none(data: dict[str, Any]) -> None:
+    data["summaries"]["low-for-age"] = "Low BMD for age: Z-score {{ lowest_z + 1 }}"
+
+
+BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("DX-01", _drop_variant, "missing ['normal']"),
+    ("DX-01", _unknown_variant, "unknown ['persistence']"),
+    ("DX-01", _key_of_another_variant, "not provided for this variant: ['fracture_date']"),
+    ("DX-01", _key_the_core_lacks, "detail uses keys the core does not provide: ['frax_mof']"),
+    ("DX-01", _old_placeholder_keys, "['T', 'date', 'site']"),
+    ("TX-01", _no_override_reasons, "warning/critical cards need override_reasons"),
+    ("DX-01", _override_reasons_on_info_rule, "all info"),
+    ("TX-01", _unknown_override_reason, "'because' is not in override_reasons.yaml"),
+    ("DX-01", _raw_html, "$.detail"),
+    ("DX-01", _missing_field, "'trigger' is a required property"),
+    ("DX-02", _seed_not_in_spec, "seeds must state what each seed of the spec says"),
+    ("DX-01", _link_without_url, "'KDIGO17', which has no url"),
+    ("DX-01", _http_link, "$.links"),
+    ("DX-02", _breaks_on_none, "variant low-for-age with none values"),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "change", "message"), BROKEN, ids=[b[1].__name__.strip("_") for b in BROKEN])
+def test_loader_rejects_a_file_that_disagrees_with_the_spec(rule_id: str, change: Callable[[dict[str, Any]], None],
+                                                            message: str) -> None:
+    names, texts = _files_with(rule_id, change)
+
+    with pytest.raises(CatalogError) as raised:
+        load_catalog_from(texts, names=names)
+
+    assert any(message in problem for problem in raised.value.problems), raised.value.problems
+
+
+def test_loader_rejects_a_missing_rule_file() -> None:
+    files = [(n, t) for n, t in rule_files() if n != "MON-02.yaml"]
+
+    with pytest.raises(CatalogError, match=r"no card file for rules \['MON-02'\]"):
+        load_catalog_from([t for _, t in files], names=[n for n, _ in files])
+
+
+def test_loader_rejects_a_file_named_after_another_rule() -> None:
+    names = [n if n != "DX-02.yaml" else "DX-09.yaml" for n, _ in rule_files()]
+
+    with pytest.raises(CatalogError, match=r"name the file DX-02\.yaml"):
+        load_catalog_from([t for _, t in rule_files()], names=names)
+
+
+# --- summary fitting --------------------------------------------------------------------------------------------------
+
+def test_fit_summary_takes_the_first_candidate_that_fits() -> None:
+    long = "word " * 40
+    assert fit_summary(["short enough"]) == "short enough"
+    assert fit_summary([long, "the fallback"]) == "the fallback"
+
+
+def test_fit_summary_cuts_at_a_word_boundary_and_marks_the_cut() -> None:
+    text = "Osteoporosis treatment indicated (" + "averyveryverylongword " * 10 + ")"
+
+    cut = fit_summary([text])
+
+    assert len(cut) < 140 and cut.endswith("...")
+    kept = cut[: -len("...")]
+    assert text.startswith(kept) and text[len(kept)] == " "
+
+
+def test_fit_summary_cuts_a_single_endless_word_hard() -> None:
+    cut = fit_summary(["x" * 300])
+
+    assert len(cut) == 139 and cut.endswith("...")

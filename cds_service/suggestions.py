@@ -58,9 +58,13 @@ def _suggestion(action: SuggestedAction, patient_id: str) -> dict[str, Any]:
         actions = [_create(_fill(texts["description"], {"lab": texts["labs"][lab]["text"]}),
                            _service_request(texts["labs"][lab], subject)) for lab in params["labs"]]
     elif action.kind in (ActionKind.ORDER_DXA, ActionKind.REFERRAL):
+        texts = {**texts, **texts.get("with_vfa", {})} if params.get("with_vfa") else texts  # GC-01: ACR22 asks VFA
         resource = _service_request(_fill(texts["code"], params), subject)
         if action.kind is ActionKind.REFERRAL:
             resource["category"] = [{"text": "Referral"}]
+            if params.get("reason"):
+                resource["reasonCode"] = [{"text": str(params["reason"])}]
+            ServiceRequest.model_validate(resource)
         actions = [_create(_fill(texts["description"], params), resource)]
     else:
         actions = [_create(_fill(texts["description"], params), _medication_request(_fill(texts, params), subject))]

@@ -55,3 +55,22 @@ def test_each_suggestion_has_a_fresh_uuid() -> None:
     first, second = build_suggestions([SuggestedAction(ActionKind.ORDER_DXA)] * 2, "p")
 
     assert first["uuid"] != second["uuid"]
+
+
+def test_a_glucocorticoid_dxa_asks_for_vertebral_fracture_assessment() -> None:
+    (plain,) = build_suggestions([SuggestedAction(ActionKind.ORDER_DXA)], "p")
+    (vfa,) = build_suggestions([SuggestedAction(ActionKind.ORDER_DXA, {"with_vfa": True})], "p")
+
+    assert "vertebral fracture assessment" not in plain["label"]
+    assert "vertebral fracture assessment" in vfa["label"]
+    assert "VFA" in vfa["actions"][0]["resource"]["code"]["text"]
+    ServiceRequest.model_validate(vfa["actions"][0]["resource"])
+
+
+def test_a_referral_carries_its_reason() -> None:
+    (referral,) = build_suggestions([SuggestedAction(ActionKind.REFERRAL, {"specialty": "endocrinology",
+                                                                           "reason": "low BMD for age"})], "p")
+
+    resource = referral["actions"][0]["resource"]
+    assert resource["reasonCode"] == [{"text": "low BMD for age"}]
+    ServiceRequest.model_validate(resource)

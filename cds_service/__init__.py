@@ -34,9 +34,9 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
     warnings = list(settings.warnings)
     if settings.development:
         warnings.append("AUTH_MODE=development: CDS client JWTs are NOT verified; never expose this instance")
-    elif settings.redis_url is None:
-        warnings.append("OSTEO_CDS_REDIS_URL is not set: the JWT replay cache is per process, so a token replayed "
-                        "to another gunicorn worker or replica is not detected")
+    if not settings.development and settings.metrics_token is None:
+        warnings.append("OSTEO_CDS_METRICS_TOKEN is not set: GET /metrics is unauthenticated; expose it only on an "
+                        "internal network")
     for warning in (*warnings, *authenticator.warnings()):
         log.warning(warning, extra={"event": "startup", "auth_mode": settings.auth_mode})
 

@@ -27,7 +27,13 @@ from flask import Request
 from cds_service.config import PREFIX, ConfigError, Settings
 from cds_service.errors import CdsError, Issue
 from cds_service.jwks import KeyCache, KeyLookupError, VerificationKey
-from cds_service.replay import InProcessReplayCache, RedisReplayCache, ReplayCache, ReplayCacheUnavailable
+from cds_service.replay import (
+    DatabaseReplayCache,
+    InProcessReplayCache,
+    RedisReplayCache,
+    ReplayCache,
+    ReplayCacheUnavailable,
+)
 from cds_service.trusted_clients import SANDBOX_ISSUER, TrustedClient, load_trusted_clients
 
 log = logging.getLogger("osteo_cds.auth")
@@ -78,7 +84,8 @@ class Authenticator:
             raise ConfigError(f"{PREFIX}TRUSTED_CLIENTS must be set when {PREFIX}AUTH_MODE is 'required': the path "
                               "of the YAML file listing trusted CDS clients")
         clients = load_trusted_clients(settings.trusted_clients)
-        replay_cache = RedisReplayCache(settings.redis_url) if settings.redis_url else InProcessReplayCache()
+        replay_cache: ReplayCache = (RedisReplayCache(settings.redis_url) if settings.redis_url
+                                     else DatabaseReplayCache(settings.database_url))
         return cls(settings, clients, KeyCache(clients), replay_cache)
 
     def check(self, request: Request, audience_path: str) -> None:

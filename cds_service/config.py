@@ -55,6 +55,9 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "validated at start-up."),
     SettingDoc("SMART_APP_URL", "(unset)", "Optional SMART app launch URL offered as a link on cards."),
     SettingDoc("SMART_APP_CONTEXT", "(unset)", "Optional `appContext` string for the SMART app link."),
+    SettingDoc("METRICS_TOKEN", "(unset)", "If set, `GET /metrics` requires `Authorization: Bearer <this value>` "
+               "(it never needs a CDS client JWT). Unset: /metrics is open, so expose it only on an internal "
+               "network."),
     SettingDoc("LOG_LEVEL", "INFO", "Python log level of the JSON logs."),
     SettingDoc("WORKERS", "2 × CPU cores + 1", "gunicorn worker processes for `osteo-cds serve`."),
     SettingDoc("THREADS", "4", "Threads per gunicorn worker (gthread)."),
@@ -81,6 +84,7 @@ class Settings:
     extra_codes: Path | None = None
     smart_app_url: str | None = None
     smart_app_context: str | None = None
+    metrics_token: str | None = None
     log_level: str = "INFO"
     workers: int = 0
     threads: int = 4
@@ -146,6 +150,7 @@ class Settings:
             extra_codes=_path(get("EXTRA_CODES")),
             smart_app_url=get("SMART_APP_URL"),
             smart_app_context=get("SMART_APP_CONTEXT"),
+            metrics_token=get("METRICS_TOKEN"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             workers=_int(get("WORKERS"), "WORKERS", 0, minimum=0),
             threads=_int(get("THREADS"), "THREADS", 4, minimum=1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import time
@@ -11,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 
 from cds_service import metrics
+from cds_service.auth import unauthorized
 from cds_service.catalog_page import CSP as CATALOG_CSP
 from cds_service.catalog_page import render_catalog_html
 from cds_service.discovery import SERVICE_ID, service_definition
@@ -26,7 +28,10 @@ log = logging.getLogger("osteo_cds.http")
 
 _CORS_METHODS = "GET, POST, OPTIONS"
 _CORS_HEADERS = "Authorization, Content-Type"
-_UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/readyz"})  # probes; CORS preflight is answered before auth too
+# Paths without CDS client authentication: the probes, the Prometheus endpoint (no PHI; its own optional token,
+# OSTEO_CDS_METRICS_TOKEN) and the card catalog (static reference text for CDS committees and for card source links,
+# no PHI). CORS preflight is answered before auth too. Any other path, including future ones, needs a JWT.
+_UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics", f"/cds-services/{SERVICE_ID}/catalog"})
 
 
 def runtime() -> Runtime:
@@ -163,6 +168,11 @@ def feedback(service_id: str) -> Response:
 
 @bp.get("/metrics")
 def prometheus_metrics() -> Response:
+    expected = runtime().settings.metrics_token
+    if expected is not None:
+        presented = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(presented.encode(), f"Bearer {expected}".encode()):
+            raise unauthorized()
     body, content_type = metrics.render()
     return Response(body, content_type=content_type)
 

@@ -1,9 +1,11 @@
 """JWT replay protection: each (iss, jti) is accepted once within the token's lifetime.
 
-`InProcessReplayCache` protects one process only (each gunicorn worker has its own). `RedisReplayCache`, used when
-OSTEO_CDS_REDIS_URL is set, is shared by every worker and replica: `SET key 1 NX EX ttl` is atomic, so two replicas
-racing on the same jti cannot both accept it. Any Redis error fails closed (ReplayCacheUnavailable: the call is
-refused), because accepting unchecked tokens would silently turn replay protection off.
+`RedisReplayCache`, used when OSTEO_CDS_REDIS_URL is set, is shared by every worker and replica: `SET key 1 NX EX
+ttl` is atomic, so two replicas racing on the same jti cannot both accept it. Without Redis, `DatabaseReplayCache`
+uses the service's database (SQLite shared by the workers of one host, or PostgreSQL shared by every replica): a
+primary-key insert is just as atomic. `InProcessReplayCache` (one process only) is for tests and embedding. Any
+cache error fails closed (ReplayCacheUnavailable: the call is refused), because accepting unchecked tokens would
+silently turn replay protection off.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ from collections.abc import Callable
 from typing import Protocol
 
 import redis
+from sqlalchemy import delete, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from cds_service.store import jti_seen, make_engine
 
 
 class ReplayCacheUnavailable(Exception):
@@ -102,3 +109,54 @@ class RedisReplayCache:
 
     def close(self) -> None:
         self.client.close()
+
+
+class DatabaseReplayCache:
+    """Replay records in the service's database, shared by all workers (and replicas, with PostgreSQL)."""
+
+    _PURGE_EVERY = 500  # inserts between deletions of expired records
+
+    def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
+        self.engine = make_engine(url, durable=False)
+        self.clock = clock
+        self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        self._since_purge = 0
+        self._lock = threading.Lock()
+
+    def first_use(self, issuer: str, jti: str, ttl_seconds: int) -> bool:
+        key = replay_key(issuer, jti)
+        now = self.clock()
+        expires = now + max(1, ttl_seconds)
+        try:
+            with self.engine.begin() as connection:
+                inserted = connection.execute(
+                    self._insert(jti_seen).values(key=key, expires_at=expires)
+                    .on_conflict_do_nothing(index_elements=["key"]).returning(jti_seen.c.key)).first()
+                if inserted is None:  # seen before: accept only if that record has expired (one winner)
+                    reused = connection.execute(update(jti_seen).where(jti_seen.c.key == key,
+                                                                       jti_seen.c.expires_at <= now)
+                                                .values(expires_at=expires))
+                    return reused.rowcount == 1
+                if self._due_for_purge():
+                    connection.execute(delete(jti_seen).where(jti_seen.c.expires_at <= now))
+                return True
+        except SQLAlchemyError as exc:
+            raise ReplayCacheUnavailable(type(exc).__name__) from None
+
+    def _due_for_purge(self) -> bool:
+        with self._lock:
+            self._since_purge += 1
+            if self._since_purge < self._PURGE_EVERY:
+                return False
+            self._since_purge = 0
+            return True
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except SQLAlchemyError as exc:
+            raise ReplayCacheUnavailable(type(exc).__name__) from None
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
+    Float,
     MetaData,
     String,
     Table,
@@ -66,6 +67,16 @@ feedback = Table(
     Column("has_user_comment", Boolean, nullable=False),
     Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# JWT ids already accepted (replay protection when no Redis is configured): a digest of (iss, jti) and when the
+# record may be forgotten (epoch seconds). No token and no claim value is stored.
+jti_seen = Table(
+    "jti_seen",
+    metadata,
+    Column("key", String(96), primary_key=True),
+    Column("expires_at", Float, nullable=False, index=True),
 )
 
 
@@ -236,7 +247,15 @@ def _create_schema(engine: Engine) -> None:
         metadata.create_all(engine)  # the other worker created them; this pass only checks
 
 
-def _engine(url: str) -> Engine:
+def make_engine(url: str, *, durable: bool = True) -> Engine:
+    """An engine for the service's database (schema created). `durable=False` lets SQLite skip the fsync per
+    commit, for data that need not survive a power cut (replay records expire within minutes anyway)."""
+    engine = _engine(url, durable=durable)
+    _create_schema(engine)
+    return engine
+
+
+def _engine(url: str, *, durable: bool = True) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -249,7 +268,7 @@ def _engine(url: str) -> Engine:
             # WAL lets hook calls read while feedback writes; FULL syncs each commit so acknowledged feedback
             # survives a crash of the machine, not only of the process.
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
 

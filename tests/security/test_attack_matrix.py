@@ -238,9 +238,26 @@ def test_unknown_kids_within_the_refetch_interval_cause_one_jwks_request_only(
     assert len(jwks_server.requests_to(EC_JWKS_PATH)) == 1
 
 
-@pytest.mark.parametrize("path", ["/metrics", "/no-such-endpoint", "/cds-services/", "/"])
-def test_every_path_but_the_health_probes_needs_a_token(secure_client: FlaskClient, path: str) -> None:
+@pytest.mark.parametrize("path", ["/no-such-endpoint", "/cds-services/", "/", "/cds-services/other/catalog"])
+def test_every_path_but_probes_metrics_and_the_catalog_needs_a_token(secure_client: FlaskClient, path: str) -> None:
     response = secure_client.get(path)
 
     assert response.status_code == 401
     assert response.get_json() == UNAUTHORIZED_BODY
+
+
+def test_the_card_catalog_is_public_reference_text(secure_client: FlaskClient) -> None:
+    response = secure_client.get("/cds-services/osteoporosis-management/catalog")
+
+    assert response.status_code == 200 and "TX-01" in response.get_data(as_text=True)
+
+
+def test_metrics_need_the_metrics_token_when_one_is_set(make_app: Callable[..., Flask], required_env: dict[str, str],
+                                                        signer: Signer) -> None:
+    open_client = make_app(**required_env).test_client()
+    guarded = make_app(**required_env, METRICS_TOKEN="scrape-secret").test_client()
+
+    assert open_client.get("/metrics").status_code == 200
+    assert guarded.get("/metrics").status_code == 401
+    assert guarded.get("/metrics", headers=signer.auth(url=DISCOVERY_URL)).status_code == 401  # a CDS JWT is no key
+    assert guarded.get("/metrics", headers={"Authorization": "Bearer scrape-secret"}).status_code == 200

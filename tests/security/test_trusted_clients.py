@@ -157,12 +157,14 @@ def test_serve_reports_a_bad_trusted_clients_file_before_starting_workers(
     assert "'HS256' is refused" in capsys.readouterr().err
 
 
-def test_readyz_warns_about_a_per_process_replay_cache(make_app: Callable[..., Flask],
-                                                        required_auth_env: dict[str, str]) -> None:
-    body = make_app(**required_auth_env).test_client().get("/readyz").get_json()
+def test_readyz_warns_about_unauthenticated_metrics_until_a_token_is_set(make_app: Callable[..., Flask],
+                                                                         required_auth_env: dict[str, str]) -> None:
+    open_metrics = make_app(**required_auth_env).test_client().get("/readyz").get_json()
+    guarded = make_app(**required_auth_env, METRICS_TOKEN="s").test_client().get("/readyz").get_json()
 
-    assert body["authMode"] == "required"
-    assert any("OSTEO_CDS_REDIS_URL is not set" in w for w in body["warnings"])
+    assert open_metrics["authMode"] == "required"
+    assert any("OSTEO_CDS_METRICS_TOKEN is not set" in w for w in open_metrics["warnings"])
+    assert not any("METRICS_TOKEN" in w for w in guarded.get("warnings", ()))
 
 
 def test_trusting_the_sandbox_is_logged_loudly_but_not_advertised_by_readyz(

@@ -1,0 +1,100 @@
+"""Without Redis the replay cache lives in the service's database, so every worker (and, with PostgreSQL, every
+replica) shares it: a token accepted by one is refused by another."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from cds_service.replay import DatabaseReplayCache, ReplayCacheUnavailable
+from tests.security.conftest import SERVICE_PATH, Signer, hook_body
+from tests.support.postgres import PostgresServer
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_jti_is_accepted_once_until_its_record_expires(tmp_path: Path) -> None:
+    clock = FakeClock()
+    cache = DatabaseReplayCache(f"sqlite:///{tmp_path / 'db.sqlite'}", clock=clock)
+
+    assert cache.first_use("https://a", "jti-1", 60)
+    assert not cache.first_use("https://a", "jti-1", 60)
+    assert cache.first_use("https://b", "jti-1", 60)  # jti values are unique per issuer only
+    clock.now += 59
+    assert not cache.first_use("https://a", "jti-1", 60)
+    clock.now += 1
+    assert cache.first_use("https://a", "jti-1", 60)
+    cache.close()
+
+
+def test_two_workers_racing_on_one_jti_accept_it_exactly_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    workers = [DatabaseReplayCache(url), DatabaseReplayCache(url)]  # separate engines, like separate processes
+    jti = str(uuid.uuid4())
+    accepted: list[bool] = []
+    barrier = threading.Barrier(16)
+
+    def use(cache: DatabaseReplayCache) -> None:
+        barrier.wait()
+        accepted.append(cache.first_use("https://a", jti, 60))
+
+    threads = [threading.Thread(target=use, args=(workers[i % 2],)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert accepted.count(True) == 1 and len(accepted) == 16
+    for cache in workers:
+        cache.close()
+
+
+def test_expired_records_are_purged(tmp_path: Path) -> None:
+    clock = FakeClock()
+    cache = DatabaseReplayCache(f"sqlite:///{tmp_path / 'db.sqlite'}", clock=clock)
+    for index in range(DatabaseReplayCache._PURGE_EVERY - 1):
+        cache.first_use("https://a", f"old-{index}", 10)
+    clock.now += 11
+
+    cache.first_use("https://a", "the-one-that-purges", 10)
+
+    with cache.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM jti_seen").scalar() == 1
+    cache.close()
+
+
+def test_postgresql_is_shared_and_a_lost_database_fails_closed(tmp_path: Path) -> None:
+    server = PostgresServer(tmp_path / "pg").start()
+    try:
+        one, other = DatabaseReplayCache(server.url), DatabaseReplayCache(server.url)  # two replicas
+        assert one.first_use("https://a", "jti-pg", 60)
+        assert not other.first_use("https://a", "jti-pg", 60)
+    finally:
+        server.stop()
+
+    with pytest.raises(ReplayCacheUnavailable):
+        one.first_use("https://a", "jti-after-outage", 60)
+    with pytest.raises(ReplayCacheUnavailable):
+        other.ping()
+
+
+def test_a_token_accepted_by_one_app_instance_is_refused_by_another_sharing_the_database(
+        make_app: Callable[..., Flask], required_env: dict[str, str], signer: Signer) -> None:
+    first, second = make_app(**required_env), make_app(**required_env)  # same data directory, no Redis
+    token = {"Authorization": f"Bearer {signer.token()}"}
+
+    accepted = first.test_client().post(SERVICE_PATH, json=hook_body(first), headers=token)
+    replayed = second.test_client().post(SERVICE_PATH, json=hook_body(second), headers=token)
+
+    assert (accepted.status_code, replayed.status_code) == (200, 401)

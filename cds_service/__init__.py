@@ -23,11 +23,13 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
     from cds_service.queries import queries_for
     from cds_service.runtime import Runtime
     from cds_service.store import Store
+    from fhir_mappings.extract import warm_up
     from fhir_mappings.terminology import load_terminology
 
     settings = settings or Settings.from_env(env)
     configure_logging(settings.log_level)
     terminology = load_terminology(settings.extra_codes)  # refuses to start on a malformed local-codes file
+    warm_up(terminology)  # FHIR models loaded now, not on the first clinician's request
 
     authenticator = Authenticator.from_settings(settings)  # required mode: refuses to start if misconfigured
 

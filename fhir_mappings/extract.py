@@ -175,13 +175,63 @@ def extract_facts(
     for _, raw in items:
         if raw.get("resourceType") == "Medication" and isinstance(raw.get("id"), str):
             st.medications.setdefault(raw["id"], raw)
-    for index, raw in items:
+    outdated = _outdated_observations(items, st)
+    for position, (index, raw) in enumerate(items):
+        if position in outdated:
+            continue
         try:
             _handle(raw, index, st)
         except Exception as exc:  # one odd resource must never cost the whole chart
             log.debug("skipped %s #%d: %s", raw.get("resourceType"), index, type(exc).__name__)
             st.unreadable += 1
     return _assemble(st, unavailable, partial)
+
+
+# Labs, vitals and FRAX results older than this, and not the newest of their kind, are read by no rule (the
+# longest window, FRAX validity, is 24 months; labs use 12). Skipping them before parsing keeps a chart with
+# years of results cheap, and keeps unit problems of results nobody reads out of the cards.
+_KEEP_MONTHS = 25
+_ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def _outdated_observations(items: list[tuple[int, dict[str, Any]]], st: _State) -> set[int]:
+    """Positions of lab/vital/FRAX Observations dated before the window and older than the newest result of
+    every concept they carry. DXA results (whose history matters) and anything undated are always kept."""
+    cutoff = _months_before(st.today, _KEEP_MONTHS).isoformat()
+    newest: dict[tuple[str, str], str] = {}
+    candidates: list[tuple[int, list[tuple[str, str]], str]] = []
+    for position, (_, raw) in enumerate(items):
+        if raw.get("resourceType") != "Observation" or raw_list(raw.get("component")):
+            continue
+        concepts = [(e.domain, e.concept.id) for sy, co, _ in raw_codings(raw.get("code"))
+                    for e in st.term.lookup(sy, co)]
+        day = _raw_effective(raw)
+        if not concepts or not day or any(domain not in ("labs", "vitals", "frax") for domain, _ in concepts):
+            continue
+        candidates.append((position, concepts, day))
+        for key in concepts:
+            if day > newest.get(key, ""):
+                newest[key] = day
+    return {position for position, concepts, day in candidates
+            if day < cutoff and all(day < newest[key] for key in concepts)}
+
+
+def _raw_effective(raw: Mapping[str, Any]) -> str:
+    """The ISO date prefix of an Observation's effective time, read from the raw JSON ('' when absent)."""
+    for value in (raw.get("effectiveDateTime"), raw.get("effectiveInstant"),
+                  (raw.get("effectivePeriod") or {}).get("start") if type(raw.get("effectivePeriod")) is dict
+                  else None, raw.get("issued")):
+        if isinstance(value, str):
+            found = _ISO_PREFIX.match(value.strip())
+            if found:
+                return found.group(0)
+    return ""
+
+
+def _months_before(day: date, months: int) -> date:
+    month_index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(month_index, 12)
+    return date(year, month + 1, 1)
 
 
 def warm_up(terminology: Terminology | None = None) -> Terminology:

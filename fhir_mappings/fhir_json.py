@@ -164,6 +164,20 @@ _DELETE = object()
 _MISSING = object()
 
 
+# Top-level elements no extraction reads (narrative, identifiers, bookkeeping, people and places, free-text notes).
+# They are not validated: validation costs time per nested element, and a malformed note or address must not make
+# an otherwise good result unreadable. Required elements (status, code, subject, participant...) are never here,
+# and neither is modifierExtension (it can change a resource's meaning, so it stays under validation).
+_UNREAD_ELEMENTS = frozenset({
+    "text", "meta", "identifier", "extension", "note", "name", "address", "telecom", "communication", "contact",
+    "photo", "link", "maritalStatus", "interpretation", "category", "encounter", "context", "performer",
+    "requester", "recorder", "asserter", "informationSource", "basedOn", "partOf", "hasMember", "derivedFrom",
+    "specimen", "device", "insurance", "supportingInformation", "reasonReference", "location",
+    "generalPractitioner", "managingOrganization", "detectedIssue", "eventHistory", "substitution",
+    "priorPrescription", "courseOfTherapyType", "groupIdentifier", "instantiatesCanonical", "instantiatesUri",
+})
+
+
 def _normalise_known_quirks(rtype: str, doc: dict[str, Any]) -> None:
     for key in _LIST_ELEMENTS.get(rtype, ()):
         if isinstance(doc.get(key), Mapping):
@@ -181,7 +195,9 @@ def parse(raw: Mapping[str, Any]) -> Any | None:
     model = model_class(rtype) if isinstance(rtype, str) else None
     if model is None:
         return None
-    doc = dict(raw)  # known quirks replace top-level keys only: a shallow copy protects the caller's dict
+    # Known quirks replace top-level keys only, and unread elements are left out: a shallow copy protects the
+    # caller's dict.
+    doc = {key: value for key, value in raw.items() if key not in _UNREAD_ELEMENTS}
     _normalise_known_quirks(rtype, doc)  # type: ignore[arg-type]
     copied = False
     for _ in range(_MAX_REPAIRS):

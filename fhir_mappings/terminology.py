@@ -352,6 +352,7 @@ class Terminology:
             else:
                 self._exact.setdefault(key, []).append(e)
         self._known_cache: dict[tuple[Any, Any], bool] = {}
+        self._lookup_cache: dict[tuple[Any, Any, Any], tuple[CodeEntry, ...]] = {}
         self._text_names: tuple[tuple[str, Concept], ...] = tuple(
             (name.lower(), c)
             for c in self._concepts.get("medications", {}).values()
@@ -364,7 +365,18 @@ class Terminology:
         self, system: str | None, code: str | int | None, domain: str | None = None
     ) -> tuple[CodeEntry, ...]:
         """Entries for one coding. Exact matches first, then ICD-10-CM prefixes longest first; within a
-        concept `group` (e.g. fracture sites) only the most specific entry is kept, and each concept once."""
+        concept `group` (e.g. fracture sites) only the most specific entry is kept, and each concept once.
+        Memoised: a chart repeats the same few codes hundreds of times (codes are not patient data)."""
+        key = (system, code, domain)
+        hit = self._lookup_cache.get(key)
+        if hit is None:
+            hit = self._lookup(system, code, domain)
+            if len(self._lookup_cache) > 100_000:
+                self._lookup_cache.clear()
+            self._lookup_cache[key] = hit
+        return hit
+
+    def _lookup(self, system: str | None, code: str | int | None, domain: str | None) -> tuple[CodeEntry, ...]:
         s = normalize_system(system)
         c = normalize_code(s, code)
         if not c:

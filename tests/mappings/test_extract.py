@@ -100,11 +100,11 @@ def test_weight_without_unit_is_reported() -> None:
 def test_frax_mof_and_hip_of_one_day_combine() -> None:
     mof = obs("m", "90265-0", 21.3, unit="%", ucum="%", when="2025-02-01", method={"text": "FRAX with BMD"})
     hip = obs("h", "90266-8", 3.3, unit="%", ucum="%", when="2025-02-01")
-    old = obs("o", "90265-0", 12, unit="%", ucum="%", when="2022-02-01")
+    old = obs("o", "90265-0", 12, unit="%", ucum="%", when="2023-09-01")
     facts = _facts(mof, hip, old)
     assert [(f.effective, f.mof_percent, f.hip_percent) for f in facts.frax] == [
         (date(2025, 2, 1), Decimal("21.3"), Decimal("3.3")),
-        (date(2022, 2, 1), Decimal("12"), None),
+        (date(2023, 9, 1), Decimal("12"), None),
     ]
     assert facts.frax[0].records == ("Observation/h", "Observation/m")
     assert facts.frax[0].bmd_used is True and facts.frax[0].glucocorticoid_input is None
@@ -383,3 +383,18 @@ def test_warm_up_returns_the_terminology_and_loads_models() -> None:
     assert term.is_known(LOINC, "38267-1")
     assert model_class("Observation").__module__ == "fhir.resources.R4B.observation"
     assert model_class("Encounter") is None
+
+
+def test_results_no_rule_can_use_are_not_read() -> None:
+    """Labs, vitals and FRAX older than 25 months are skipped before parsing unless they are the newest of their
+    kind; DXA history is always read. A unit problem in a skipped result is therefore not reported."""
+    old_vitd_bad_unit = obs("v-old", "62292-8", 45, unit="xx", ucum="xx", when="2021-03-01")
+    recent_vitd = obs("v-new", "62292-8", 31, unit="ng/mL", ucum="ng/mL", when="2025-01-10")
+    only_egfr = obs("e-old", "98979-8", 55, unit="mL/min/{1.73_m2}", ucum="mL/min/{1.73_m2}", when="2020-05-05")
+    old_dxa = obs("d-old", "38267-1", -2.7, unit="{T-score}", ucum="{T-score}", when="2015-04-04")
+
+    facts = _facts(old_vitd_bad_unit, recent_vitd, only_egfr, old_dxa)
+
+    assert {lab.record for lab in facts.labs} == {"Observation/v-new", "Observation/e-old"}
+    assert facts.data_issues == ()
+    assert [study.date for study in facts.dxa_studies] == [date(2015, 4, 4)]

@@ -7,7 +7,7 @@ extraction package may hold similar ones, to be de-duplicated later.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from fhir_mappings.facts import DrugClass, MedicationExposure, MedicationSource, MedicationStatus
 
@@ -64,8 +64,10 @@ def exposure_period(exposure: MedicationExposure, today: date) -> tuple[date, da
         end = exposure.end
     elif exposure.status == MedicationStatus.ACTIVE:
         end = today
+    elif exposure.planned_days:
+        end = exposure.start + timedelta(days=exposure.planned_days)  # a finished course: its planned length
     else:
-        end = exposure.start  # stopped with no end date: only the start is documented
+        end = exposure.start  # stopped with no end date and no planned length: only the start is documented
     return exposure.start, max(exposure.start, min(end, today))
 
 

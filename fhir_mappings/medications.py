@@ -9,9 +9,9 @@ table C-07)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -23,16 +23,6 @@ from fhir_mappings.terminology import CodeEntry, Concept, Terminology
 from fhir_mappings.units import days_per, is_count_unit, mass_to_mg, to_decimal
 
 SYSTEMIC_ROUTES = frozenset({"oral", "intravenous", "intramuscular", "subcutaneous", "injection"})
-OSTEOPOROSIS_THERAPY = frozenset(
-    {
-        DrugClass.BISPHOSPHONATE_ORAL,
-        DrugClass.ZOLEDRONIC_ACID,
-        DrugClass.DENOSUMAB,
-        DrugClass.ANABOLIC,
-        DrugClass.SERM,
-        DrugClass.CALCITONIN,
-    }
-)
 
 # --- statuses -----------------------------------------------------------------------------------------------
 
@@ -510,98 +500,3 @@ def data_issues(exposures: Sequence[MedicationExposure], now: date) -> list[Data
             )
         )
     return issues
-
-
-# --- helpers for the decision core (C-06) -------------------------------------------------------------------
-
-
-def add_months(d: date, months: int) -> date:
-    """`d` + calendar months, clamped to the month's last day (decision table §0)."""
-    y, m = divmod(d.month - 1 + months, 12)
-    year, month = d.year + y, m + 1
-    for day in (d.day, 30, 29, 28):
-        try:
-            return date(year, month, min(d.day, day))
-        except ValueError:
-            continue
-    raise ValueError(d)  # pragma: no cover - day 28 always exists
-
-
-def months_between(start: date, end: date) -> int:
-    """Whole calendar months from start to end, rounded down (2025-07-01 -> 2026-03-01 = 8)."""
-    if end < start:
-        return 0
-    n = (end.year - start.year) * 12 + end.month - start.month
-    while n > 0 and add_months(start, n) > end:
-        n -= 1
-    return n
-
-
-MERGE_GAP_DAYS = 90  # C-06: gaps shorter than 90 days are bridged
-
-
-def oral_bisphosphonate_periods(
-    exposures: Iterable[MedicationExposure], now: date | datetime
-) -> list[tuple[date, date]]:
-    """Exposure periods of oral bisphosphonates, gaps < 90 days merged. A period ends at its stated end; an
-    active one runs to `now`; otherwise start + planned days; with neither it is the start day only."""
-    if isinstance(now, datetime):
-        now = now.date()
-    spans: list[tuple[date, date]] = []
-    for e in exposures:
-        if e.drug_class is not DrugClass.BISPHOSPHONATE_ORAL or e.status is MedicationStatus.PLANNED:
-            continue
-        for a in e.administrations:
-            spans.append((a, a))
-        if e.start is None:
-            continue
-        if e.end is not None:
-            stop = e.end
-        elif e.status is MedicationStatus.ACTIVE:
-            stop = now
-        elif e.planned_days:
-            stop = e.start + timedelta(days=e.planned_days)
-        else:
-            stop = e.start
-        stop = min(max(stop, e.start), max(now, e.start))
-        spans.append((e.start, stop))
-    spans.sort()
-    merged: list[tuple[date, date]] = []
-    for s, t in spans:
-        if merged and (s - merged[-1][1]).days < MERGE_GAP_DAYS:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], t))
-        else:
-            merged.append((s, t))
-    return merged
-
-
-def cumulative_oral_bisphosphonate_months(
-    exposures: Iterable[MedicationExposure], now: date | datetime
-) -> int:
-    """C-06 cumulative oral bisphosphonate duration in whole months (sum over merged periods)."""
-    return sum(months_between(s, t) for s, t in oral_bisphosphonate_periods(exposures, now))
-
-
-SAME_INFUSION_DAYS = 30  # two records of one infusion (e.g. statement and administration) a few days apart
-
-
-def zoledronic_infusion_dates(exposures: Iterable[MedicationExposure]) -> list[date]:
-    dates = sorted(
-        {a for e in exposures if e.drug_class is DrugClass.ZOLEDRONIC_ACID for a in e.administrations}
-    )
-    out: list[date] = []
-    for d in dates:
-        if not out or (d - out[-1]).days > SAME_INFUSION_DAYS:
-            out.append(d)
-    return out
-
-
-def zoledronic_infusion_count(exposures: Iterable[MedicationExposure]) -> int:
-    """C-06: zoledronic acid counted as the number of infusions given (dates within 30 days are one
-    infusion)."""
-    return len(zoledronic_infusion_dates(exposures))
-
-
-def last_administration(exposures: Iterable[MedicationExposure], drug_class: DrugClass) -> date | None:
-    """E.g. denosumab `D` of SAFE-01: the latest administration date of the class."""
-    return max((a for e in exposures if e.drug_class is drug_class for a in e.administrations), default=None)

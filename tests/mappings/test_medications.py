@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from decision_core.dates import add_months, months_between
+from decision_core.therapy import dose_dates, oral_bisphosphonate_months, zoledronic_infusion_count
 from fhir_mappings.extract import extract_facts
 from fhir_mappings.facts import (
     DrugClass,
@@ -16,15 +18,7 @@ from fhir_mappings.facts import (
     MedicationStatus,
     PatientFacts,
 )
-from fhir_mappings.medications import (
-    add_months,
-    cumulative_oral_bisphosphonate_months,
-    last_administration,
-    months_between,
-    oral_bisphosphonate_periods,
-    route_from_text,
-    zoledronic_infusion_count,
-)
+from fhir_mappings.medications import route_from_text
 
 from .builders import (
     ATC,
@@ -628,7 +622,7 @@ def test_denosumab_administration_dates() -> None:
         med_admin("a2", DENOSUMAB, when="2024-12-02T10:00:00+01:00"),
     )
     assert facts.data_issues == ()
-    assert last_administration(facts.medications, DrugClass.DENOSUMAB) == date(2024, 12, 2)
+    assert max(d for m in facts.medications for d in dose_dates(m)) == date(2024, 12, 2)
 
 
 def test_single_dated_statement_of_an_injectable_is_an_administration() -> None:
@@ -649,7 +643,7 @@ def test_administration_dose() -> None:
     assert m.prednisone_eq_mg_per_day == Decimal("1250")
 
 
-# --- C-06 helpers ---
+# --- C-06 (computed by the decision core from these facts: one implementation) ---
 
 
 def _bp(
@@ -674,23 +668,21 @@ def _bp(
 def test_cumulative_oral_bisphosphonate_months_merges_gaps_under_90_days() -> None:
     now = date(2025, 6, 30)
     exposures = [_bp("2019-01-01", "2020-01-01"), _bp("2020-03-30", "2021-01-01")]  # gap 89 days: merged
-    assert oral_bisphosphonate_periods(exposures, now) == [(date(2019, 1, 1), date(2021, 1, 1))]
-    assert cumulative_oral_bisphosphonate_months(exposures, now) == 24
+    assert oral_bisphosphonate_months(tuple(exposures), now) == 24
     gap90 = [_bp("2019-01-01", "2020-01-01"), _bp("2020-03-31", "2021-01-01")]  # gap of exactly 90 days
-    assert len(oral_bisphosphonate_periods(gap90, now)) == 2
-    assert cumulative_oral_bisphosphonate_months(gap90, now) == 12 + 9
+    assert oral_bisphosphonate_months(tuple(gap90), now) == 12 + 9
     three = [*exposures, _bp("2022-01-01", "2022-07-01")]
-    assert cumulative_oral_bisphosphonate_months(three, now) == 30
+    assert oral_bisphosphonate_months(tuple(three), now) == 30
 
 
 def test_cumulative_months_active_and_planned_courses() -> None:
     now = date(2025, 6, 30)
     assert (
-        cumulative_oral_bisphosphonate_months([_bp("2020-06-30", None, MedicationStatus.ACTIVE)], now) == 60
+        oral_bisphosphonate_months((_bp("2020-06-30", None, MedicationStatus.ACTIVE),), now) == 60
     )
-    assert cumulative_oral_bisphosphonate_months([_bp("2024-01-01", None, planned=90)], now) == 2
+    assert oral_bisphosphonate_months((_bp("2024-01-01", None, planned=90),), now) == 2
     assert (
-        cumulative_oral_bisphosphonate_months([_bp("2024-01-01", None, MedicationStatus.PLANNED)], now) == 0
+        oral_bisphosphonate_months((_bp("2024-01-01", None, MedicationStatus.PLANNED),), now) == 0
     )
     zol = MedicationExposure(
         drug_class=DrugClass.ZOLEDRONIC_ACID,
@@ -701,7 +693,7 @@ def test_cumulative_months_active_and_planned_courses() -> None:
         display="x",
         start=date(2020, 1, 1),
     )
-    assert cumulative_oral_bisphosphonate_months([zol], now) == 0
+    assert oral_bisphosphonate_months((zol,), now) == 0
 
 
 def test_zoledronic_infusion_count() -> None:
@@ -712,7 +704,7 @@ def test_zoledronic_infusion_count() -> None:
         med_admin("z3", ZOLEDRONIC, when="2024-03-01"),
         med_request("z4", ZOLEDRONIC),  # ordered, not given
     )
-    assert zoledronic_infusion_count(facts.medications) == 3
+    assert zoledronic_infusion_count(facts.medications, date(2025, 6, 30)) == 3
 
 
 @pytest.mark.parametrize(

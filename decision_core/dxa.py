@@ -26,19 +26,6 @@ _SITE_ORDER: dict[BoneSite, int] = {
     BoneSite.RADIUS_33: 4,
 }
 
-_SITE_NAMES: dict[BoneSite, str] = {
-    BoneSite.LUMBAR_SPINE: "lumbar spine",
-    BoneSite.TOTAL_HIP: "total hip",
-    BoneSite.FEMORAL_NECK: "femoral neck",
-    BoneSite.FEMUR: "femur",
-    BoneSite.RADIUS_33: "33% radius",
-    BoneSite.FOREARM: "forearm",
-    BoneSite.CALCANEUS: "heel (calcaneus)",
-    BoneSite.WARDS: "Ward's area",
-    BoneSite.TROCHANTER: "greater trochanter",
-    BoneSite.WHOLE_BODY: "whole body",
-    BoneSite.UNSPECIFIED: "site not stated",
-}
 
 _EXCLUDED_REASONS: dict[BoneSite, str] = {
     BoneSite.FOREARM: "forearm other than the 33% radius is not diagnostic",
@@ -136,7 +123,7 @@ def _vertebrae_text(vertebrae: tuple[str, ...]) -> str:
 
 
 def site_label(m: DxaMeasurement) -> str:
-    name = _SITE_NAMES.get(m.site, str(m.site))
+    name = m.site.label
     if m.site == BoneSite.LUMBAR_SPINE and m.vertebrae:
         name = f"{name} {_vertebrae_text(m.vertebrae)}"
     if m.side is not None and m.site not in (BoneSite.LUMBAR_SPINE, BoneSite.WHOLE_BODY):

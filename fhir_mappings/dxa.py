@@ -25,24 +25,11 @@ PLAUSIBLE_BMD = (Decimal("0"), Decimal("3"))  # g/cm2; excludes T-scores sent on
 NECK_OF_FEMUR = "29627003"  # SNOMED "Structure of neck of femur" (terminology.md A5)
 LEFT_LATERALITY = "7771000"  # SNOMED "Left" qualifier, as in the FHIR core BMD example (terminology.md G3)
 
-_SITE_LABEL = {
-    BoneSite.LUMBAR_SPINE: "lumbar spine",
-    BoneSite.TOTAL_HIP: "total hip",
-    BoneSite.FEMORAL_NECK: "femoral neck",
-    BoneSite.FEMUR: "femur",
-    BoneSite.RADIUS_33: "33% radius",
-    BoneSite.FOREARM: "forearm",
-    BoneSite.CALCANEUS: "calcaneus",
-    BoneSite.WARDS: "Ward's area",
-    BoneSite.TROCHANTER: "trochanter",
-    BoneSite.WHOLE_BODY: "whole body",
-    BoneSite.UNSPECIFIED: "site not stated",
-}
 _KIND_LABEL = {ScoreKind.T: "T-score", ScoreKind.Z: "Z-score", ScoreKind.BMD: "BMD"}
 
 
 def site_label(site: BoneSite) -> str:
-    return _SITE_LABEL[site]
+    return site.label
 
 
 def is_diagnostic_site(site: BoneSite, terminology: Terminology | None = None) -> bool:
@@ -203,7 +190,7 @@ def measurement(
     kind = ScoreKind(entry.concept.get("kind"))
     site, vertebrae = resolve_site(entry, matched_display, code_texts, body_codings, body_texts)
     side = _side(entry.concept.get("side"), body_codings, body_texts)
-    item = f"DXA {_KIND_LABEL[kind]} {_SITE_LABEL[site]} {effective.isoformat()}"
+    item = f"DXA {_KIND_LABEL[kind]} {site.label} {effective.isoformat()}"
     affects = tuple(entry.attr("affects", DXA_AFFECTS))
     if value is None or value.value is None:
         return DataIssue(item, "no numeric value", record, affects)
@@ -280,4 +267,4 @@ def duplicate_key(m: DxaMeasurement) -> tuple[object, ...]:
 
 
 def describe(m: DxaMeasurement) -> str:
-    return f"DXA {_KIND_LABEL[m.kind]} {_SITE_LABEL[m.site]} {m.effective.isoformat()}"
+    return f"DXA {_KIND_LABEL[m.kind]} {m.site.label} {m.effective.isoformat()}"

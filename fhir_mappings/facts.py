@@ -49,6 +49,27 @@ class BoneSite(StrEnum):
     UNSPECIFIED = "unspecified"  # e.g. Synthea's generic "DXA [T-score] Bone density"
 
 
+    @property
+    def label(self) -> str:
+        """How a clinician names the site (cards and data-quality findings use the same words)."""
+        return _SITE_LABELS[self]
+
+
+_SITE_LABELS: dict[BoneSite, str] = {
+    BoneSite.LUMBAR_SPINE: "lumbar spine",
+    BoneSite.TOTAL_HIP: "total hip",
+    BoneSite.FEMORAL_NECK: "femoral neck",
+    BoneSite.FEMUR: "femur",
+    BoneSite.RADIUS_33: "33% radius",
+    BoneSite.FOREARM: "forearm",
+    BoneSite.CALCANEUS: "heel (calcaneus)",
+    BoneSite.WARDS: "Ward's area",
+    BoneSite.TROCHANTER: "greater trochanter",
+    BoneSite.WHOLE_BODY: "whole body",
+    BoneSite.UNSPECIFIED: "site not stated",
+}
+
+
 class Side(StrEnum):
     LEFT = "left"
     RIGHT = "right"

@@ -28,10 +28,6 @@ LEFT_LATERALITY = "7771000"  # SNOMED "Left" qualifier, as in the FHIR core BMD 
 _KIND_LABEL = {ScoreKind.T: "T-score", ScoreKind.Z: "Z-score", ScoreKind.BMD: "BMD"}
 
 
-def site_label(site: BoneSite) -> str:
-    return site.label
-
-
 def is_diagnostic_site(site: BoneSite, terminology: Terminology | None = None) -> bool:
     """Whether dxa.yaml marks the site as valid for diagnosis (C-03). The decision core has the final say
     (e.g. a lumbar spine value also needs >= 2 vertebrae)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,9 +12,41 @@ from flask.testing import FlaskClient
 
 from cds_service import create_app
 from cds_service.config import Settings
+from cds_service.logs import JsonFormatter
+from tests.support import traffic_secrets
 from tests.support.jwt_clients import generate_key, jwks, write_trusted_clients
+from tests.support.secrets_scan import find_secrets
 
 EVALUATION_TIME = "2026-11-25T09:00:00Z"
+
+
+class _ServiceLogCapture(logging.Handler):
+    """Everything the service logs in this test process, formatted exactly as it is written in production."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.formatter_ = JsonFormatter()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("osteo_cds"):
+            self.lines.append(self.formatter_.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_service_log() -> Iterator[None]:
+    """Issue 7: the whole suite's traffic — every token, JWT, patient id, name and birth date any test sent — is
+    looked for in every line the service logged, in-process and from each gunicorn service started."""
+    capture = _ServiceLogCapture()
+    root = logging.getLogger()
+    root.addHandler(capture)
+    yield
+    root.removeHandler(capture)
+    logs = [path.read_text("utf-8", errors="replace") for path in traffic_secrets.SERVICE_LOGS if path.exists()]
+    text = "\n".join([*capture.lines, *logs])
+    assert capture.lines and traffic_secrets.SECRETS, "the log scan saw no traffic: it would prove nothing"
+    found = find_secrets(text, traffic_secrets.SECRETS)
+    assert not found, f"service logs contain: {', '.join(found)}"
 
 
 @pytest.fixture

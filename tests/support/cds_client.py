@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support import traffic_secrets
 from tests.support.fhir import searchset
 
 
@@ -50,6 +51,8 @@ def prefetch_from_chart(templates: Mapping[str, str], chart: Iterable[Mapping[st
 def hook_request(patient_id: str, *, prefetch: Mapping[str, Any] | None = None, fhir_server: str | None = None,
                  access_token: str | None = None, user_id: str = "Practitioner/COREPRACTITIONER1",
                  **extra: Any) -> dict[str, Any]:
+    traffic_secrets.register("patient id", patient_id)
+    traffic_secrets.register("FHIR access token", access_token)
     body: dict[str, Any] = {
         "hook": "patient-view",
         "hookInstance": str(uuid.uuid4()),

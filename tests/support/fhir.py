@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support import traffic_secrets
+
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -11,6 +13,8 @@ ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 def patient(pid: str, *, gender: str = "female", birth_date: str = "1955-04-02") -> dict[str, Any]:
+    traffic_secrets.register("patient id", pid)
+    traffic_secrets.register("birth date", birth_date)
     return {"resourceType": "Patient", "id": pid, "gender": gender, "birthDate": birth_date}
 
 

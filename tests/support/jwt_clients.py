@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
+from tests.support import traffic_secrets
+
 
 @dataclass(frozen=True)
 class SigningKey:
@@ -38,7 +40,9 @@ class SigningKey:
         header = {"typ": "JWT", "kid": self.kid, **(headers or {})}
         if header["kid"] is None:
             del header["kid"]  # (a `typ` of None is removed by PyJWT itself, which otherwise adds "JWT")
-        return jwt.encode(dict(claims), self.private_key, algorithm=algorithm or self.algorithm, headers=header)
+        token = jwt.encode(dict(claims), self.private_key, algorithm=algorithm or self.algorithm, headers=header)
+        traffic_secrets.register_jwt(token)
+        return token
 
 
 def generate_key(algorithm: str, kid: str | None = None) -> SigningKey:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import requests
 
+from tests.support import traffic_secrets
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -58,6 +60,7 @@ class ServiceProcess:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = data_dir / f"service-{self.port}.log"
+        traffic_secrets.register_log(self.log_path)
         self.env = {
             **os.environ,
             "OSTEO_CDS_AUTH_MODE": "development",

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -60,13 +60,25 @@ _DOMAIN_NAMES = {
 }
 
 
+def display_decimal(value: Decimal) -> str:
+    """At most two decimals, cut toward zero: converted values (2.345 mmol/L x 4.008 = 9.39876 mg/dL) read as 9.39.
+    Cutting (not rounding) keeps every comparison with a threshold of two decimals or fewer: 19.996 ng/mL shows as
+    19.99, never as a misleading 20.00 on a "below 20" card, and -2.509 still shows at or below -2.5."""
+    if not value.is_finite() or not isinstance(value.as_tuple().exponent, int) or value.as_tuple().exponent >= -2:
+        return format(value, "f")  # as recorded: "-1.0" stays "-1.0"
+    text = format(value.quantize(Decimal("0.01"), rounding=ROUND_DOWN), "f")
+    text = text.rstrip("0")
+    text = text + "0" if text.endswith(".") else text  # keep one decimal: 20.0001 reads 20.0
+    return text[1:] if text.startswith("-") and set(text[1:]) <= {"0", "."} else text
+
+
 def _scalar(value: Any) -> str:
     if value is None:
         return "not recorded"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return display_decimal(value)
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):

@@ -223,3 +223,21 @@ def test_fit_summary_cuts_a_single_endless_word_hard() -> None:
     cut = fit_summary(["x" * 300])
 
     assert len(cut) == 139 and cut.endswith("...")
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("9.39876", "9.39"),  # 2.345 mmol/L calcium in mg/dL
+    ("19.996", "19.99"),  # never "20.00" on a below-20 card
+    ("-2.509", "-2.5"),  # still at or below -2.5
+    ("-2.49", "-2.49"),
+    ("-1.0", "-1.0"),  # as recorded
+    ("35", "35"),
+    ("20.0001", "20.0"),
+    ("-0.004", "0.0"),
+])
+def test_decimals_are_shown_with_at_most_two_places_cut_toward_zero(value: str, shown: str) -> None:
+    from decimal import Decimal
+
+    from cards.catalog import display_decimal
+
+    assert display_decimal(Decimal(value)) == shown

@@ -155,6 +155,33 @@ def test_the_token_goes_only_to_the_fhir_server(client: FhirClient) -> None:
     assert fetched.partial and "tok-123" not in json.dumps(fetched.__dict__)
 
 
+@pytest.mark.parametrize("next_url", [
+    f"{BASE}/../admin/Patient?p=2",
+    f"{BASE}/./Patient/%2E%2E/%2e%2e/admin?p=2",
+    f"{BASE}/..%2Fadmin/Patient?p=2",
+    f"{BASE}/Patient/..%5C..%5Cadmin?p=2",
+])
+@responses.activate
+def test_a_next_link_that_climbs_out_of_the_base_by_dot_segments_is_not_followed(client: FhirClient,
+                                                                                  next_url: str) -> None:
+    responses.get(f"{BASE}/Patient?x=1", json=page(["a"], next_url=next_url))
+
+    fetched = client.get(BASE, "Patient?x=1", "tok-123", Deadline.after(5))
+
+    assert fetched.partial and fetched.reason == "next link points outside the FHIR server"
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_body_over_the_byte_limit_is_refused() -> None:
+    small = FhirClient(timeout=1.0, max_pages=5, max_resources=50, max_bytes=4096)
+    responses.get(f"{BASE}/Patient?x=1", json=page([str(i) for i in range(40)]))
+    responses.get(f"{BASE}/Patient?x=2", json=page(["a"]))
+
+    assert small.get(BASE, "Patient?x=1", None, Deadline.after(5)).reason == "response too large"
+    assert small.get(BASE, "Patient?x=2", None, Deadline.after(5)).ok
+
+
 @responses.activate
 def test_an_error_operation_outcome_in_a_bundle_makes_the_search_unavailable(client: FhirClient) -> None:
     responses.get(f"{BASE}/Patient?x=1", json=fhir.searchset([fhir.operation_outcome()]))

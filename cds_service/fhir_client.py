@@ -74,6 +74,8 @@ class FhirClient:
         if body.get("resourceType") != "Bundle":
             if body.get("resourceType") == "OperationOutcome":
                 return Fetched(False, reason="server answered with an OperationOutcome", status=first.status)
+            if "?" in relative:  # a search must answer with a Bundle; anything else is not the search result
+                return Fetched(False, reason="search answered without a Bundle", status=first.status)
             return Fetched(True, [body], status=first.status)
         return self.collect_bundle(body, base, token, deadline)
 
@@ -163,6 +165,9 @@ class FhirClient:
             return Fetched(False, reason="response is not JSON", status=200)
         if not isinstance(body, dict) or "resourceType" not in body:
             return Fetched(False, reason="response is not a FHIR resource", status=200)
+        if body["resourceType"] == "Bundle" and not _well_formed(body):
+            # Unreadable, not empty: taking it as "no records" would give advice as if the chart had been read.
+            return Fetched(False, reason="malformed Bundle", status=200)
         return Fetched(True, [body], status=200)
 
 
@@ -182,6 +187,15 @@ def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(resource, dict) and resource.get("resourceType") != "OperationOutcome":
             resources.append(resource)
     return resources
+
+
+def _well_formed(bundle: dict[str, Any]) -> bool:
+    """`entry` and `link` are arrays (when present) and every entry carries a resource object."""
+    entries, links = bundle.get("entry", []), bundle.get("link", [])
+    return (
+        isinstance(entries, list) and isinstance(links, list)
+        and all(isinstance(e, dict) and isinstance(e.get("resource"), dict) for e in entries)
+    )
 
 
 def _bundle_error(bundle: dict[str, Any]) -> str | None:

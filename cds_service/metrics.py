@@ -46,5 +46,5 @@ def reason_label(reason: str) -> str:
         return "http-" + reason[5:6] + "xx"
     known = {"timed out": "timeout", "connection failed": "connection", "hook deadline reached": "deadline",
              "response is not JSON": "not-json", "response is not a FHIR resource": "not-fhir",
-             "response too large": "too-large"}
+             "response too large": "too-large", "malformed Bundle": "malformed"}
     return known.get(reason, "other")

@@ -90,6 +90,33 @@ def test_non_fhir_bodies_are_unavailable(client: FhirClient, body: str) -> None:
     assert not client.get(BASE, "Patient/1", None, Deadline.after(5)).ok
 
 
+@pytest.mark.parametrize("body", [
+    {"resourceType": "Bundle", "type": "searchset", "entry": {"resource": {"resourceType": "Patient"}}},
+    {"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": "urn:a"}]},
+    {"resourceType": "Bundle", "type": "searchset", "entry": ["junk"]},
+    {"resourceType": "Bundle", "type": "searchset", "link": {"relation": "next", "url": f"{BASE}/Patient?p=2"}},
+    {"resourceType": "Patient", "id": "1"},  # a resource where a search result was asked for
+])
+@responses.activate
+def test_an_unreadable_search_answer_is_unavailable_not_empty(client: FhirClient, body: dict[str, Any]) -> None:
+    responses.get(f"{BASE}/Patient?x=1", json=body)
+
+    fetched = client.get(BASE, "Patient?x=1", None, Deadline.after(5))
+
+    assert not fetched.ok and fetched.reason in ("malformed Bundle", "search answered without a Bundle")
+
+
+@responses.activate
+def test_an_unreadable_next_page_keeps_the_first_page_as_partial(client: FhirClient) -> None:
+    responses.get(f"{BASE}/Patient?x=1", json=page(["a"], next_url=f"{BASE}/Patient?page=2"))
+    responses.get(f"{BASE}/Patient?page=2", json={"resourceType": "Bundle", "type": "searchset", "entry": {}})
+
+    fetched = client.get(BASE, "Patient?x=1", None, Deadline.after(5))
+
+    assert fetched.ok and fetched.partial and [r["id"] for r in fetched.resources] == ["a"]
+    assert fetched.reason == "next page: malformed Bundle"
+
+
 @responses.activate
 def test_no_request_is_made_after_the_deadline(client: FhirClient) -> None:
     fetched = client.get(BASE, "Patient/1", None, Deadline.after(0))

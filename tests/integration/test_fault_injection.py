@@ -13,6 +13,7 @@ meet the fault. The contract checked for every fault:
 from __future__ import annotations
 
 import gzip
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -164,7 +165,7 @@ def assert_labs_degraded(answer: Answer, what: str = LABS_UNREAD, *, within: flo
     assert what in answer.data_issues()
     assert "labs data" in cards["DATA-03"]["summary"]
     if what == LABS_UNREAD:
-        assert "VITD-01" not in cards  # the low vitamin D on the server was never read
+        assert "VITD-01" not in cards  # the chart's low vitamin D (an `observations` record) was never read
         assert "could not be checked" in cards["LAB-01"]["summary"]  # not "labs missing: order them"
     assert answer.elapsed < within
 
@@ -374,7 +375,7 @@ def test_a_searchset_of_50000_resources_is_capped_and_marked_partial(
     client = make_app(HOOK_DEADLINE=str(DEADLINE), FHIR_MAX_RESOURCES="500",
                       FHIR_MAX_BYTES=str(64 * 1024 * 1024)).test_client()
     bundle = huge_bundle(50_000, lambda i: vitamin_d(f"huge-{i}", 30.0, "2026-10-01"))
-    assert bundle.size > 15_000_000  # type: ignore[attr-defined]
+    assert bundle.size > 15_000_000
     bad.on("Observation", bundle)
 
     answer = call(client, without(prefetch, "observations"), bad.base_url)
@@ -409,6 +410,16 @@ def test_a_body_over_the_byte_limit_is_refused_without_reading_it_all(
     assert_labs_degraded(answer)
     assert len(bad.requests_to("Observation")) == 1
     assert_serves_normally_afterwards(client, sekmet)
+
+
+def test_a_gzip_encoded_answer_within_the_limit_is_read_in_full(client: FlaskClient, prefetch: dict[str, Any],
+                                                                 bad: MisbehavingFhirServer) -> None:
+    packed = gzip.compress(json.dumps(prefetch["observations"]).encode())
+    bad.on("Observation", lambda exchange: exchange.send(200, packed, headers={"Content-Encoding": "gzip"}))
+
+    answer = call(client, without(prefetch, "observations"), bad.base_url)
+
+    assert "VITD-01" in answer.cards and answer.data_issues() == ""
 
 
 def test_a_prefetch_over_the_body_limit_is_413(make_app: Callable[..., Flask], prefetch: dict[str, Any]) -> None:

@@ -275,15 +275,20 @@ def next_loop(resources: list[dict[str, Any]]) -> Behaviour:
     return lambda exchange: exchange.send_json(200, searchset(resources, next_url=exchange.url))
 
 
-def huge_bundle(count: int, make_resource: Callable[[int], dict[str, Any]]) -> Behaviour:
-    """A single searchset page of `count` resources (built once; 50,000 small Observations are about 15 MB)."""
-    body = json.dumps(searchset([make_resource(i) for i in range(count)])).encode()
+class HugeBundle:
+    """A single searchset page of `count` resources, serialised once (its `size` in bytes is known up front)."""
 
-    def behave(exchange: Exchange) -> None:
-        exchange.send(200, body)
+    def __init__(self, count: int, make_resource: Callable[[int], dict[str, Any]]) -> None:
+        self.body = json.dumps(searchset([make_resource(i) for i in range(count)])).encode()
+        self.size = len(self.body)
 
-    behave.size = len(body)  # type: ignore[attr-defined]
-    return behave
+    def __call__(self, exchange: Exchange) -> None:
+        exchange.send(200, self.body)
+
+
+def huge_bundle(count: int, make_resource: Callable[[int], dict[str, Any]]) -> HugeBundle:
+    """A searchset of `count` resources in one page (50,000 small Observations are about 18 MB)."""
+    return HugeBundle(count, make_resource)
 
 
 def redirect(location: str, code: int = 302) -> Behaviour:
@@ -329,17 +334,3 @@ def sequence(*behaviours: Behaviour) -> Behaviour:
         behaviours[min(exchange.number, len(behaviours) - 1)](exchange)
 
     return behave
-
-
-def proxy(base_url: str) -> Behaviour:
-    """Forward the request (with its Authorization header) to a real FHIR server and relay the answer."""
-    import requests
-
-    def behave(exchange: Exchange) -> None:
-        target = base_url.rstrip("/") + exchange.path[len(PREFIX):]
-        auth = {k: v for k, v in exchange.headers.items() if k.lower() == "authorization"}
-        upstream = requests.get(target, headers={"Accept": FHIR_JSON, **auth}, timeout=10)
-        exchange.send(upstream.status_code, upstream.content)
-
-    return behave
-

@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
         store=Store(settings.database_url),
         authenticator=authenticator,
         fhir_client=FhirClient(timeout=settings.fhir_timeout, max_pages=settings.fhir_max_pages,
-                               max_resources=settings.fhir_max_resources),
+                               max_resources=settings.fhir_max_resources, max_bytes=settings.fhir_max_bytes),
         terminology=terminology,
         queries=queries_for(terminology),
         catalog=default_catalog(),

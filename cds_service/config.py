@@ -44,6 +44,8 @@ SETTINGS: tuple[SettingDoc, ...] = (
                "degraded cards."),
     SettingDoc("FHIR_MAX_PAGES", "20", "Most `next` pages followed for one search."),
     SettingDoc("FHIR_MAX_RESOURCES", "10000", "Most resources read for one search."),
+    SettingDoc("FHIR_MAX_BYTES", "10485760", "Largest FHIR response body (one page) read; a larger one is refused "
+               "and its data counted as not retrieved."),
     SettingDoc("PUBLIC_BASE_URL", "(unset)", "The public URL clients call, e.g. `https://cds.example.org`; the "
                "expected JWT `aud` is computed from it. Required in `required` mode."),
     SettingDoc("TRUSTED_CLIENTS", "(unset)", "Path of the YAML file listing trusted CDS clients (issuer, JWKS, "
@@ -77,6 +79,7 @@ class Settings:
     hook_deadline: float = 3.0
     fhir_max_pages: int = 20
     fhir_max_resources: int = 10_000
+    fhir_max_bytes: int = 10 * 1024 * 1024
     public_base_url: str | None = None
     trusted_clients: Path | None = None
     jwt_leeway: int = 60
@@ -143,6 +146,7 @@ class Settings:
             hook_deadline=_float(get("HOOK_DEADLINE"), "HOOK_DEADLINE", 3.0),
             fhir_max_pages=_int(get("FHIR_MAX_PAGES"), "FHIR_MAX_PAGES", 20, minimum=1),
             fhir_max_resources=_int(get("FHIR_MAX_RESOURCES"), "FHIR_MAX_RESOURCES", 10_000, minimum=1),
+            fhir_max_bytes=_int(get("FHIR_MAX_BYTES"), "FHIR_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
             public_base_url=public_base_url,
             trusted_clients=_path(get("TRUSTED_CLIENTS")),
             jwt_leeway=_int(get("JWT_LEEWAY"), "JWT_LEEWAY", 60, minimum=0),

@@ -12,9 +12,10 @@ import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 log = logging.getLogger("osteo_cds.fhir")
@@ -47,10 +48,12 @@ class Deadline:
 
 
 class FhirClient:
-    def __init__(self, *, timeout: float, max_pages: int, max_resources: int, pool_size: int = 32) -> None:
+    def __init__(self, *, timeout: float, max_pages: int, max_resources: int, max_bytes: int = 10 * 1024 * 1024,
+                 pool_size: int = 32) -> None:
         self.timeout = timeout
         self.max_pages = max_pages
         self.max_resources = max_resources
+        self.max_bytes = max_bytes  # largest response body (one page, decoded) read into memory
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
@@ -71,6 +74,8 @@ class FhirClient:
         if body.get("resourceType") != "Bundle":
             if body.get("resourceType") == "OperationOutcome":
                 return Fetched(False, reason="server answered with an OperationOutcome", status=first.status)
+            if "?" in relative:  # a search must answer with a Bundle; anything else is not the search result
+                return Fetched(False, reason="search answered without a Bundle", status=first.status)
             return Fetched(True, [body], status=first.status)
         return self.collect_bundle(body, base, token, deadline)
 
@@ -138,21 +143,31 @@ class FhirClient:
         with response:
             if response.status_code != 200:
                 return Fetched(False, reason=f"HTTP {response.status_code}", status=response.status_code)
-            # Read in chunks so a server that trickles bytes cannot hold the hook past its deadline.
+            # read1 returns after each network read (iter_content would wait for a whole 64 KiB chunk), so a server
+            # that trickles bytes cannot hold this thread past the deadline; a body over max_bytes is refused.
             chunks: list[bytes] = []
+            received = 0
             try:
-                for chunk in response.iter_content(_CHUNK):
+                while chunk := response.raw.read1(_CHUNK, decode_content=True):
                     chunks.append(chunk)
+                    received += len(chunk)
+                    if received > self.max_bytes:
+                        return Fetched(False, reason="response too large", status=200)
                     if deadline.remaining() <= 0:
                         return Fetched(False, reason="timed out")
-            except requests.RequestException:
+            except urllib3.exceptions.ReadTimeoutError:
                 return Fetched(False, reason="timed out")
+            except (urllib3.exceptions.HTTPError, OSError):
+                return Fetched(False, reason="response body could not be read")
         try:
             body = json.loads(b"".join(chunks))
         except ValueError:
             return Fetched(False, reason="response is not JSON", status=200)
         if not isinstance(body, dict) or "resourceType" not in body:
             return Fetched(False, reason="response is not a FHIR resource", status=200)
+        if body["resourceType"] == "Bundle" and not _well_formed(body):
+            # Unreadable, not empty: taking it as "no records" would give advice as if the chart had been read.
+            return Fetched(False, reason="malformed Bundle", status=200)
         return Fetched(True, [body], status=200)
 
 
@@ -172,6 +187,15 @@ def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(resource, dict) and resource.get("resourceType") != "OperationOutcome":
             resources.append(resource)
     return resources
+
+
+def _well_formed(bundle: dict[str, Any]) -> bool:
+    """`entry` and `link` are arrays (when present) and every entry carries a resource object."""
+    entries, links = bundle.get("entry", []), bundle.get("link", [])
+    return (
+        isinstance(entries, list) and isinstance(links, list)
+        and all(isinstance(e, dict) and isinstance(e.get("resource"), dict) for e in entries)
+    )
 
 
 def _bundle_error(bundle: dict[str, Any]) -> str | None:
@@ -195,8 +219,12 @@ def _next_link(bundle: dict[str, Any]) -> str | None:
 def _under(url: str, base: str) -> bool:
     """True when `url` is on the same origin as `base` and below its path (where the token may go)."""
     target, root = urlsplit(url), urlsplit(base)
+    prefix = root.path.rstrip("/") + "/"
+    # "/fhir/../other" starts with "/fhir/" but is sent (dot segments removed) to "/other": not under the server.
+    below = unquote(target.path[len(prefix):]).replace("\\", "/").split("/")
     return (
         target.scheme.lower() == root.scheme.lower()
         and target.netloc.lower() == root.netloc.lower()
-        and target.path.startswith(root.path.rstrip("/") + "/")
+        and target.path.startswith(prefix)
+        and "." not in below and ".." not in below
     )

@@ -45,5 +45,6 @@ def reason_label(reason: str) -> str:
     if reason.startswith("HTTP "):
         return "http-" + reason[5:6] + "xx"
     known = {"timed out": "timeout", "connection failed": "connection", "hook deadline reached": "deadline",
-             "response is not JSON": "not-json", "response is not a FHIR resource": "not-fhir"}
+             "response is not JSON": "not-json", "response is not a FHIR resource": "not-fhir",
+             "response too large": "too-large", "malformed Bundle": "malformed"}
     return known.get(reason, "other")

@@ -90,6 +90,33 @@ def test_non_fhir_bodies_are_unavailable(client: FhirClient, body: str) -> None:
     assert not client.get(BASE, "Patient/1", None, Deadline.after(5)).ok
 
 
+@pytest.mark.parametrize("body", [
+    {"resourceType": "Bundle", "type": "searchset", "entry": {"resource": {"resourceType": "Patient"}}},
+    {"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": "urn:a"}]},
+    {"resourceType": "Bundle", "type": "searchset", "entry": ["junk"]},
+    {"resourceType": "Bundle", "type": "searchset", "link": {"relation": "next", "url": f"{BASE}/Patient?p=2"}},
+    {"resourceType": "Patient", "id": "1"},  # a resource where a search result was asked for
+])
+@responses.activate
+def test_an_unreadable_search_answer_is_unavailable_not_empty(client: FhirClient, body: dict[str, Any]) -> None:
+    responses.get(f"{BASE}/Patient?x=1", json=body)
+
+    fetched = client.get(BASE, "Patient?x=1", None, Deadline.after(5))
+
+    assert not fetched.ok and fetched.reason in ("malformed Bundle", "search answered without a Bundle")
+
+
+@responses.activate
+def test_an_unreadable_next_page_keeps_the_first_page_as_partial(client: FhirClient) -> None:
+    responses.get(f"{BASE}/Patient?x=1", json=page(["a"], next_url=f"{BASE}/Patient?page=2"))
+    responses.get(f"{BASE}/Patient?page=2", json={"resourceType": "Bundle", "type": "searchset", "entry": {}})
+
+    fetched = client.get(BASE, "Patient?x=1", None, Deadline.after(5))
+
+    assert fetched.ok and fetched.partial and [r["id"] for r in fetched.resources] == ["a"]
+    assert fetched.reason == "next page: malformed Bundle"
+
+
 @responses.activate
 def test_no_request_is_made_after_the_deadline(client: FhirClient) -> None:
     fetched = client.get(BASE, "Patient/1", None, Deadline.after(0))
@@ -153,6 +180,33 @@ def test_the_token_goes_only_to_the_fhir_server(client: FhirClient) -> None:
     assert responses.calls[0].request.headers["Authorization"] == "Bearer tok-123"
     assert len(responses.calls) == 1  # the foreign next link is not followed at all
     assert fetched.partial and "tok-123" not in json.dumps(fetched.__dict__)
+
+
+@pytest.mark.parametrize("next_url", [
+    f"{BASE}/../admin/Patient?p=2",
+    f"{BASE}/./Patient/%2E%2E/%2e%2e/admin?p=2",
+    f"{BASE}/..%2Fadmin/Patient?p=2",
+    f"{BASE}/Patient/..%5C..%5Cadmin?p=2",
+])
+@responses.activate
+def test_a_next_link_that_climbs_out_of_the_base_by_dot_segments_is_not_followed(client: FhirClient,
+                                                                                  next_url: str) -> None:
+    responses.get(f"{BASE}/Patient?x=1", json=page(["a"], next_url=next_url))
+
+    fetched = client.get(BASE, "Patient?x=1", "tok-123", Deadline.after(5))
+
+    assert fetched.partial and fetched.reason == "next link points outside the FHIR server"
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_body_over_the_byte_limit_is_refused() -> None:
+    small = FhirClient(timeout=1.0, max_pages=5, max_resources=50, max_bytes=4096)
+    responses.get(f"{BASE}/Patient?x=1", json=page([str(i) for i in range(40)]))
+    responses.get(f"{BASE}/Patient?x=2", json=page(["a"]))
+
+    assert small.get(BASE, "Patient?x=1", None, Deadline.after(5)).reason == "response too large"
+    assert small.get(BASE, "Patient?x=2", None, Deadline.after(5)).ok
 
 
 @responses.activate

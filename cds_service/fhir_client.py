@@ -165,7 +165,7 @@ class FhirClient:
             return Fetched(False, reason="response is not JSON", status=200)
         if not isinstance(body, dict) or "resourceType" not in body:
             return Fetched(False, reason="response is not a FHIR resource", status=200)
-        if body["resourceType"] == "Bundle" and not _well_formed(body):
+        if body["resourceType"] == "Bundle" and not well_formed(body):
             # Unreadable, not empty: taking it as "no records" would give advice as if the chart had been read.
             return Fetched(False, reason="malformed Bundle", status=200)
         return Fetched(True, [body], status=200)
@@ -189,7 +189,7 @@ def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     return resources
 
 
-def _well_formed(bundle: dict[str, Any]) -> bool:
+def well_formed(bundle: dict[str, Any]) -> bool:
     """`entry` and `link` are arrays (when present) and every entry carries a resource object."""
     entries, links = bundle.get("entry", []), bundle.get("link", [])
     return (

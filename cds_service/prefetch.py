@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds_service import metrics
-from cds_service.fhir_client import Deadline, Fetched, FhirClient, as_list
+from cds_service.fhir_client import Deadline, Fetched, FhirClient, as_list, well_formed
 from cds_service.queries import DataQuery
 
 log = logging.getLogger("osteo_cds.prefetch")
@@ -146,6 +146,8 @@ def _classify(value: Any, query: DataQuery) -> str:
     if kind == "OperationOutcome":
         return "unavailable"
     if kind == "Bundle":
+        if not well_formed(value):
+            return "unavailable"  # unreadable is not "no records": fetch it, or say it could not be read
         entries = as_list(value.get("entry"))
         for entry in entries:
             resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -178,6 +180,10 @@ def _keep_only_this_patient(resolution: Resolution, queries: Sequence[DataQuery]
                 kept.append(resource)
             else:
                 resolution.foreign_records += 1
+        if len(kept) < len(result.resources) and query.key != "patient":
+            # What came was not this patient's chart as asked: say it is incomplete rather than trust the rest.
+            result.partial = True
+            result.reason = "records of another patient were dropped"
         result.resources = kept
         if query.key == "patient" and result.available and not kept:
             result.available = False

@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from cds_service.validation import response_problems
 from tests.service.charts import PATIENT_ID, osteoporosis_chart
+from tests.support import fhir
 from tests.support.cds_client import hook_request, prefetch_from_chart
 
 SERVICE = "/cds-services/osteoporosis-management"
@@ -153,3 +154,36 @@ def test_an_internal_error_is_a_500_operation_outcome_without_details(app: Flask
 
     outcome = assert_outcome(response, 500)
     assert "osteo-1" not in json.dumps(outcome) and "Traceback" not in response.get_data(as_text=True)
+
+
+def test_a_malformed_prefetch_bundle_is_unreadable_not_empty(client: FlaskClient) -> None:
+    body = full_request(client)
+    body["prefetch"]["conditions"] = {"resourceType": "Bundle", "type": "searchset", "entry": {"oops": 1}}
+
+    outcome = assert_outcome(client.post(SERVICE, json=body), 412)
+    assert outcome["issue"][0]["expression"] == ["prefetch.conditions"]
+
+
+def test_records_of_another_patient_are_dropped_and_the_data_marked_incomplete(client: FlaskClient) -> None:
+    body = full_request(client)
+    stranger = fhir.lab("other-vitd", "someone-else", "62292-8", 8, "ng/mL", "2026-11-01")
+    body["prefetch"]["observations"] = fhir.searchset([stranger])
+
+    cards = client.post(SERVICE, json=body).get_json()["cards"]
+
+    texts = " ".join(c["summary"] + c.get("detail", "") for c in cards)
+    assert "VITD-01" not in {c["source"]["topic"]["code"] for c in cards}  # her 8 ng/mL is not this patient's
+    assert "only partly retrieved" in texts
+
+
+def test_a_treatment_card_does_not_claim_no_medication_when_the_list_was_unavailable(client: FlaskClient) -> None:
+    body = full_request(client)
+    for key in ("medicationStatements", "medicationRequests", "medicationAdministrations"):
+        body["prefetch"][key] = fhir.operation_outcome()
+
+    cards = {c["source"]["topic"]["code"]: c for c in client.post(SERVICE, json=body).get_json()["cards"]}
+
+    assert "medication list could not be checked" in cards["TX-01"]["summary"]
+    assert "not on osteoporosis medication" not in cards["TX-01"]["summary"]
+    assert "suggestions" not in cards["TX-01"] or all(
+        s["actions"][0]["resource"]["resourceType"] != "MedicationRequest" for s in cards["TX-01"]["suggestions"])

@@ -87,8 +87,8 @@ def _demo(topology: ScaleOutTopology, seconds: float, threads: int) -> int:
     started = time.monotonic()
     time.sleep(seconds / 2)
     served_before = [served_hook_calls(i) for i in topology.instances]
-    topology.instances[0].kill()
     killed_at = time.monotonic()
+    topology.instances[0].kill()
     print(f"\n{killed_at - started:.1f} s: SIGKILL instance 0 (hook calls served so far per instance: "
           f"{served_before})", flush=True)
     time.sleep(seconds / 2)

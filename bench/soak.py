@@ -288,9 +288,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 class RssSampler:
+    """RSS and open file descriptors of the service's process tree every RSS_SAMPLE_SECONDS."""
+
     def __init__(self, root: int) -> None:
         self.root = root
         self.samples: list[tuple[float, int]] = []
+        self.fd_samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._started = time.monotonic()
@@ -301,7 +304,9 @@ class RssSampler:
 
     def _loop(self) -> None:
         while not self._stop.wait(RSS_SAMPLE_SECONDS):
-            self.samples.append((round(time.monotonic() - self._started, 1), tree_rss_kib(self.root)))
+            at = round(time.monotonic() - self._started, 1)
+            self.samples.append((at, tree_rss_kib(self.root)))
+            self.fd_samples.append((at, tree_open_fds(self.root)))
 
     def stop(self) -> None:
         self._stop.set()
@@ -385,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         results["rss_end_kib"] = tree_rss_kib(root)
         results["open_fds_end"] = tree_open_fds(root)
         results["rss_samples_kib"] = sampler.samples
+        results["open_fds_samples"] = sampler.fd_samples
+        results["open_fds_peak"] = max([n for _, n in sampler.fd_samples] + [results["open_fds_end"]])
         warm = [kib for at, kib in sampler.samples if at >= min(60.0, args.minutes * 60 / 4)]
         results["rss_after_warmup_kib"] = warm[0] if warm else results["rss_end_kib"]
         results["rss_peak_kib"] = max([kib for _, kib in sampler.samples] + [results["rss_end_kib"]])
@@ -438,7 +445,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['rss_after_warmup_kib'] // mib} MiB, end {results['rss_end_kib'] // mib} MiB, peak "
         f"{results['rss_peak_kib'] // mib} MiB",
         f"- Open file descriptors (master + workers): start {results['open_fds_start']}, end "
-        f"{results['open_fds_end']}",
+        f"{results['open_fds_end']}, peak {results['open_fds_peak']}",
         f"- Worker restarts: {results['worker_restarts']}; ERROR lines in the service log: "
         f"{len(results['log_errors'])}",
         f"- Calls slower than {SLOW_SECONDS:g} s: {results['slow_calls']}", "",

@@ -62,8 +62,8 @@ def test_killing_one_instance_under_load_loses_nothing_and_the_run_keeps_working
         # Both instances must really be serving through nginx before one is killed.
         wait_for(lambda: served_hook_calls(doomed) >= 20 and served_hook_calls(survivor) >= 20, 20,
                  "nginx did not spread hook calls over both instances")
+        killed_at = time.monotonic()  # taken before the signal: failures may arrive before kill() returns
         doomed.kill()  # SIGKILL of master and workers, mid-load
-        killed_at = time.monotonic()
         time.sleep(3.0)  # keep going for a while on one instance
     finally:
         report = traffic.stop()

@@ -135,5 +135,9 @@ def test_the_ingress_host_is_the_public_base_url_and_takes_the_largest_body() ->
     (rule,) = ingress["spec"]["rules"]
     assert one("ConfigMap")["data"]["OSTEO_CDS_PUBLIC_BASE_URL"] == f"https://{rule['host']}"
     assert rule["host"] in ingress["spec"]["tls"][0]["hosts"]
-    body_limit = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+    annotations = ingress["metadata"]["annotations"]
+    # Bodies buffered, and a new connection to the pod per request (see "Behind a reverse proxy" in the docs).
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "on"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-http-version"] == "1.0"
+    body_limit = annotations["nginx.ingress.kubernetes.io/proxy-body-size"]
     assert int(body_limit.rstrip("m")) * 1024 * 1024 > int(one("ConfigMap")["data"]["OSTEO_CDS_MAX_BODY_BYTES"])

@@ -171,7 +171,7 @@ class EhrTraffic:
         session = requests.Session()
         while not self._stop.is_set():
             answer = self._call(session, "hook", SERVICE_PATH, hook_request(PATIENT_ID, prefetch=self.prefetch))
-            if answer is None:
+            if answer is None or not answer["cards"]:
                 continue
             card = answer["cards"][0]
             item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z",

@@ -17,15 +17,6 @@ if there was any error.
 
 Differences from a production deployment, on purpose: the FHIR server is plain http on 127.0.0.1, so
 OSTEO_CDS_ALLOW_HTTP_FHIR=true; everything shares this machine's cores with the load generator.
-
-Requests that must be refused with 401 are sent on a connection of their own with `Connection: close`, not on
-the client's keep-alive pool. The service refuses them before reading the body, and gunicorn (27.0.1, gthread) then
-closes a connection whose unread body is over 64 KiB (the Synthea prefetch bodies here) right after answering,
-without having said `Connection: close`: a client that reuses the connection sees its next request aborted
-("Remote end closed connection without response"), and one that keeps it open in its pool freezes the whole worker
-for 2 s (the graceful close waits for the client's FIN on the worker's event-loop thread). Behind the reverse
-proxy of a real deployment (nginx reads the whole body first, and opens a new upstream connection per request)
-neither reaches the service. `--refusals-on-shared-connections` sends them on the pool instead, to see it.
 """
 
 from __future__ import annotations
@@ -80,7 +71,6 @@ MIX: dict[str, tuple[int, int]] = {
     "replayed-token": (3, 401),
     "wrong-audience": (3, 401),
 }
-REFUSED_BEFORE_READING_BODY = frozenset({"no-token", "replayed-token", "wrong-audience"})
 
 
 @dataclass(frozen=True)
@@ -137,7 +127,7 @@ def tree_open_fds(root: int) -> int:
 
 class Soak:
     def __init__(self, service: ServiceProcess, sekmet: SekmetServer, key: SigningKey, charts: list[Chart],
-                 seconds: float, threads: int, seed: int, refusals_on_shared_connections: bool = False) -> None:
+                 seconds: float, threads: int, seed: int) -> None:
         self.service = service
         self.sekmet = sekmet
         self.key = key
@@ -145,7 +135,6 @@ class Soak:
         self.seconds = seconds
         self.threads = threads
         self.seed = seed
-        self.refusals_on_shared_connections = refusals_on_shared_connections
         self.latencies: dict[str, list[float]] = collections.defaultdict(list)
         self.statuses: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
         self.errors: list[dict[str, Any]] = []
@@ -188,23 +177,21 @@ class Soak:
         weights = [MIX[k][0] for k in kinds]
         while time.monotonic() < deadline:
             kind = rng.choices(kinds, weights)[0]
-            request = self._request(kind, rng)
+            request = self._request(kind, rng, session)
             if request is None:
                 continue
             method, path, headers, body = request
-            own_connection = kind in REFUSED_BEFORE_READING_BODY and not self.refusals_on_shared_connections
-            if own_connection:
-                headers = {**headers, "Connection": "close"}
             started = time.perf_counter()
             try:
-                response = (requests if own_connection else session).request(
-                    method, self.service.base_url + path, headers=headers, data=body, timeout=30)
+                response = session.request(method, self.service.base_url + path, headers=headers, data=body,
+                                           timeout=30)
             except requests.RequestException as exc:
                 self._record(kind, time.perf_counter() - started, type(exc).__name__, None, detail=str(exc))
                 continue
             self._record(kind, time.perf_counter() - started, str(response.status_code), response)
 
-    def _request(self, kind: str, rng: random.Random) -> tuple[str, str, dict[str, str], bytes | None] | None:
+    def _request(self, kind: str, rng: random.Random,
+                 session: requests.Session) -> tuple[str, str, dict[str, str], bytes | None] | None:
         json_type = {"Content-Type": "application/json"}
         chart = rng.choice(self.charts)
         if kind == "hook-prefetch":
@@ -240,8 +227,8 @@ class Soak:
         if kind == "replayed-token":
             token = self.token(SERVICE_PATH)
             started = time.perf_counter()
-            first = requests.post(self.service.base_url + SERVICE_PATH, data=body, timeout=30,
-                                  headers={**json_type, "Authorization": f"Bearer {token}", "Connection": "close"})
+            first = session.post(self.service.base_url + SERVICE_PATH, data=body, timeout=30,
+                                 headers={**json_type, "Authorization": f"Bearer {token}"})
             self._record("replayed-token(first use)", time.perf_counter() - started, str(first.status_code), first)
             return "POST", SERVICE_PATH, {**json_type, "Authorization": f"Bearer {token}"}, body
         if kind == "wrong-audience":
@@ -340,8 +327,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: the service's own default, 2 x cores + 1)")
     parser.add_argument("--seed", type=int, default=20261125, help="seed of the traffic mix")
-    parser.add_argument("--refusals-on-shared-connections", action="store_true",
-                        help="send the requests refused with 401 on the keep-alive pool too (see above)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--keep-work", action="store_true", help="keep the temp directory (service and sekmet logs)")
     args = parser.parse_args(argv)
@@ -366,7 +351,6 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
                    f"Python {platform.python_version()}",
         "minutes": args.minutes, "client_threads": args.threads, "seed": args.seed,
-        "refusals_on_shared_connections": args.refusals_on_shared_connections,
         "charts": [c.name for c in charts], "mix": {k: v[0] for k, v in MIX.items()},
     }
     try:
@@ -376,8 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         service.start()
         assert service.process is not None
         root = service.process.pid
-        soak = Soak(service, sekmet, key, charts, args.minutes * 60, args.threads, args.seed,
-                    args.refusals_on_shared_connections)
+        soak = Soak(service, sekmet, key, charts, args.minutes * 60, args.threads, args.seed)
         soak.prepare()
         results["workers"] = len(tree_pids(root)) - 1
         results["rss_start_kib"] = tree_rss_kib(root)

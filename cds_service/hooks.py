@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 
 from cds_service import metrics
 from cds_service.auth import unauthorized
@@ -85,8 +86,27 @@ def _preflight() -> Response:
     return response
 
 
+def _discard_unread_body() -> None:
+    """Read whatever the app left of the request body, e.g. after a 401 answered before the body is looked at.
+
+    gunicorn (gthread) does not keep a connection whose unread body is over 64 KiB: it closes it after the answer
+    without having said so. A client reusing the connection then has its next request aborted, a client keeping it
+    open freezes the worker's event loop for 2 s, and a proxy still sending the body gets a reset and answers 502
+    instead of our 401. Bodies over MAX_BODY_BYTES (413) are not read: refusing to read them is the point.
+    """
+    length = request.content_length
+    if not length or length > runtime().settings.max_body_bytes:
+        return
+    try:
+        while request.stream.read(65536):
+            pass
+    except (OSError, HTTPException):  # the client went away: nothing left to protect
+        return
+
+
 @bp.after_app_request
 def _finish(response: Response) -> Response:
+    _discard_unread_body()
     origin = request.headers.get("Origin")
     if origin and runtime().origin_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from hypothesis import strategies as st
+
+from tests.support import fhir
+from tests.support.cds_client import hook_request
 
 RESOURCE_TYPES = ["Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest",
                   "MedicationAdministration", "Procedure", "ServiceRequest", "Bundle", "OperationOutcome",
@@ -66,3 +70,55 @@ def damaged_requests(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
         else:
             parent[path[-1]] = draw(json_values)
     return body
+
+
+# What the service may answer to hostile input, and the targets both the suite (tests/service/test_fuzz.py, a
+# bounded number of cases) and `python -m bench.fuzz` (10,000) draw from: each yields (path, raw body bytes).
+SERVICE_PATH = "/cds-services/osteoporosis-management"
+FEEDBACK_PATH = SERVICE_PATH + "/feedback"
+ALLOWED_STATUSES = frozenset({200, 400, 404, 412, 413})
+PREFETCH_KEYS = ["bmd", "observations", "conditions", "medicationStatements", "medicationRequests",
+                 "medicationAdministrations", "procedures", "serviceRequests", "unknownKey"]
+
+
+def _json_bytes(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+def fuzz_targets(valid_request: dict[str, Any]) -> dict[str, st.SearchStrategy[tuple[str, bytes]]]:
+    """Hostile requests by kind. `valid_request` is a complete patient-view request to damage."""
+    junk_prefetch = st.builds(
+        lambda prefetch, patient: hook_request("fz-1", prefetch={"patient": patient, **prefetch}),
+        st.fixed_dictionaries({key: prefetch_values for key in PREFETCH_KEYS}),
+        st.one_of(st.just(fhir.patient("fz-1")), prefetch_values))  # mostly a valid Patient: junk reaches extraction
+    junk_feedback = st.one_of(json_values, st.fixed_dictionaries({"feedback": st.lists(
+        st.dictionaries(st.sampled_from(["card", "outcome", "outcomeTimestamp", "acceptedSuggestions",
+                                         "overrideReason"]), json_values), max_size=3)}))
+    return {
+        "arbitrary-json-bodies": json_values.map(lambda b: (SERVICE_PATH, _json_bytes(b))),
+        "valid-requests-with-random-damage": damaged_requests(valid_request).map(
+            lambda b: (SERVICE_PATH, _json_bytes(b))),
+        "junk-prefetch-values": junk_prefetch.map(lambda b: (SERVICE_PATH, _json_bytes(b))),
+        "junk-feedback": junk_feedback.map(lambda b: (FEEDBACK_PATH, _json_bytes(b))),
+        "raw-bytes": st.tuples(st.sampled_from([SERVICE_PATH, FEEDBACK_PATH]), st.binary(max_size=300)),
+    }
+
+
+def response_problem(status: int, content_type: str | None, body: bytes) -> str | None:
+    """What is wrong with an answer to hostile input, or None: the status is one the service documents, a 200 has
+    cards (or a feedback receipt), and any error body is a FHIR OperationOutcome with issues."""
+    if status not in ALLOWED_STATUSES:
+        return f"status {status}"
+    if not (content_type or "").startswith("application/json"):
+        return f"status {status} with content type {content_type!r}"
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return f"status {status} with a body that is not JSON"
+    if status == 200:
+        if not isinstance(parsed, dict) or not (isinstance(parsed.get("cards"), list) or "received" in parsed):
+            return "200 without cards or a feedback receipt"
+        return None
+    if not (isinstance(parsed, dict) and parsed.get("resourceType") == "OperationOutcome" and parsed.get("issue")):
+        return f"status {status} with an error body that is not an OperationOutcome"
+    return None

@@ -17,7 +17,7 @@ from cds_service.trusted_clients import load_trusted_clients
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERNETES = REPO / "deploy" / "kubernetes"
-DOCS = [REPO / "docs" / "deployment-readme-section.md", KUBERNETES / "README.md"]
+DOCS = [REPO / "README.md", KUBERNETES / "README.md"]
 MANIFESTS = sorted(KUBERNETES.glob("*.yaml"))
 
 

@@ -158,7 +158,8 @@ def main() -> int:
     service = Server([str(bin_dir / "osteo-cds"), "serve", "--host", "127.0.0.1", "--port", str(service_port)],
                      service_env, service_port, work / "service.log")
     floor = Server([str(bin_dir / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", str(threads),
-                    "-b", f"127.0.0.1:{floor_port}", "--no-control-socket", "bench.floor:app"],
+                    "-b", f"127.0.0.1:{floor_port}", "--no-control-socket", "-c", "python:bench.floor_gunicorn",
+                    "bench.floor:app"],
                    {**os.environ, "PYTHONPATH": str(REPO)}, floor_port, work / "floor.log")
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

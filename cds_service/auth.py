@@ -33,6 +33,7 @@ from cds_service.replay import (
     RedisReplayCache,
     ReplayCache,
     ReplayCacheUnavailable,
+    replay_database_url,
 )
 from cds_service.trusted_clients import SANDBOX_ISSUER, TrustedClient, load_trusted_clients
 
@@ -85,7 +86,7 @@ class Authenticator:
                               "of the YAML file listing trusted CDS clients")
         clients = load_trusted_clients(settings.trusted_clients)
         replay_cache: ReplayCache = (RedisReplayCache(settings.redis_url) if settings.redis_url
-                                     else DatabaseReplayCache(settings.database_url))
+                                     else DatabaseReplayCache(replay_database_url(settings.database_url)))
         return cls(settings, clients, KeyCache(clients), replay_cache)
 
     def check(self, request: Request, audience_path: str) -> None:

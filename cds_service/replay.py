@@ -15,14 +15,26 @@ import heapq
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import redis
-from sqlalchemy import delete, update
+from sqlalchemy import Column, Float, MetaData, String, Table, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service.store import jti_seen, make_engine
+from cds_service.store import make_engine
+
+# JWT ids already accepted, when no Redis is configured: a digest of (iss, jti) and when the record may be
+# forgotten (epoch seconds). No token and no claim value is stored.
+replay_metadata = MetaData()
+jti_seen = Table(
+    "jti_seen",
+    replay_metadata,
+    Column("key", String(96), primary_key=True),
+    Column("expires_at", Float, nullable=False, index=True),
+)
 
 
 class ReplayCacheUnavailable(Exception):
@@ -111,6 +123,16 @@ class RedisReplayCache:
         self.client.close()
 
 
+def replay_database_url(database_url: str) -> str:
+    """Where replay records go without Redis: PostgreSQL keeps them beside the feedback; SQLite gets a file of its
+    own next to the feedback database, so a hook call's replay check never waits behind a feedback commit (SQLite
+    has one writer per file, and feedback commits wait for the disk)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return database_url
+    return url.set(database=str(Path(url.database).with_name("replay-cache.db"))).render_as_string(hide_password=False)
+
+
 class DatabaseReplayCache:
     """Replay records in the service's database, shared by all workers (and replicas, with PostgreSQL)."""
 
@@ -118,6 +140,10 @@ class DatabaseReplayCache:
 
     def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
         self.engine = make_engine(url, durable=False)
+        try:
+            replay_metadata.create_all(self.engine)
+        except SQLAlchemyError:
+            replay_metadata.create_all(self.engine)  # another worker created it first
         self.clock = clock
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         self._since_purge = 0

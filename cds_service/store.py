@@ -22,7 +22,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Engine,
-    Float,
     MetaData,
     String,
     Table,
@@ -67,16 +66,6 @@ feedback = Table(
     Column("has_user_comment", Boolean, nullable=False),
     Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
-)
-
-
-# JWT ids already accepted (replay protection when no Redis is configured): a digest of (iss, jti) and when the
-# record may be forgotten (epoch seconds). No token and no claim value is stored.
-jti_seen = Table(
-    "jti_seen",
-    metadata,
-    Column("key", String(96), primary_key=True),
-    Column("expires_at", Float, nullable=False, index=True),
 )
 
 
@@ -248,11 +237,9 @@ def _create_schema(engine: Engine) -> None:
 
 
 def make_engine(url: str, *, durable: bool = True) -> Engine:
-    """An engine for the service's database (schema created). `durable=False` lets SQLite skip the fsync per
-    commit, for data that need not survive a power cut (replay records expire within minutes anyway)."""
-    engine = _engine(url, durable=durable)
-    _create_schema(engine)
-    return engine
+    """An engine configured like the store's (SQLite: WAL, busy timeout). `durable=False` lets SQLite skip the
+    fsync per commit, for data that need not survive a power cut (replay records expire within minutes anyway)."""
+    return _engine(url, durable=durable)
 
 
 def _engine(url: str, *, durable: bool = True) -> Engine:

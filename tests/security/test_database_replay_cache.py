@@ -98,3 +98,11 @@ def test_a_token_accepted_by_one_app_instance_is_refused_by_another_sharing_the_
     replayed = second.test_client().post(SERVICE_PATH, json=hook_body(second), headers=token)
 
     assert (accepted.status_code, replayed.status_code) == (200, 401)
+
+
+def test_sqlite_replay_records_live_in_their_own_file_next_to_the_feedback_database() -> None:
+    from cds_service.replay import replay_database_url
+
+    assert replay_database_url("sqlite:///data/feedback.db") == "sqlite:///data/replay-cache.db"
+    assert replay_database_url("postgresql+psycopg://u:pw@db/osteo") == "postgresql+psycopg://u:pw@db/osteo"
+    assert replay_database_url("sqlite:///:memory:") == "sqlite:///:memory:"

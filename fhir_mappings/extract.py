@@ -187,17 +187,18 @@ def extract_facts(
     return _assemble(st, unavailable, partial)
 
 
-# Labs, vitals and FRAX results older than this, and not the newest of their kind, are read by no rule (the
-# longest window, FRAX validity, is 24 months; labs use 12). Skipping them before parsing keeps a chart with
-# years of results cheap, and keeps unit problems of results nobody reads out of the cards.
-_KEEP_MONTHS = 25
+# Labs, vitals and FRAX results dated before their window, and not the newest of their kind, are read by no
+# rule: labs and vitals are used within 12 months (C-09, FRAX inputs), FRAX within 24 (C-08); one month of margin
+# each. Skipping them before parsing keeps a chart with years of results cheap, and keeps unit problems of results
+# nobody reads out of the cards. The newest result of each kind is always read (e.g. smoking status).
+_KEEP_MONTHS = {"labs": 13, "vitals": 13, "frax": 25}
 _ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
 
 
 def _outdated_observations(items: list[tuple[int, dict[str, Any]]], st: _State) -> set[int]:
     """Positions of lab/vital/FRAX Observations dated before the window and older than the newest result of
     every concept they carry. DXA results (whose history matters) and anything undated are always kept."""
-    cutoff = _months_before(st.today, _KEEP_MONTHS).isoformat()
+    cutoffs = {domain: _months_before(st.today, months).isoformat() for domain, months in _KEEP_MONTHS.items()}
     newest: dict[tuple[str, str], str] = {}
     candidates: list[tuple[int, list[tuple[str, str]], str]] = []
     for position, (_, raw) in enumerate(items):
@@ -206,14 +207,14 @@ def _outdated_observations(items: list[tuple[int, dict[str, Any]]], st: _State) 
         concepts = [(e.domain, e.concept.id) for sy, co, _ in raw_codings(raw.get("code"))
                     for e in st.term.lookup(sy, co)]
         day = _raw_effective(raw)
-        if not concepts or not day or any(domain not in ("labs", "vitals", "frax") for domain, _ in concepts):
+        if not concepts or not day or any(domain not in _KEEP_MONTHS for domain, _ in concepts):
             continue
         candidates.append((position, concepts, day))
         for key in concepts:
             if day > newest.get(key, ""):
                 newest[key] = day
     return {position for position, concepts, day in candidates
-            if day < cutoff and all(day < newest[key] for key in concepts)}
+            if all(day < cutoffs[key[0]] and day < newest[key] for key in concepts)}
 
 
 def _raw_effective(raw: Mapping[str, Any]) -> str:

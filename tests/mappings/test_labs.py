@@ -284,7 +284,7 @@ def test_panels_count_as_present_from_observation_or_diagnostic_report() -> None
 
 def test_labs_newest_first_and_preliminary_flagged() -> None:
     facts = _facts(
-        obs("a", "17861-6", 9.0, unit="mg/dL", when="2024-01-01"),
+        obs("a", "17861-6", 9.0, unit="mg/dL", when="2024-08-01"),
         obs("b", "17861-6", 9.4, unit="mg/dL", when="2025-03-01", status="preliminary"),
     )
     assert [(lab.record, lab.preliminary) for lab in facts.labs] == [

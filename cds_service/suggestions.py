@@ -7,6 +7,7 @@ Wording and codes are data (cards/actions.yaml); this module only assembles and 
 from __future__ import annotations
 
 import copy
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from functools import cache
@@ -51,43 +52,61 @@ def build_suggestions(actions: Sequence[SuggestedAction], patient_id: str) -> li
 
 
 def _suggestion(action: SuggestedAction, patient_id: str) -> dict[str, Any]:
-    texts = action_texts()[action.kind.value]
-    params = dict(action.params)
+    label, drafts = _drafts(action.kind, _frozen(action.params))
     subject = {"reference": f"Patient/{patient_id}"}
-    if action.kind is ActionKind.ORDER_LABS:
-        actions = [_create(_fill(texts["description"], {"lab": texts["labs"][lab]["text"]}),
-                           _service_request(texts["labs"][lab], subject)) for lab in params["labs"]]
-    elif action.kind in (ActionKind.ORDER_DXA, ActionKind.REFERRAL):
+    actions = [_create(description, {**copy.deepcopy(resource), "subject": dict(subject)})
+               for description, resource in drafts]
+    return {"label": label, "uuid": str(uuid.uuid4()), "actions": actions}
+
+
+Drafts = tuple[tuple[str, dict[str, Any]], ...]  # (action description, draft resource without its subject)
+
+
+def _frozen(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
+
+
+@functools.lru_cache(maxsize=512)
+def _drafts(kind: ActionKind, frozen: tuple[tuple[str, Any], ...]) -> tuple[str, Drafts]:
+    """The label and the (description, draft resource) pairs of a suggestion, without the patient. Built and
+    validated with the R4B models once per kind and parameters: the patient reference (a validated FHIR id) is
+    the only part that differs between calls."""
+    texts = action_texts()[kind.value]
+    params = dict(frozen)
+    if kind is ActionKind.ORDER_LABS:
+        drafts = tuple((_fill(texts["description"], {"lab": texts["labs"][lab]["text"]}),
+                        _service_request(texts["labs"][lab])) for lab in params["labs"])
+    elif kind in (ActionKind.ORDER_DXA, ActionKind.REFERRAL):
         texts = {**texts, **texts.get("with_vfa", {})} if params.get("with_vfa") else texts  # GC-01: ACR22 asks VFA
-        resource = _service_request(_fill(texts["code"], params), subject)
-        if action.kind is ActionKind.REFERRAL:
-            resource["category"] = [{"text": "Referral"}]
+        extra: dict[str, Any] = {}
+        if kind is ActionKind.REFERRAL:
+            extra["category"] = [{"text": "Referral"}]
             if params.get("reason"):
-                resource["reasonCode"] = [{"text": str(params["reason"])}]
-            ServiceRequest.model_validate(resource)
-        actions = [_create(_fill(texts["description"], params), resource)]
+                extra["reasonCode"] = [{"text": str(params["reason"])}]
+        drafts = ((_fill(texts["description"], params), _service_request(_fill(texts["code"], params), extra)),)
     else:
-        actions = [_create(_fill(texts["description"], params), _medication_request(_fill(texts, params), subject))]
-    return {"label": _fill(texts["label"], params), "uuid": str(uuid.uuid4()), "actions": actions}
+        drafts = ((_fill(texts["description"], params), _medication_request(_fill(texts, params))),)
+    return _fill(texts["label"], params), drafts
+
+
+_PLACEHOLDER_SUBJECT = {"reference": "Patient/validation-placeholder"}
 
 
 def _create(description: str, resource: dict[str, Any]) -> dict[str, Any]:
     return {"type": "create", "description": description, "resource": resource}
 
 
-def _service_request(code: Mapping[str, Any], subject: Mapping[str, str]) -> dict[str, Any]:
-    resource = {"resourceType": "ServiceRequest", **_DRAFT, "code": copy.deepcopy(dict(code)),
-                "subject": dict(subject)}
-    ServiceRequest.model_validate(resource)
+def _service_request(code: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    resource = {"resourceType": "ServiceRequest", **_DRAFT, "code": copy.deepcopy(dict(code)), **(extra or {})}
+    ServiceRequest.model_validate({**resource, "subject": _PLACEHOLDER_SUBJECT})
     return resource
 
 
-def _medication_request(texts: Mapping[str, Any], subject: Mapping[str, str]) -> dict[str, Any]:
+def _medication_request(texts: Mapping[str, Any]) -> dict[str, Any]:
     dose = texts["dose"]
     resource = {
         "resourceType": "MedicationRequest", **_DRAFT,
         "medicationCodeableConcept": copy.deepcopy(texts["medication"]),
-        "subject": dict(subject),
         "dosageInstruction": [{
             "text": texts["dosage"],
             "route": {"text": "oral"},
@@ -96,5 +115,5 @@ def _medication_request(texts: Mapping[str, Any], subject: Mapping[str, str]) ->
                                               "system": "http://unitsofmeasure.org", "code": dose["unit"]}}],
         }],
     }
-    MedicationRequest.model_validate(resource)
+    MedicationRequest.model_validate({**resource, "subject": _PLACEHOLDER_SUBJECT})
     return resource

@@ -17,15 +17,20 @@ class TokenFactory:
     def __init__(self, work: Path) -> None:
         self.work = work
         self.key = generate_key("ES384")
-        self.trusted = write_trusted_clients(work / "trusted-clients.yaml",
-                                             [{"issuer": ISSUER, "jwks": jwks(self.key), "algorithms": ["ES384"]}])
+        self.trusted = write_trusted_clients(
+            work / "trusted-clients.yaml", [{"issuer": ISSUER, "jwks": jwks(self.key), "algorithms": ["ES384"]}]
+        )
         self._files = 0
 
     def service_env(self, public_base_url: str) -> dict[str, str]:
-        return {"OSTEO_CDS_AUTH_MODE": "required", "OSTEO_CDS_PUBLIC_BASE_URL": public_base_url,
-                "OSTEO_CDS_TRUSTED_CLIENTS": str(self.trusted), "OSTEO_CDS_METRICS_TOKEN": "bench",
-                # the FHIR-fallback measurement uses a local sekmet-fhir over plain http on 127.0.0.1
-                "OSTEO_CDS_ALLOW_HTTP_FHIR": "true"}
+        return {
+            "OSTEO_CDS_AUTH_MODE": "required",
+            "OSTEO_CDS_PUBLIC_BASE_URL": public_base_url,
+            "OSTEO_CDS_TRUSTED_CLIENTS": str(self.trusted),
+            "OSTEO_CDS_METRICS_TOKEN": "bench",
+            # the FHIR-fallback measurement uses a local sekmet-fhir over plain http on 127.0.0.1
+            "OSTEO_CDS_ALLOW_HTTP_FHIR": "true",
+        }
 
     def token(self, audience: str) -> str:
         return self.key.sign(claims_for(audience, ISSUER, lifetime=900))

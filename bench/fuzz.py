@@ -51,8 +51,14 @@ class FuzzFailure(AssertionError):
 
 
 def in_process_transport(data_dir: Path) -> tuple[Transport, Callable[[], None], float]:
-    settings = Settings.from_env({"OSTEO_CDS_AUTH_MODE": "development", "OSTEO_CDS_DATA_DIR": str(data_dir),
-                                  "OSTEO_CDS_NOW": NOW, "OSTEO_CDS_LOG_LEVEL": "ERROR"})
+    settings = Settings.from_env(
+        {
+            "OSTEO_CDS_AUTH_MODE": "development",
+            "OSTEO_CDS_DATA_DIR": str(data_dir),
+            "OSTEO_CDS_NOW": NOW,
+            "OSTEO_CDS_LOG_LEVEL": "ERROR",
+        }
+    )
     app = create_app(settings)
     client = app.test_client()
 
@@ -68,18 +74,32 @@ def http_transport(data_dir: Path) -> tuple[Transport, Callable[[], None], float
     session = requests.Session()
 
     def post(path: str, body: bytes) -> tuple[int, str | None, bytes]:
-        response = session.post(service.base_url + path, data=body, timeout=30,
-                                headers={"Content-Type": "application/json"})
+        response = session.post(
+            service.base_url + path, data=body, timeout=30, headers={"Content-Type": "application/json"}
+        )
         return response.status_code, response.headers.get("Content-Type"), response.content
 
     return post, service.stop, Settings.from_env(service.env).hook_deadline
 
 
-def run_kind(kind: str, strategy: st.SearchStrategy[tuple[str, bytes]], post: Transport, cases: int,
-             deadline: float, run_seed: int, statuses: collections.Counter[str]) -> None:
+def run_kind(
+    kind: str,
+    strategy: st.SearchStrategy[tuple[str, bytes]],
+    post: Transport,
+    cases: int,
+    deadline: float,
+    run_seed: int,
+    statuses: collections.Counter[str],
+) -> None:
     @seed(run_seed)
-    @settings(max_examples=cases, deadline=None, database=None, print_blob=True,
-              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=cases,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(request=strategy)
     def case(request: tuple[str, bytes]) -> None:
         path, body = request
@@ -97,8 +117,9 @@ def run_kind(kind: str, strategy: st.SearchStrategy[tuple[str, bytes]], post: Tr
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.fuzz", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.fuzz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=int, default=10_000, help="total cases, split evenly over the kinds")
     parser.add_argument("--seed", type=int, default=None, help="hypothesis seed (default: random, printed)")
     parser.add_argument("--http", action="store_true", help="over HTTP to `osteo-cds serve` instead of in-process")
@@ -110,9 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         try:
             kinds = fuzz_targets(full_request())
             per_kind = max(1, args.cases // len(kinds))
-            print(f"fuzz: {per_kind * len(kinds)} cases ({per_kind} per kind × {len(kinds)} kinds), "
-                  f"{'HTTP to osteo-cds serve' if args.http else 'in-process'}, seed {run_seed}, "
-                  f"deadline {deadline} s", flush=True)
+            print(
+                f"fuzz: {per_kind * len(kinds)} cases ({per_kind} per kind × {len(kinds)} kinds), "
+                f"{'HTTP to osteo-cds serve' if args.http else 'in-process'}, seed {run_seed}, "
+                f"deadline {deadline} s",
+                flush=True,
+            )
             statuses: collections.Counter[str] = collections.Counter()
             started = time.monotonic()
             for kind, strategy in kinds.items():
@@ -121,12 +145,18 @@ def main(argv: list[str] | None = None) -> int:
                     run_kind(kind, strategy, post, per_kind, deadline, run_seed, statuses)
                 except Exception:
                     traceback.print_exc()
-                    print(f"\nFUZZ FAILURE in {kind!r} (seed {run_seed}); the falsifying example and the "
-                          "@reproduce_failure blob are printed above.", file=sys.stderr)
+                    print(
+                        f"\nFUZZ FAILURE in {kind!r} (seed {run_seed}); the falsifying example and the "
+                        "@reproduce_failure blob are printed above.",
+                        file=sys.stderr,
+                    )
                     return 1
                 counted = {k.split(" ", 1)[1]: n for k, n in statuses.items() if k.startswith(kind + " ")}
-                print(f"  {kind}: {sum(counted.values())} requests in {time.monotonic() - kind_started:.1f} s, "
-                      f"statuses {dict(sorted(counted.items()))}", flush=True)
+                print(
+                    f"  {kind}: {sum(counted.values())} requests in {time.monotonic() - kind_started:.1f} s, "
+                    f"statuses {dict(sorted(counted.items()))}",
+                    flush=True,
+                )
         finally:
             close()
     print(f"fuzz: passed, {sum(statuses.values())} requests in {time.monotonic() - started:.1f} s")

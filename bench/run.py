@@ -82,8 +82,9 @@ class Server:
         self._sampling = threading.Event()
 
     def start(self) -> Server:
-        self.process = subprocess.Popen(self.argv, env=self.env, stdout=self.log.open("ab"),
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.argv, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_until_up(self.base_url + "/healthz", self.process)
         threading.Thread(target=self._sample, daemon=True).start()
         return self
@@ -127,8 +128,25 @@ def wrk(url: str, body: Path, connections: int, seconds: float, tokens: Path | N
     threads = 1 if connections == 1 else 2
     env = {**os.environ, "BENCH_BODY": str(body), "BENCH_TOKENS": str(tokens or ""), "BENCH_THREADS": str(threads)}
     result = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
-         "-s", str(HERE / "post.lua"), url], env=env, capture_output=True, text=True, check=True)
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(HERE / "post.lua"),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     line = next(x for x in result.stdout.splitlines() if x.startswith("{"))
     measured = json.loads(line)
     measured["rps"] = measured["requests"] / (measured["duration_us"] / 1e6)
@@ -151,29 +169,60 @@ def main() -> int:
     tokens = TokenFactory(work)
     service_port, floor_port = free_port(), free_port()
     public_base = f"http://127.0.0.1:{service_port}"
-    service_env = {**os.environ, **tokens.service_env(public_base), "OSTEO_CDS_DATA_DIR": str(work / "data"),
-                   "OSTEO_CDS_WORKERS": str(workers), "OSTEO_CDS_THREADS": str(threads),
-                   "OSTEO_CDS_LOG_LEVEL": "WARNING",
-                   "OSTEO_CDS_MAX_BODY_BYTES": str(32 * 1024 * 1024)}
-    service = Server([str(bin_dir / "osteo-cds"), "serve", "--host", "127.0.0.1", "--port", str(service_port)],
-                     service_env, service_port, work / "service.log")
-    floor = Server([str(bin_dir / "gunicorn"), "-k", "gthread", "-w", str(workers), "--threads", str(threads),
-                    "-b", f"127.0.0.1:{floor_port}", "--no-control-socket", "-c", "python:bench.floor_gunicorn",
-                    "bench.floor:app"],
-                   {**os.environ, "PYTHONPATH": str(REPO)}, floor_port, work / "floor.log")
+    service_env = {
+        **os.environ,
+        **tokens.service_env(public_base),
+        "OSTEO_CDS_DATA_DIR": str(work / "data"),
+        "OSTEO_CDS_WORKERS": str(workers),
+        "OSTEO_CDS_THREADS": str(threads),
+        "OSTEO_CDS_LOG_LEVEL": "WARNING",
+        "OSTEO_CDS_MAX_BODY_BYTES": str(32 * 1024 * 1024),
+    }
+    service = Server(
+        [str(bin_dir / "osteo-cds"), "serve", "--host", "127.0.0.1", "--port", str(service_port)],
+        service_env,
+        service_port,
+        work / "service.log",
+    )
+    floor = Server(
+        [
+            str(bin_dir / "gunicorn"),
+            "-k",
+            "gthread",
+            "-w",
+            str(workers),
+            "--threads",
+            str(threads),
+            "-b",
+            f"127.0.0.1:{floor_port}",
+            "--no-control-socket",
+            "-c",
+            "python:bench.floor_gunicorn",
+            "bench.floor:app",
+        ],
+        {**os.environ, "PYTHONPATH": str(REPO)},
+        floor_port,
+        work / "floor.log",
+    )
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}",
-        "workers": workers, "threads": threads, "seconds": args.seconds, "auth": tokens.mode,
-        "load": [], "scale": [], "fallback": {},
+        f"Python {platform.python_version()}",
+        "workers": workers,
+        "threads": threads,
+        "seconds": args.seconds,
+        "auth": tokens.mode,
+        "load": [],
+        "scale": [],
+        "fallback": {},
     }
     service.start()
     floor.start()
     try:
         results["rss_idle_kib"] = service.rss_kib()
-        templates = requests.get(service.base_url + "/cds-services", timeout=10,
-                                 headers=tokens.header(public_base + "/cds-services")).json()["services"][0]["prefetch"]
+        templates = requests.get(
+            service.base_url + "/cds-services", timeout=10, headers=tokens.header(public_base + "/cds-services")
+        ).json()["services"][0]["prefetch"]
         charts = {"typical": load_chart("typical"), "heavy": load_chart("heavy")}
 
         def body_for(chart: list[dict[str, Any]], name: str) -> Path:
@@ -188,21 +237,29 @@ def main() -> int:
                 token_file = tokens.file(public_base + SERVICE_PATH, count=_tokens_needed(connections, args.seconds))
                 ours = wrk(service.base_url + SERVICE_PATH, body, connections, args.seconds, token_file)
                 base = wrk(floor.base_url + SERVICE_PATH, body, connections, args.seconds, None)
-                results["load"].append({"chart": name, "resources": len(chart), "concurrency": connections,
-                                        "service": ours, "floor": base})
-                print(f"{name:8} c={connections:<3} service p50 {ours['p50_us'] / 1000:7.2f} ms "
-                      f"p99 {ours['p99_us'] / 1000:7.2f} ms {ours['rps']:8.1f}/s | floor p50 "
-                      f"{base['p50_us'] / 1000:6.2f} ms {base['rps']:8.1f}/s", flush=True)
+                results["load"].append(
+                    {"chart": name, "resources": len(chart), "concurrency": connections, "service": ours, "floor": base}
+                )
+                print(
+                    f"{name:8} c={connections:<3} service p50 {ours['p50_us'] / 1000:7.2f} ms "
+                    f"p99 {ours['p99_us'] / 1000:7.2f} ms {ours['rps']:8.1f}/s | floor p50 "
+                    f"{base['p50_us'] / 1000:6.2f} ms {base['rps']:8.1f}/s",
+                    flush=True,
+                )
 
         for size in SCALE:
             body = body_for(scaled_chart(charts["heavy"], size), f"scale-{size}")
             token_file = tokens.file(public_base + SERVICE_PATH, count=_tokens_needed(1, args.seconds / 2))
             ours = wrk(service.base_url + SERVICE_PATH, body, 1, args.seconds / 2, token_file)
             base = wrk(floor.base_url + SERVICE_PATH, body, 1, args.seconds / 2, None)
-            results["scale"].append({"resources": size, "body_bytes": body.stat().st_size, "service": ours,
-                                     "floor": base})
-            print(f"scale {size:>6} resources: service p50 {ours['p50_us'] / 1000:7.2f} ms, floor p50 "
-                  f"{base['p50_us'] / 1000:6.2f} ms", flush=True)
+            results["scale"].append(
+                {"resources": size, "body_bytes": body.stat().st_size, "service": ours, "floor": base}
+            )
+            print(
+                f"scale {size:>6} resources: service p50 {ours['p50_us'] / 1000:7.2f} ms, floor p50 "
+                f"{base['p50_us'] / 1000:6.2f} ms",
+                flush=True,
+            )
         results["rss_peak_kib"] = service.peak_rss_kib
         results["fallback"] = fallback(service, templates, charts["heavy"], work, tokens, public_base)
     finally:
@@ -223,13 +280,25 @@ def _tokens_needed(connections: int, seconds: float) -> int:
     return int(min(4000 * seconds, 1500 * seconds * max(connections, 1) ** 0.5)) + 500
 
 
-def fallback(service: Server, templates: dict[str, str], chart: list[dict[str, Any]], work: Path,
-             tokens: TokenFactory, public_base: str, rounds: int = 15) -> dict[str, Any]:
+def fallback(
+    service: Server,
+    templates: dict[str, str],
+    chart: list[dict[str, Any]],
+    work: Path,
+    tokens: TokenFactory,
+    public_base: str,
+    rounds: int = 15,
+) -> dict[str, Any]:
     """No prefetch: the service fetches everything from sekmet-fhir. Compared with the slowest single query."""
     sekmet = SekmetServer(work / "sekmet").start()
     try:
-        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
-            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in chart]}
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in chart
+            ],
+        }
         requests.post(sekmet.base_url, json=bundle, timeout=120).raise_for_status()
         pid = patient_id(chart)
         session = requests.Session()
@@ -243,51 +312,68 @@ def fallback(service: Server, templates: dict[str, str], chart: list[dict[str, A
                 response = session.get(url, timeout=30, headers={"Accept": "application/fhir+json"})
                 while True:  # a query's cost includes reading all its pages, as the service does
                     page = response.json()
-                    next_url = next((link["url"] for link in page.get("link", []) if link["relation"] == "next"),
-                                    None)
+                    next_url = next((link["url"] for link in page.get("link", []) if link["relation"] == "next"), None)
                     if page.get("resourceType") != "Bundle" or next_url is None:
                         break
                     response = session.get(next_url, timeout=30)
                 times.append(time.perf_counter() - started)
             slowest.append(max(times))
             started = time.perf_counter()
-            answer = session.post(service.base_url + SERVICE_PATH, timeout=30,
-                                  json=hook_request(pid, fhir_server=sekmet.base_url),
-                                  headers=tokens.header(public_base + SERVICE_PATH))
+            answer = session.post(
+                service.base_url + SERVICE_PATH,
+                timeout=30,
+                json=hook_request(pid, fhir_server=sekmet.base_url),
+                headers=tokens.header(public_base + SERVICE_PATH),
+            )
             hook.append(time.perf_counter() - started)
             if answer.status_code != 200:
                 raise RuntimeError(f"fallback hook answered {answer.status_code}")
-        return {"resources": len(chart), "hook_p50_ms": statistics.median(hook) * 1000,
-                "slowest_query_p50_ms": statistics.median(slowest) * 1000,
-                "ratio": statistics.median(hook) / statistics.median(slowest)}
+        return {
+            "resources": len(chart),
+            "hook_p50_ms": statistics.median(hook) * 1000,
+            "slowest_query_p50_ms": statistics.median(slowest) * 1000,
+            "ratio": statistics.median(hook) / statistics.median(slowest),
+        }
     finally:
         sekmet.stop()
 
 
 def markdown(results: dict[str, Any]) -> str:
-    lines = [f"Measured {results['date']} on {results['machine']}; gunicorn gthread, {results['workers']} workers × "
-             f"{results['threads']} threads for both; auth {results['auth']}; {results['seconds']} s per cell.", "",
-             "| chart | resources | concurrency | p50 ms | p95 ms | p99 ms | req/s | floor p50 ms | floor req/s "
-             "| p50 ratio | throughput ratio |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Measured {results['date']} on {results['machine']}; gunicorn gthread, {results['workers']} workers × "
+        f"{results['threads']} threads for both; auth {results['auth']}; {results['seconds']} s per cell.",
+        "",
+        "| chart | resources | concurrency | p50 ms | p95 ms | p99 ms | req/s | floor p50 ms | floor req/s "
+        "| p50 ratio | throughput ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in results["load"]:
         ours, base = row["service"], row["floor"]
-        lines.append(f"| {row['chart']} | {row['resources']} | {row['concurrency']} | {ours['p50_us'] / 1000:.2f} | "
-                     f"{ours['p95_us'] / 1000:.2f} | {ours['p99_us'] / 1000:.2f} | {ours['rps']:.0f} | "
-                     f"{base['p50_us'] / 1000:.2f} | {base['rps']:.0f} | {ours['p50_us'] / base['p50_us']:.2f} | "
-                     f"{ours['rps'] / base['rps']:.2f} |")
-    lines += ["", "| resources | body KiB | service p50 ms | floor p50 ms | service − floor ms |",
-              "|---|---|---|---|---|"]
+        lines.append(
+            f"| {row['chart']} | {row['resources']} | {row['concurrency']} | {ours['p50_us'] / 1000:.2f} | "
+            f"{ours['p95_us'] / 1000:.2f} | {ours['p99_us'] / 1000:.2f} | {ours['rps']:.0f} | "
+            f"{base['p50_us'] / 1000:.2f} | {base['rps']:.0f} | {ours['p50_us'] / base['p50_us']:.2f} | "
+            f"{ours['rps'] / base['rps']:.2f} |"
+        )
+    lines += [
+        "",
+        "| resources | body KiB | service p50 ms | floor p50 ms | service − floor ms |",
+        "|---|---|---|---|---|",
+    ]
     for row in results["scale"]:
         ours, base = row["service"]["p50_us"] / 1000, row["floor"]["p50_us"] / 1000
-        lines.append(f"| {row['resources']} | {row['body_bytes'] // 1024} | {ours:.2f} | {base:.2f} | "
-                     f"{ours - base:.2f} |")
+        lines.append(
+            f"| {row['resources']} | {row['body_bytes'] // 1024} | {ours:.2f} | {base:.2f} | {ours - base:.2f} |"
+        )
     fb = results["fallback"]
-    lines += ["", f"FHIR fallback (no prefetch, {fb['resources']} resources in sekmet-fhir): hook p50 "
-                  f"{fb['hook_p50_ms']:.1f} ms vs slowest single query p50 {fb['slowest_query_p50_ms']:.1f} ms "
-                  f"(ratio {fb['ratio']:.2f}).",
-              f"Service RSS: {results['rss_idle_kib'] // 1024} MiB idle, {results['rss_peak_kib'] // 1024} MiB peak "
-              "(master + workers)."]
+    lines += [
+        "",
+        f"FHIR fallback (no prefetch, {fb['resources']} resources in sekmet-fhir): hook p50 "
+        f"{fb['hook_p50_ms']:.1f} ms vs slowest single query p50 {fb['slowest_query_p50_ms']:.1f} ms "
+        f"(ratio {fb['ratio']:.2f}).",
+        f"Service RSS: {results['rss_idle_kib'] // 1024} MiB idle, {results['rss_peak_kib'] // 1024} MiB peak "
+        "(master + workers).",
+    ]
     errors = sum(r["service"]["errors"] + r["service"]["non_200"] for r in results["load"] + results["scale"])
     lines.append(f"Errors or non-200 answers from the service during the run: {errors}.")
     return "\n".join(lines) + "\n"

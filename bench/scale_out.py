@@ -36,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["token"]:
         return _token(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m bench.scale_out", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.scale_out", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--instances", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
     parser.add_argument("--dir", type=Path, default=None, help="working directory (default: a new temp dir)")
@@ -50,8 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     topology = ScaleOutTopology(directory, instances=args.instances, workers=args.workers)
     try:
         topology.start()
-        (directory / KEY_FILE).write_bytes(topology.key.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (directory / KEY_FILE).write_bytes(
+            topology.key.private_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         (directory / KEY_FILE).chmod(0o600)
         (directory / "client-kid").write_text(topology.key.kid)
         _describe(topology, directory)
@@ -79,7 +83,7 @@ def _describe(topology: ScaleOutTopology, directory: Path) -> None:
     print(f"Redis: {topology.redis.url}")
     print(f"trusted client: iss {ISSUER}, ES384, key {directory / KEY_FILE}")
     url = topology.public_base_url + "/cds-services"
-    print(f"try: curl -s {url} -H \"Authorization: Bearer $(python -m bench.scale_out token --dir {directory} {url})\"")
+    print(f'try: curl -s {url} -H "Authorization: Bearer $(python -m bench.scale_out token --dir {directory} {url})"')
 
 
 def _demo(topology: ScaleOutTopology, seconds: float, threads: int) -> int:
@@ -89,21 +93,29 @@ def _demo(topology: ScaleOutTopology, seconds: float, threads: int) -> int:
     served_before = [served_hook_calls(i) for i in topology.instances]
     killed_at = time.monotonic()
     topology.instances[0].kill()
-    print(f"\n{killed_at - started:.1f} s: SIGKILL instance 0 (hook calls served so far per instance: "
-          f"{served_before})", flush=True)
+    print(
+        f"\n{killed_at - started:.1f} s: SIGKILL instance 0 (hook calls served so far per instance: {served_before})",
+        flush=True,
+    )
     time.sleep(seconds / 2)
     report = traffic.stop()
     stored = topology.stored_feedback_cards()
     lost = report.acknowledged_feedback - stored
     statuses = collections.Counter(a.status for a in report.attempts)
     print(f"attempts: {len(report.attempts)} ({dict(statuses)}; None = connection failed)")
-    print(f"successful after the kill: {report.successes_after(killed_at)}; calls that failed every retry: "
-          f"{len(report.gave_up)}")
+    print(
+        f"successful after the kill: {report.successes_after(killed_at)}; calls that failed every retry: "
+        f"{len(report.gave_up)}"
+    )
     for failure in report.failures():
-        print(f"  {failure.kind} at kill{failure.at - killed_at:+.3f} s: {failure.status} "
-              f"{'OperationOutcome' if failure.outcome_body else failure.detail[:80]}")
-    print(f"feedback acknowledged: {len(report.acknowledged_feedback)}, in PostgreSQL: {len(stored)}, "
-          f"acknowledged but missing: {len(lost)}")
+        print(
+            f"  {failure.kind} at kill{failure.at - killed_at:+.3f} s: {failure.status} "
+            f"{'OperationOutcome' if failure.outcome_body else failure.detail[:80]}"
+        )
+    print(
+        f"feedback acknowledged: {len(report.acknowledged_feedback)}, in PostgreSQL: {len(stored)}, "
+        f"acknowledged but missing: {len(lost)}"
+    )
     return 1 if lost or report.gave_up else 0
 
 

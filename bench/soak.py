@@ -126,8 +126,16 @@ def tree_open_fds(root: int) -> int:
 
 
 class Soak:
-    def __init__(self, service: ServiceProcess, sekmet: SekmetServer, key: SigningKey, charts: list[Chart],
-                 seconds: float, threads: int, seed: int) -> None:
+    def __init__(
+        self,
+        service: ServiceProcess,
+        sekmet: SekmetServer,
+        key: SigningKey,
+        charts: list[Chart],
+        seconds: float,
+        threads: int,
+        seed: int,
+    ) -> None:
         self.service = service
         self.sekmet = sekmet
         self.key = key
@@ -147,15 +155,18 @@ class Soak:
     def token(self, path: str) -> str:
         # Not SigningKey.sign: that also records each token for the test suite's log scan, a dict that would grow
         # by three entries per request over a soak.
-        return jwt.encode(claims_for(self.service.base_url + path, ISSUER), self.key.private_key, algorithm="ES384",
-                          headers={"typ": "JWT", "kid": self.key.kid})
+        return jwt.encode(
+            claims_for(self.service.base_url + path, ISSUER),
+            self.key.private_key,
+            algorithm="ES384",
+            headers={"typ": "JWT", "kid": self.key.kid},
+        )
 
     def auth(self, path: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(path)}"}
 
     def prepare(self) -> None:
-        discovery = requests.get(self.service.base_url + DISCOVERY_PATH, headers=self.auth(DISCOVERY_PATH),
-                                 timeout=10)
+        discovery = requests.get(self.service.base_url + DISCOVERY_PATH, headers=self.auth(DISCOVERY_PATH), timeout=10)
         discovery.raise_for_status()
         templates = discovery.json()["services"][0]["prefetch"]
         for chart in self.charts:
@@ -164,8 +175,12 @@ class Soak:
     def run(self) -> None:
         self.started = time.monotonic()
         deadline = time.monotonic() + self.seconds
-        workers = [threading.Thread(target=self._client, args=(deadline, random.Random(self.seed + n)),
-                                    name=f"soak-{n}", daemon=True) for n in range(self.threads)]
+        workers = [
+            threading.Thread(
+                target=self._client, args=(deadline, random.Random(self.seed + n)), name=f"soak-{n}", daemon=True
+            )
+            for n in range(self.threads)
+        ]
         for worker in workers:
             worker.start()
         for worker in workers:
@@ -183,15 +198,15 @@ class Soak:
             method, path, headers, body = request
             started = time.perf_counter()
             try:
-                response = session.request(method, self.service.base_url + path, headers=headers, data=body,
-                                           timeout=30)
+                response = session.request(method, self.service.base_url + path, headers=headers, data=body, timeout=30)
             except requests.RequestException as exc:
                 self._record(kind, time.perf_counter() - started, type(exc).__name__, None, detail=str(exc))
                 continue
             self._record(kind, time.perf_counter() - started, str(response.status_code), response)
 
-    def _request(self, kind: str, rng: random.Random,
-                 session: requests.Session) -> tuple[str, str, dict[str, str], bytes | None] | None:
+    def _request(
+        self, kind: str, rng: random.Random, session: requests.Session
+    ) -> tuple[str, str, dict[str, str], bytes | None] | None:
         json_type = {"Content-Type": "application/json"}
         chart = rng.choice(self.charts)
         if kind == "hook-prefetch":
@@ -209,10 +224,16 @@ class Soak:
             if card.get("suggestions") and rng.random() < 0.5:
                 item.update(outcome="accepted", acceptedSuggestions=[{"id": card["suggestions"][0]["uuid"]}])
             else:
-                item.update(outcome="overridden", overrideReason={"reason": {
-                    "system": "urn:osteo-cds:override-reason", "code": "already-addressed"}})
-            return "POST", FEEDBACK_PATH, {**json_type, **self.auth(FEEDBACK_PATH)}, json.dumps(
-                {"feedback": [item]}).encode()
+                item.update(
+                    outcome="overridden",
+                    overrideReason={"reason": {"system": "urn:osteo-cds:override-reason", "code": "already-addressed"}},
+                )
+            return (
+                "POST",
+                FEEDBACK_PATH,
+                {**json_type, **self.auth(FEEDBACK_PATH)},
+                json.dumps({"feedback": [item]}).encode(),
+            )
         if kind == "discovery":
             return "GET", DISCOVERY_PATH, self.auth(DISCOVERY_PATH), None
         if kind == "metrics":
@@ -227,22 +248,30 @@ class Soak:
         if kind == "replayed-token":
             token = self.token(SERVICE_PATH)
             started = time.perf_counter()
-            first = session.post(self.service.base_url + SERVICE_PATH, data=body, timeout=30,
-                                 headers={**json_type, "Authorization": f"Bearer {token}"})
+            first = session.post(
+                self.service.base_url + SERVICE_PATH,
+                data=body,
+                timeout=30,
+                headers={**json_type, "Authorization": f"Bearer {token}"},
+            )
             self._record("replayed-token(first use)", time.perf_counter() - started, str(first.status_code), first)
             return "POST", SERVICE_PATH, {**json_type, "Authorization": f"Bearer {token}"}, body
         if kind == "wrong-audience":
             return "POST", SERVICE_PATH, {**json_type, **self.auth(DISCOVERY_PATH)}, body
         raise ValueError(kind)
 
-    def _record(self, kind: str, seconds: float, status: str, response: requests.Response | None,
-                detail: str = "") -> None:
+    def _record(
+        self, kind: str, seconds: float, status: str, response: requests.Response | None, detail: str = ""
+    ) -> None:
         expected = str(MIX[kind][1]) if kind in MIX else "200"
         cards: list[dict[str, Any]] = []
         problem = None
         if status != expected:
-            problem = {"kind": kind, "status": status,
-                       "body": response.text[:300] if response is not None else detail[:300]}
+            problem = {
+                "kind": kind,
+                "status": status,
+                "body": response.text[:300] if response is not None else detail[:300],
+            }
         elif response is not None and status != "200":
             body = _json_or_none(response)
             if not (isinstance(body, dict) and body.get("resourceType") == "OperationOutcome"):
@@ -257,8 +286,9 @@ class Soak:
                 problem["at_seconds"] = at
                 self.errors.append(problem)
             if seconds > SLOW_SECONDS:
-                self.slow.append({"kind": kind, "status": status, "started_at_seconds": at,
-                                  "seconds": round(seconds, 3)})
+                self.slow.append(
+                    {"kind": kind, "status": status, "started_at_seconds": at, "seconds": round(seconds, 3)}
+                )
             self.recent_cards.extend(cards[:2])
 
 
@@ -320,12 +350,14 @@ def log_errors(log_text: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.soak", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=4, help="client threads (each sends one request at a time)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="gunicorn workers (default: the service's own default, 2 x cores + 1)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn workers (default: the service's own default, 2 x cores + 1)"
+    )
     parser.add_argument("--seed", type=int, default=20261125, help="seed of the traffic mix")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--keep-work", action="store_true", help="keep the temp directory (service and sekmet logs)")
@@ -333,10 +365,15 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="osteo-soak-"))
     key = generate_key("ES384", kid=f"soak-{uuid.uuid4()}")
-    trusted = write_trusted_clients(work / "trusted-clients.yaml",
-                                    [{"issuer": ISSUER, "jwks": jwks(key), "algorithms": ["ES384"]}])
-    env = {"OSTEO_CDS_AUTH_MODE": "required", "OSTEO_CDS_TRUSTED_CLIENTS": str(trusted),
-           "OSTEO_CDS_ALLOW_HTTP_FHIR": "true", "OSTEO_CDS_METRICS_TOKEN": METRICS_TOKEN}
+    trusted = write_trusted_clients(
+        work / "trusted-clients.yaml", [{"issuer": ISSUER, "jwks": jwks(key), "algorithms": ["ES384"]}]
+    )
+    env = {
+        "OSTEO_CDS_AUTH_MODE": "required",
+        "OSTEO_CDS_TRUSTED_CLIENTS": str(trusted),
+        "OSTEO_CDS_ALLOW_HTTP_FHIR": "true",
+        "OSTEO_CDS_METRICS_TOKEN": METRICS_TOKEN,
+    }
     service = ServiceProcess(work / "service", env)
     service.env["OSTEO_CDS_PUBLIC_BASE_URL"] = service.base_url  # the port is chosen when the object is made
     if args.workers is None:
@@ -349,9 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-                   f"Python {platform.python_version()}",
-        "minutes": args.minutes, "client_threads": args.threads, "seed": args.seed,
-        "charts": [c.name for c in charts], "mix": {k: v[0] for k, v in MIX.items()},
+        f"Python {platform.python_version()}",
+        "minutes": args.minutes,
+        "client_threads": args.threads,
+        "seed": args.seed,
+        "charts": [c.name for c in charts],
+        "mix": {k: v[0] for k, v in MIX.items()},
     }
     try:
         sekmet.start()
@@ -366,8 +406,11 @@ def main(argv: list[str] | None = None) -> int:
         results["rss_start_kib"] = tree_rss_kib(root)
         results["open_fds_start"] = tree_open_fds(root)
         sampler = RssSampler(root).start()
-        print(f"soak: {args.minutes} min, {args.threads} client threads, {results['workers']} workers; "
-              f"RSS at start {results['rss_start_kib'] // 1024} MiB", flush=True)
+        print(
+            f"soak: {args.minutes} min, {args.threads} client threads, {results['workers']} workers; "
+            f"RSS at start {results['rss_start_kib'] // 1024} MiB",
+            flush=True,
+        )
         soak.run()
         sampler.stop()
         results["rss_end_kib"] = tree_rss_kib(root)
@@ -412,8 +455,12 @@ def main(argv: list[str] | None = None) -> int:
 def _latency(values: list[float]) -> dict[str, float]:
     if not values:
         return {"count": 0}
-    return {"count": len(values), "p50": round(statistics.median(values) * 1000, 2),
-            "p99": round(percentile(values, 0.99) * 1000, 2), "max": round(max(values) * 1000, 2)}
+    return {
+        "count": len(values),
+        "p50": round(statistics.median(values) * 1000, 2),
+        "p99": round(percentile(values, 0.99) * 1000, 2),
+        "max": round(max(values) * 1000, 2),
+    }
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -421,7 +468,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"Soak {results['date']} on {results['machine']}: {results['minutes']} min, {results['client_threads']} "
         f"client threads, gunicorn {results['workers']} workers (required auth, ES384 JWT per request, SQLite "
-        f"feedback store and replay cache, sekmet-fhir for the fallback calls).", "",
+        f"feedback store and replay cache, sekmet-fhir for the fallback calls).",
+        "",
         f"- Requests: {results['requests']} ({results['requests_per_second']:.1f}/s); **errors (unexpected status "
         f"or failed connection): {results['errors']}**",
         f"- Service RSS (master + workers): start {results['rss_start_kib'] // mib} MiB, after warm-up "
@@ -431,15 +479,19 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['open_fds_end']}, peak {results['open_fds_peak']}",
         f"- Worker restarts: {results['worker_restarts']}; ERROR lines in the service log: "
         f"{len(results['log_errors'])}",
-        f"- Calls slower than {SLOW_SECONDS:g} s: {results['slow_calls']}", "",
-        "| kind | count | statuses | p50 ms | p99 ms | max ms |", "|---|---|---|---|---|---|",
+        f"- Calls slower than {SLOW_SECONDS:g} s: {results['slow_calls']}",
+        "",
+        "| kind | count | statuses | p50 ms | p99 ms | max ms |",
+        "|---|---|---|---|---|---|",
     ]
     for kind, latency in results["latency_ms"].items():
         if latency["count"] == 0:
             continue
         statuses = ", ".join(f"{s}×{n}" for s, n in sorted(results["statuses"].get(kind, {}).items()))
-        lines.append(f"| {kind} | {latency['count']} | {statuses or '-'} | {latency['p50']} | {latency['p99']} | "
-                     f"{latency['max']} |")
+        lines.append(
+            f"| {kind} | {latency['count']} | {statuses or '-'} | {latency['p50']} | {latency['p99']} | "
+            f"{latency['max']} |"
+        )
     if results["error_samples"]:
         lines += ["", "First errors:", ""] + [f"- {json.dumps(e)}" for e in results["error_samples"]]
     return "\n".join(lines) + "\n"

@@ -49,8 +49,9 @@ def median_ms(action: Callable[[], Any], rounds: int) -> float:
     return statistics.median(samples) * 1000
 
 
-def measure(name: str, runtime: Any, templates: dict[str, str], options: RenderOptions,
-            rounds: int) -> tuple[int, int, dict[str, float]]:
+def measure(
+    name: str, runtime: Any, templates: dict[str, str], options: RenderOptions, rounds: int
+) -> tuple[int, int, dict[str, float]]:
     """(resources in the chart, resources validated with R4B, median ms per stage) for one chart."""
     bundle = json.loads(gzip.decompress((HERE / "data" / f"{name}-chart.json.gz").read_bytes()))
     chart = [entry["resource"] for entry in bundle["entry"]]
@@ -77,25 +78,40 @@ def measure(name: str, runtime: Any, templates: dict[str, str], options: RenderO
     finally:
         extract_module.parse = original_parse
 
-    return len(chart), len(relevant), {
-        "body json": median_ms(lambda: json.loads(body), rounds),
-        "validate": median_ms(lambda: parse_hook_request(parsed_body, "patient-view"), rounds),
-        "prefetch": median_ms(lambda: resolve(runtime.queries, pid, hook.prefetch, None, None, runtime.fhir_client,
-                                              Deadline.after(9)), rounds),
-        "extract": median_ms(lambda: extract_facts(resources, NOW, terminology=runtime.terminology), rounds),
-        "(R4B)": median_ms(lambda: [original_parse(r) for r in relevant], rounds),
-        "core": median_ms(lambda: evaluate(facts, NOW), rounds),
-        "render": median_ms(lambda: render_cards(recommendations, runtime.catalog, pid, options), rounds),
-        "response": median_ms(lambda: json.dumps({"cards": [c.card for c in cards]}), rounds),
-    }
+    return (
+        len(chart),
+        len(relevant),
+        {
+            "body json": median_ms(lambda: json.loads(body), rounds),
+            "validate": median_ms(lambda: parse_hook_request(parsed_body, "patient-view"), rounds),
+            "prefetch": median_ms(
+                lambda: resolve(
+                    runtime.queries, pid, hook.prefetch, None, None, runtime.fhir_client, Deadline.after(9)
+                ),
+                rounds,
+            ),
+            "extract": median_ms(lambda: extract_facts(resources, NOW, terminology=runtime.terminology), rounds),
+            "(R4B)": median_ms(lambda: [original_parse(r) for r in relevant], rounds),
+            "core": median_ms(lambda: evaluate(facts, NOW), rounds),
+            "render": median_ms(lambda: render_cards(recommendations, runtime.catalog, pid, options), rounds),
+            "response": median_ms(lambda: json.dumps({"cards": [c.card for c in cards]}), rounds),
+        },
+    )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=50)
     args = parser.parse_args()
-    app = create_app(Settings.from_env({"OSTEO_CDS_AUTH_MODE": "development", "OSTEO_CDS_LOG_LEVEL": "WARNING",
-                                        "OSTEO_CDS_DATA_DIR": tempfile.mkdtemp(prefix="osteo-stages-")}))
+    app = create_app(
+        Settings.from_env(
+            {
+                "OSTEO_CDS_AUTH_MODE": "development",
+                "OSTEO_CDS_LOG_LEVEL": "WARNING",
+                "OSTEO_CDS_DATA_DIR": tempfile.mkdtemp(prefix="osteo-stages-"),
+            }
+        )
+    )
     runtime = app.extensions["osteo_cds"]
     templates = app.test_client().get("/cds-services").get_json()["services"][0]["prefetch"]
     options = RenderOptions.from_settings(runtime.settings)
@@ -103,16 +119,24 @@ def main() -> int:
     public = key.private_key.public_key()
     token = key.sign(claims_for("https://cds.example.org/cds-services", "https://ehr.example.org"))
 
-    print(f"{'chart':8} {'resources':>9} {'parsed':>6} | " + " | ".join(
-        f"{name:>9}" for name in ("body json", "validate", "prefetch", "extract", "(R4B)", "core", "render",
-                                  "response", "JWT")) + " | total ms")
+    print(
+        f"{'chart':8} {'resources':>9} {'parsed':>6} | "
+        + " | ".join(
+            f"{name:>9}"
+            for name in ("body json", "validate", "prefetch", "extract", "(R4B)", "core", "render", "response", "JWT")
+        )
+        + " | total ms"
+    )
     for name in ("typical", "heavy"):
         chart, parsed, stages = measure(name, runtime, templates, options, args.rounds)
-        stages["JWT"] = median_ms(lambda: jwt.decode(token, public, algorithms=["ES384"],
-                                                     audience="https://cds.example.org/cds-services"), args.rounds)
+        stages["JWT"] = median_ms(
+            lambda: jwt.decode(token, public, algorithms=["ES384"], audience="https://cds.example.org/cds-services"),
+            args.rounds,
+        )
         total = sum(v for k, v in stages.items() if k != "(R4B)")
-        print(f"{name:8} {chart:>9} {parsed:>6} | " + " | ".join(f"{v:9.3f}" for v in stages.values())
-              + f" | {total:.2f}")
+        print(
+            f"{name:8} {chart:>9} {parsed:>6} | " + " | ".join(f"{v:9.3f}" for v in stages.values()) + f" | {total:.2f}"
+        )
     runtime.close()
     return 0
 

@@ -113,8 +113,14 @@ def _domains(names: Iterable[str]) -> str:
 
 
 def _environment(finalize: Any) -> Environment:
-    env = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
-                      keep_trailing_newline=False, finalize=finalize)
+    env = Environment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        finalize=finalize,
+    )
     env.filters["domains"] = _domains
     return env
 
@@ -130,11 +136,12 @@ def fit_summary(candidates: Sequence[str], limit: int = SUMMARY_LIMIT) -> str:
             return text
     text = candidates[-1]
     room = limit - 1 - len(_ELLIPSIS)
-    cut = text[: room + 1].rsplit(" ", 1)[0] if " " in text[:room + 1] else text[:room]
+    cut = text[: room + 1].rsplit(" ", 1)[0] if " " in text[: room + 1] else text[:room]
     return cut[:room].rstrip(" ,;:-(") + _ELLIPSIS
 
 
 # --- data classes --------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -182,22 +189,25 @@ class RuleCard:
 
 # --- registries (evidence, override reasons) -----------------------------------------------------------------------
 
+
 def _read(name: str) -> Any:
     return yaml.safe_load(resources.files("cards").joinpath(name).read_text("utf-8"))
 
 
 @cache
 def evidence_registry() -> Mapping[str, Evidence]:
-    return {key: Evidence(key, item["cite"], int(item["year"]), item["short"], item.get("url"),
-                          key.startswith("S0"))
-            for key, item in _read("evidence.yaml").items()}
+    return {
+        key: Evidence(key, item["cite"], int(item["year"]), item["short"], item.get("url"), key.startswith("S0"))
+        for key, item in _read("evidence.yaml").items()
+    }
 
 
 @cache
 def override_reason_registry() -> Mapping[str, Mapping[str, str]]:
     data = _read("override_reasons.yaml")
-    return {code: {"system": data["system"], "code": code, "display": display}
-            for code, display in data["reasons"].items()}
+    return {
+        code: {"system": data["system"], "code": code, "display": display} for code, display in data["reasons"].items()
+    }
 
 
 def evidence_markdown(keys: Sequence[str], seeds: Mapping[str, str] | None = None) -> str:
@@ -219,6 +229,7 @@ def evidence_markdown(keys: Sequence[str], seeds: Mapping[str, str] | None = Non
 
 
 # --- the catalog ---------------------------------------------------------------------------------------------------
+
 
 class Catalog:
     def __init__(self, cards: Mapping[str, RuleCard], specs: Mapping[str, RuleSpec] = RULE_SPECS) -> None:
@@ -245,8 +256,9 @@ class Catalog:
         body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant)).strip()
         detail = "\n\n".join(part for part in (body, evidence_markdown(evidence, card.seeds)) if part)
         reasons = card.override_reasons if recommendation.indicator is not Indicator.INFO else ()
-        return CardText(card.title, summary, detail, card.links, reasons, card.smart_link,
-                        summary_fallback=summary != candidates[0])
+        return CardText(
+            card.title, summary, detail, card.links, reasons, card.smart_link, summary_fallback=summary != candidates[0]
+        )
 
 
 @cache
@@ -294,8 +306,10 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
         problems.append(f"{where}: rule id {rule_id} is not in decision_core.specs.RULE_SPECS")
         return None
     summaries = {v: _compile(SUMMARY_ENV, t, f"{where}: summaries.{v}", problems) for v, t in data["summaries"].items()}
-    shorts = {v: _compile(SUMMARY_ENV, t, f"{where}: short_summaries.{v}", problems)
-              for v, t in data.get("short_summaries", {}).items()}
+    shorts = {
+        v: _compile(SUMMARY_ENV, t, f"{where}: short_summaries.{v}", problems)
+        for v, t in data.get("short_summaries", {}).items()
+    }
     detail = _compile(DETAIL_ENV, data["detail"], f"{where}: detail", problems)
     reasons = []
     for code in data.get("override_reasons", ()):
@@ -307,10 +321,20 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
     links = _links(data, where, problems)
     if detail is None or None in summaries.values() or None in shorts.values():
         return None
-    return RuleCard(rule_id=rule_id, title=data["title"], order=int(data["order"]), trigger=data["trigger"],
-                    summaries=summaries, short_summaries=shorts, detail=detail,  # type: ignore[arg-type]
-                    links=links, override_reasons=tuple(reasons), smart_link=bool(data.get("smart_link", False)),
-                    seeds=dict(data.get("seeds", {})), source=data)
+    return RuleCard(
+        rule_id=rule_id,
+        title=data["title"],
+        order=int(data["order"]),
+        trigger=data["trigger"],
+        summaries=summaries,
+        short_summaries=shorts,
+        detail=detail,  # type: ignore[arg-type]
+        links=links,
+        override_reasons=tuple(reasons),
+        smart_link=bool(data.get("smart_link", False)),
+        seeds=dict(data.get("seeds", {})),
+        source=data,
+    )
 
 
 def contract_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
@@ -336,8 +360,10 @@ def contract_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
                 problems.append(f"{where}: {kind}.{variant} uses keys not provided for this variant: {sorted(unknown)}")
     spec_seeds = {k for k in spec.evidence if k.startswith("S0")}
     if set(card.seeds) != spec_seeds:
-        problems.append(f"{where}: seeds must state what each seed of the spec says: spec {sorted(spec_seeds)}, "
-                        f"file {sorted(card.seeds)}")
+        problems.append(
+            f"{where}: seeds must state what each seed of the spec says: spec {sorted(spec_seeds)}, "
+            f"file {sorted(card.seeds)}"
+        )
     escalates = any(v.indicator is not Indicator.INFO for v in spec.variants.values())
     if escalates and not card.override_reasons:
         problems.append(f"{where}: warning/critical cards need override_reasons")
@@ -367,13 +393,15 @@ def render_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
                 if not card.detail.render(values, variant=variant).strip():
                     problems.append(f"{card.rule_id}.yaml: detail renders empty for {variant} ({mode} values)")
             except (TemplateError, TypeError, ValueError, AttributeError) as exc:
-                problems.append(f"{card.rule_id}.yaml: variant {variant} with {mode} values: "
-                                f"{type(exc).__name__}: {exc}")
+                problems.append(
+                    f"{card.rule_id}.yaml: variant {variant} with {mode} values: {type(exc).__name__}: {exc}"
+                )
     return problems
 
 
-def load_catalog_from(texts: Sequence[str], specs: Mapping[str, RuleSpec] = RULE_SPECS,
-                      names: Sequence[str] | None = None) -> Catalog:
+def load_catalog_from(
+    texts: Sequence[str], specs: Mapping[str, RuleSpec] = RULE_SPECS, names: Sequence[str] | None = None
+) -> Catalog:
     """Parse and check rule files; raises CatalogError listing every problem (one file per rule of `specs`)."""
     problems: list[str] = []
     cards: dict[str, RuleCard] = {}
@@ -408,8 +436,11 @@ def load_catalog_from(texts: Sequence[str], specs: Mapping[str, RuleSpec] = RULE
 
 def rule_files() -> list[tuple[str, str]]:
     folder = resources.files("cards").joinpath("rules")
-    return [(f.name, f.read_text("utf-8")) for f in sorted(folder.iterdir(), key=lambda f: f.name)
-            if f.name.endswith(".yaml")]
+    return [
+        (f.name, f.read_text("utf-8"))
+        for f in sorted(folder.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".yaml")
+    ]
 
 
 @cache

@@ -68,11 +68,13 @@ def load_samples() -> tuple[Sample, ...]:
             variant = str(variant)
             raw = {**entry.get("base", {}), **(overrides or {})}
             patient = raw.pop("patient", entry["patient"])
-            actions = tuple(SuggestedAction(ActionKind(a["kind"]), _params(a.get("params", {})))
-                            for a in raw.pop("actions", ()))
+            actions = tuple(
+                SuggestedAction(ActionKind(a["kind"]), _params(a.get("params", {}))) for a in raw.pop("actions", ())
+            )
             keys = variant_keys(spec, variant)
             values = {name: _convert_key(value, keys[name]) if name in keys else value for name, value in raw.items()}
-            recommendation = Recommendation(rule_id, spec.variants[variant].indicator, variant, values, actions,
-                                            spec.evidence)
+            recommendation = Recommendation(
+                rule_id, spec.variants[variant].indicator, variant, values, actions, spec.evidence
+            )
             samples.append(Sample(rule_id, variant, patient, recommendation))
     return tuple(samples)

@@ -37,8 +37,9 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
     if settings.development:
         warnings.append("AUTH_MODE=development: CDS client JWTs are NOT verified; never expose this instance")
     if not settings.development and settings.metrics_token is None:
-        warnings.append("OSTEO_CDS_METRICS_TOKEN is not set: GET /metrics is unauthenticated; expose it only on an "
-                        "internal network")
+        warnings.append(
+            "OSTEO_CDS_METRICS_TOKEN is not set: GET /metrics is unauthenticated; expose it only on an internal network"
+        )
     for warning in (*warnings, *authenticator.warnings()):
         log.warning(warning, extra={"event": "startup", "auth_mode": settings.auth_mode})
 
@@ -49,8 +50,12 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
         settings=settings,
         store=Store(settings.database_url),
         authenticator=authenticator,
-        fhir_client=FhirClient(timeout=settings.fhir_timeout, max_pages=settings.fhir_max_pages,
-                               max_resources=settings.fhir_max_resources, max_bytes=settings.fhir_max_bytes),
+        fhir_client=FhirClient(
+            timeout=settings.fhir_timeout,
+            max_pages=settings.fhir_max_pages,
+            max_resources=settings.fhir_max_resources,
+            max_bytes=settings.fhir_max_bytes,
+        ),
         terminology=terminology,
         queries=queries_for(terminology),
         catalog=default_catalog(),

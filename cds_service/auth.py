@@ -63,9 +63,14 @@ class AuthFailure(Exception):
 
 
 class Authenticator:
-    def __init__(self, settings: Settings, clients: Mapping[str, TrustedClient] | None = None,
-                 keys: KeyCache | None = None, replay_cache: ReplayCache | None = None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clients: Mapping[str, TrustedClient] | None = None,
+        keys: KeyCache | None = None,
+        replay_cache: ReplayCache | None = None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.clients: Mapping[str, TrustedClient] = clients or {}
         self.keys = keys or KeyCache(self.clients)
@@ -79,14 +84,21 @@ class Authenticator:
         if settings.development:
             return cls(settings)
         if settings.public_base_url is None:
-            raise ConfigError(f"{PREFIX}PUBLIC_BASE_URL must be set when {PREFIX}AUTH_MODE is 'required': the "
-                              "expected JWT `aud` is computed from it (e.g. https://cds.example.org)")
+            raise ConfigError(
+                f"{PREFIX}PUBLIC_BASE_URL must be set when {PREFIX}AUTH_MODE is 'required': the "
+                "expected JWT `aud` is computed from it (e.g. https://cds.example.org)"
+            )
         if settings.trusted_clients is None:
-            raise ConfigError(f"{PREFIX}TRUSTED_CLIENTS must be set when {PREFIX}AUTH_MODE is 'required': the path "
-                              "of the YAML file listing trusted CDS clients")
+            raise ConfigError(
+                f"{PREFIX}TRUSTED_CLIENTS must be set when {PREFIX}AUTH_MODE is 'required': the path "
+                "of the YAML file listing trusted CDS clients"
+            )
         clients = load_trusted_clients(settings.trusted_clients)
-        replay_cache: ReplayCache = (RedisReplayCache(settings.redis_url) if settings.redis_url
-                                     else DatabaseReplayCache(replay_database_url(settings.database_url)))
+        replay_cache: ReplayCache = (
+            RedisReplayCache(settings.redis_url)
+            if settings.redis_url
+            else DatabaseReplayCache(replay_database_url(settings.database_url))
+        )
         return cls(settings, clients, KeyCache(clients), replay_cache)
 
     def check(self, request: Request, audience_path: str) -> None:
@@ -95,8 +107,9 @@ class Authenticator:
             return
         fields: dict[str, Any] = {}
         try:
-            self._verify(request.headers.get("Authorization"), f"{self.settings.public_base_url}{audience_path}",
-                         fields)
+            self._verify(
+                request.headers.get("Authorization"), f"{self.settings.public_base_url}{audience_path}", fields
+            )
         except AuthFailure as failure:
             # The service's own problems are errors for the operator; a refused token is routine.
             level = logging.ERROR if failure.reason in _SERVICE_FAULTS else logging.INFO
@@ -108,8 +121,10 @@ class Authenticator:
         """Configuration that works but must not reach production: logged at start-up, and deliberately not shown
         by the unauthenticated /readyz, which would tell anyone that sandbox-signed tokens are accepted here."""
         if any(issuer.rstrip("/") == SANDBOX_ISSUER for issuer in self.clients):
-            return ("TRUSTED_CLIENTS trusts the public CDS Hooks sandbox, whose private key is published: anyone can "
-                    "mint tokens this service accepts; never in production",)
+            return (
+                "TRUSTED_CLIENTS trusts the public CDS Hooks sandbox, whose private key is published: anyone can "
+                "mint tokens this service accepts; never in production",
+            )
         return ()
 
     def ready(self) -> str | None:
@@ -134,8 +149,12 @@ class Authenticator:
         except jwt.PyJWTError:
             raise AuthFailure("malformed-token") from None
         # Only for choosing the client and key, and for the log: nothing here is trusted until the signature is.
-        for name, value in (("iss", unverified.get("iss")), ("kid", header.get("kid")), ("jti", unverified.get("jti")),
-                            ("tenant", unverified.get("tenant"))):
+        for name, value in (
+            ("iss", unverified.get("iss")),
+            ("kid", header.get("kid")),
+            ("jti", unverified.get("jti")),
+            ("tenant", unverified.get("tenant")),
+        ):
             if (loggable := _loggable(value)) is not None:
                 fields[name] = loggable
 
@@ -184,11 +203,22 @@ class Authenticator:
         if not first_use:
             raise AuthFailure("replayed-jti")
 
-    def _decode(self, token: str, key: VerificationKey, algorithm: str, audience: str, issuer: str,
-                unverified: Mapping[str, Any]) -> dict[str, Any]:
+    def _decode(
+        self,
+        token: str,
+        key: VerificationKey,
+        algorithm: str,
+        audience: str,
+        issuer: str,
+        unverified: Mapping[str, Any],
+    ) -> dict[str, Any]:
         try:
             return jwt.decode(
-                token, key.key, algorithms=[algorithm], audience=audience, issuer=issuer,
+                token,
+                key.key,
+                algorithms=[algorithm],
+                audience=audience,
+                issuer=issuer,
                 leeway=self.settings.jwt_leeway,
                 options={"require": ["exp", "iat", "iss", "aud", "jti"], "verify_signature": True},
             )

@@ -87,23 +87,43 @@ def build_entries(catalog: Catalog, options: RenderOptions | None = None) -> lis
         samples = {s.variant: s for s in grouped.get(card.rule_id, [])}
         rows = []
         for (name, variant), example in zip(spec.variants.items(), cards, strict=True):
-            rows.append(VariantRow(name, variant.indicator.value, variant.summary, example["summary"],
-                                   [s["label"] for s in example.get("suggestions", ())]))
+            rows.append(
+                VariantRow(
+                    name,
+                    variant.indicator.value,
+                    variant.summary,
+                    example["summary"],
+                    [s["label"] for s in example.get("suggestions", ())],
+                )
+            )
         first = cards[0]
         seeds = [{"key": key, "cite": registry[key].cite, "statement": text} for key, text in card.seeds.items()]
-        evidence = [{"key": key, "cite": registry[key].cite, "year": registry[key].year, "url": registry[key].url}
-                    for key in spec.evidence if not registry[key].seed]
-        entries.append(RuleEntry(
-            rule_id=card.rule_id, title=card.title, trigger=card.trigger,
-            indicators=sorted({v.indicator.value for v in spec.variants.values()},
-                              key=["critical", "warning", "info"].index),
-            variants=rows, patient=samples[next(iter(spec.variants))].patient, example=first,
-            example_detail_html=markdown_to_html(first["detail"]),
-            example_json=json.dumps(first, indent=2, ensure_ascii=False),
-            links=[{"label": link.label, "url": link.url, "verify": link.verify} for link in card.links],
-            smart_link=card.smart_link, override_reasons=list(card.override_reasons),
-            evidence=evidence, seeds=seeds, action_kinds=sorted(a.value for a in spec.action_kinds),
-        ))
+        evidence = [
+            {"key": key, "cite": registry[key].cite, "year": registry[key].year, "url": registry[key].url}
+            for key in spec.evidence
+            if not registry[key].seed
+        ]
+        entries.append(
+            RuleEntry(
+                rule_id=card.rule_id,
+                title=card.title,
+                trigger=card.trigger,
+                indicators=sorted(
+                    {v.indicator.value for v in spec.variants.values()}, key=["critical", "warning", "info"].index
+                ),
+                variants=rows,
+                patient=samples[next(iter(spec.variants))].patient,
+                example=first,
+                example_detail_html=markdown_to_html(first["detail"]),
+                example_json=json.dumps(first, indent=2, ensure_ascii=False),
+                links=[{"label": link.label, "url": link.url, "verify": link.verify} for link in card.links],
+                smart_link=card.smart_link,
+                override_reasons=list(card.override_reasons),
+                evidence=evidence,
+                seeds=seeds,
+                action_kinds=sorted(a.value for a in spec.action_kinds),
+            )
+        )
     return entries
 
 
@@ -142,6 +162,7 @@ def markdown_to_html(markdown: str) -> str:
 
 # --- the page ---------------------------------------------------------------------------------------------------
 
+
 def _read_template(name: str) -> str:
     return resources.files("cds_service").joinpath("templates", name).read_text("utf-8")
 
@@ -152,8 +173,9 @@ def _page_template() -> Any:
     return env.from_string(_read_template("catalog.html"))
 
 
-def render_catalog_html(catalog: Catalog, options: RenderOptions | None = None,
-                        generated: datetime | None = None) -> str:
+def render_catalog_html(
+    catalog: Catalog, options: RenderOptions | None = None, generated: datetime | None = None
+) -> str:
     entries = build_entries(catalog, options)
     registry = override_reason_registry()
     return _page_template().render(

@@ -131,16 +131,22 @@ def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
         print(f"osteo-cds: {bundle_path} is not a FHIR Bundle", file=sys.stderr)
         return 2
     now = parse_datetime(now_text, "--now") if now_text else datetime.now(UTC)
-    resources = [e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict)
-                 and isinstance(e.get("resource"), dict)]
+    resources = [
+        e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]
     patients = [r for r in resources if r.get("resourceType") == "Patient"]
     if len(patients) != 1:
         print(f"osteo-cds: {bundle_path} must hold exactly one Patient (found {len(patients)})", file=sys.stderr)
         return 2
     settings = Settings.from_env()
-    evaluation = evaluate_resources(resources, now, str(patients[0].get("id", "unknown")),
-                                    load_terminology(settings.extra_codes), default_catalog(),
-                                    render_options=RenderOptions.from_settings(settings))
+    evaluation = evaluate_resources(
+        resources,
+        now,
+        str(patients[0].get("id", "unknown")),
+        load_terminology(settings.extra_codes),
+        default_catalog(),
+        render_options=RenderOptions.from_settings(settings),
+    )
     cards = [c.card for c in evaluation.cards]
     if as_json:
         print(json.dumps({"cards": cards}, indent=2, ensure_ascii=False))
@@ -155,14 +161,15 @@ def format_cards(cards: Sequence[dict[str, Any]], now: datetime) -> str:
         return f"No cards (evaluated {now.isoformat()})."
     blocks = [f"{len(cards)} card(s), evaluated {now.isoformat()}"]
     for card in cards:
-        lines = [f"[{card['indicator'].upper()}] {card['summary']}",
-                 f"  rule {card['source']['topic']['code']}"]
+        lines = [f"[{card['indicator'].upper()}] {card['summary']}", f"  rule {card['source']['topic']['code']}"]
         if card.get("detail"):
             lines.append(textwrap.indent(card["detail"], "  | ", predicate=lambda _line: True))
         for suggestion in card.get("suggestions", ()):
             lines.append(f"  -> suggestion: {suggestion['label']}")
-            lines.extend(f"       draft {a['resource']['resourceType']}: {a['description']}"
-                         for a in suggestion.get("actions", ()))
+            lines.extend(
+                f"       draft {a['resource']['resourceType']}: {a['description']}"
+                for a in suggestion.get("actions", ())
+            )
         for link in card.get("links", ()):
             lines.append(f"  -> link: {link['label']} <{link['url']}>")
         blocks.append("\n".join(lines))

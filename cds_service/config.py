@@ -27,39 +27,77 @@ class SettingDoc:
 
 
 SETTINGS: tuple[SettingDoc, ...] = (
-    SettingDoc("AUTH_MODE", "required", "`required`: every call except health checks and CORS preflight needs a "
-               "CDS client JWT. `development`: unauthenticated calls accepted (loud warning at start and in /readyz)."),
+    SettingDoc(
+        "AUTH_MODE",
+        "required",
+        "`required`: every call except health checks and CORS preflight needs a "
+        "CDS client JWT. `development`: unauthenticated calls accepted (loud warning at start and in /readyz).",
+    ),
     SettingDoc("DATA_DIR", "`./data`", "Local data directory; holds the SQLite feedback database by default."),
-    SettingDoc("DATABASE_URL", "`sqlite:///DATA_DIR/feedback.db`", "SQLAlchemy URL of the feedback store, e.g. "
-               "`postgresql+psycopg://user:pw@host/db`."),
+    SettingDoc(
+        "DATABASE_URL",
+        "`sqlite:///DATA_DIR/feedback.db`",
+        "SQLAlchemy URL of the feedback store, e.g. `postgresql+psycopg://user:pw@host/db`.",
+    ),
     SettingDoc("MAX_BODY_BYTES", "5242880", "Largest accepted request body (413 above it)."),
-    SettingDoc("CORS_ORIGINS", "`*` in development, none in required mode", "Comma-separated origins allowed "
-               "to call from a browser (e.g. `https://sandbox.cds-hooks.org`), or `*`."),
-    SettingDoc("NOW", "(unset)", "Pin the evaluation time (ISO 8601) for tests and case review. Ignored, with a "
-               "warning, when AUTH_MODE is `required`."),
-    SettingDoc("ALLOW_HTTP_FHIR", "`true` in development, `false` in required mode", "Accept `http://` "
-               "fhirServer URLs (development and tests only); otherwise such a request gets 400."),
+    SettingDoc(
+        "CORS_ORIGINS",
+        "`*` in development, none in required mode",
+        "Comma-separated origins allowed to call from a browser (e.g. `https://sandbox.cds-hooks.org`), or `*`.",
+    ),
+    SettingDoc(
+        "NOW",
+        "(unset)",
+        "Pin the evaluation time (ISO 8601) for tests and case review. Ignored, with a "
+        "warning, when AUTH_MODE is `required`.",
+    ),
+    SettingDoc(
+        "ALLOW_HTTP_FHIR",
+        "`true` in development, `false` in required mode",
+        "Accept `http://` fhirServer URLs (development and tests only); otherwise such a request gets 400.",
+    ),
     SettingDoc("FHIR_TIMEOUT", "1.5", "Seconds allowed for one FHIR request (connect and read)."),
-    SettingDoc("HOOK_DEADLINE", "3.0", "Seconds allowed for all FHIR fetching of one hook call; then 412 or "
-               "degraded cards."),
+    SettingDoc(
+        "HOOK_DEADLINE", "3.0", "Seconds allowed for all FHIR fetching of one hook call; then 412 or degraded cards."
+    ),
     SettingDoc("FHIR_MAX_PAGES", "20", "Most `next` pages followed for one search."),
     SettingDoc("FHIR_MAX_RESOURCES", "10000", "Most resources read for one search."),
-    SettingDoc("FHIR_MAX_BYTES", "10485760", "Largest FHIR response body (one page) read; a larger one is refused "
-               "and its data counted as not retrieved."),
-    SettingDoc("PUBLIC_BASE_URL", "(unset)", "The public URL clients call, e.g. `https://cds.example.org`; the "
-               "expected JWT `aud` is computed from it. Required in `required` mode."),
-    SettingDoc("TRUSTED_CLIENTS", "(unset)", "Path of the YAML file listing trusted CDS clients (issuer, JWKS, "
-               "algorithms, tenants)."),
+    SettingDoc(
+        "FHIR_MAX_BYTES",
+        "10485760",
+        "Largest FHIR response body (one page) read; a larger one is refused and its data counted as not retrieved.",
+    ),
+    SettingDoc(
+        "PUBLIC_BASE_URL",
+        "(unset)",
+        "The public URL clients call, e.g. `https://cds.example.org`; the "
+        "expected JWT `aud` is computed from it. Required in `required` mode.",
+    ),
+    SettingDoc(
+        "TRUSTED_CLIENTS",
+        "(unset)",
+        "Path of the YAML file listing trusted CDS clients (issuer, JWKS, algorithms, tenants).",
+    ),
     SettingDoc("JWT_LEEWAY", "60", "Clock skew allowed for JWT `exp`/`iat`/`nbf`, in seconds."),
-    SettingDoc("REDIS_URL", "(unset)", "Redis URL for the JWT replay cache shared by all replicas; in-process "
-               "cache when unset."),
-    SettingDoc("EXTRA_CODES", "(unset)", "Path of a YAML file adding local codes to terminology concepts; "
-               "validated at start-up."),
+    SettingDoc(
+        "REDIS_URL",
+        "(unset)",
+        "Redis URL for the JWT replay cache shared by all replicas; in-process cache when unset.",
+    ),
+    SettingDoc(
+        "EXTRA_CODES",
+        "(unset)",
+        "Path of a YAML file adding local codes to terminology concepts; validated at start-up.",
+    ),
     SettingDoc("SMART_APP_URL", "(unset)", "Optional SMART app launch URL offered as a link on cards."),
     SettingDoc("SMART_APP_CONTEXT", "(unset)", "Optional `appContext` string for the SMART app link."),
-    SettingDoc("METRICS_TOKEN", "(unset)", "If set, `GET /metrics` requires `Authorization: Bearer <this value>` "
-               "(it never needs a CDS client JWT). Unset: /metrics is open, so expose it only on an internal "
-               "network."),
+    SettingDoc(
+        "METRICS_TOKEN",
+        "(unset)",
+        "If set, `GET /metrics` requires `Authorization: Bearer <this value>` "
+        "(it never needs a CDS client JWT). Unset: /metrics is open, so expose it only on an internal "
+        "network.",
+    ),
     SettingDoc("LOG_LEVEL", "INFO", "Python log level of the JSON logs."),
     SettingDoc("WORKERS", "2 × CPU cores + 1", "gunicorn worker processes for `osteo-cds serve`."),
     SettingDoc("THREADS", "4", "Threads per gunicorn worker (gthread)."),

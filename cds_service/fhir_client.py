@@ -48,8 +48,15 @@ class Deadline:
 
 
 class FhirClient:
-    def __init__(self, *, timeout: float, max_pages: int, max_resources: int, max_bytes: int = 10 * 1024 * 1024,
-                 pool_size: int = 32) -> None:
+    def __init__(
+        self,
+        *,
+        timeout: float,
+        max_pages: int,
+        max_resources: int,
+        max_bytes: int = 10 * 1024 * 1024,
+        pool_size: int = 32,
+    ) -> None:
         self.timeout = timeout
         self.max_pages = max_pages
         self.max_resources = max_resources
@@ -79,8 +86,9 @@ class FhirClient:
             return Fetched(True, [body], status=first.status)
         return self.collect_bundle(body, base, token, deadline)
 
-    def collect_bundle(self, bundle: dict[str, Any], base: str | None, token: str | None,
-                       deadline: Deadline) -> Fetched:
+    def collect_bundle(
+        self, bundle: dict[str, Any], base: str | None, token: str | None, deadline: Deadline
+    ) -> Fetched:
         """Resources of a searchset Bundle and of its `next` pages (when `base` allows following them)."""
         resources: list[dict[str, Any]] = []
         seen: set[str] = set()
@@ -193,7 +201,8 @@ def well_formed(bundle: dict[str, Any]) -> bool:
     """`entry` and `link` are arrays (when present) and every entry carries a resource object."""
     entries, links = bundle.get("entry", []), bundle.get("link", [])
     return (
-        isinstance(entries, list) and isinstance(links, list)
+        isinstance(entries, list)
+        and isinstance(links, list)
         and all(isinstance(e, dict) and isinstance(e.get("resource"), dict) for e in entries)
     )
 
@@ -221,10 +230,11 @@ def _under(url: str, base: str) -> bool:
     target, root = urlsplit(url), urlsplit(base)
     prefix = root.path.rstrip("/") + "/"
     # "/fhir/../other" starts with "/fhir/" but is sent (dot segments removed) to "/other": not under the server.
-    below = unquote(target.path[len(prefix):]).replace("\\", "/").split("/")
+    below = unquote(target.path[len(prefix) :]).replace("\\", "/").split("/")
     return (
         target.scheme.lower() == root.scheme.lower()
         and target.netloc.lower() == root.netloc.lower()
         and target.path.startswith(prefix)
-        and "." not in below and ".." not in below
+        and "." not in below
+        and ".." not in below
     )

@@ -40,8 +40,9 @@ def runtime() -> Runtime:
 
 
 def _json(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload, separators=(",", ":"), default=_default), status=status,
-                    mimetype="application/json")
+    return Response(
+        json.dumps(payload, separators=(",", ":"), default=_default), status=status, mimetype="application/json"
+    )
 
 
 def _default(value: Any) -> Any:
@@ -148,11 +149,20 @@ def call_service(service_id: str) -> Response:
     g.hook_instance = hook.hook_instance
     if hook.fhir_server and hook.fhir_server.lower().startswith("http://") and not rt.settings.allow_http_fhir:
         raise CdsError(400, [Issue("'fhirServer' must use https.", code="security", expression=("fhirServer",))])
-    evaluation = run_hook(hook, rt.now(), rt.queries, rt.fhir_client, rt.settings.hook_deadline,
-                          rt.terminology, rt.catalog, RenderOptions.from_settings(rt.settings))
+    evaluation = run_hook(
+        hook,
+        rt.now(),
+        rt.queries,
+        rt.fhir_client,
+        rt.settings.hook_deadline,
+        rt.terminology,
+        rt.catalog,
+        RenderOptions.from_settings(rt.settings),
+    )
     cards = [rendered.card for rendered in evaluation.cards]
-    rt.store.record_issued(service_id, [IssuedCard(c.card["uuid"], c.rule_id, c.suggestion_uuids)
-                                        for c in evaluation.cards])
+    rt.store.record_issued(
+        service_id, [IssuedCard(c.card["uuid"], c.rule_id, c.suggestion_uuids) for c in evaluation.cards]
+    )
     g.cards = len(cards)
     g.rules = [c.rule_id for c in evaluation.cards]
     for rule_id in g.rules:

@@ -86,8 +86,10 @@ def _verification_key(jwk: Any) -> VerificationKey:
     if jwk.get("kty") not in ("EC", "RSA"):
         raise ValueError(f"kid {kid}: kty must be EC or RSA")
     if any(member in jwk for member in ("d", "p", "q", "dp", "dq", "qi")):
-        raise ValueError(f"kid {kid} is a PRIVATE key; configure only the client's public key, and treat this "
-                         "private key as compromised")
+        raise ValueError(
+            f"kid {kid} is a PRIVATE key; configure only the client's public key, and treat this "
+            "private key as compromised"
+        )
     if jwk.get("use", "sig") != "sig":
         raise ValueError(f"kid {kid}: use is not 'sig'")
     algorithm = jwk.get("alg")
@@ -112,8 +114,13 @@ class HttpJwksFetcher:
 
     def __call__(self, url: str) -> Any:
         try:
-            with self.session.get(url, timeout=self.timeout, allow_redirects=False, stream=True,
-                                  headers={"Accept": "application/jwk-set+json, application/json"}) as response:
+            with self.session.get(
+                url,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
+                headers={"Accept": "application/jwk-set+json, application/json"},
+            ) as response:
                 if response.status_code != 200:
                     raise JwksFetchError(f"HTTP {response.status_code}")
                 body = response.raw.read(_MAX_JWKS_BYTES + 1, decode_content=True)
@@ -141,12 +148,19 @@ class _CachedKeys:
 class KeyCache:
     """Finds the verification key for (client, kid, jku). Thread-safe; `clock` is monotonic seconds (injectable)."""
 
-    def __init__(self, clients: Mapping[str, TrustedClient], fetch: JwksFetcher | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clients: Mapping[str, TrustedClient],
+        fetch: JwksFetcher | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.fetch: JwksFetcher = fetch or HttpJwksFetcher()
         self.clock = clock
-        self._pinned = {issuer: parse_jwks(client.jwks, strict=True) for issuer, client in clients.items()
-                        if client.jwks is not None}
+        self._pinned = {
+            issuer: parse_jwks(client.jwks, strict=True)
+            for issuer, client in clients.items()
+            if client.jwks is not None
+        }
         self._cached: dict[str, _CachedKeys] = {}
         self._lock = threading.Lock()
 
@@ -193,8 +207,15 @@ class KeyCache:
         try:
             keys = parse_jwks(load(), strict=False)
         except (JwksFetchError, ValueError) as exc:
-            log.warning("JWKS fetch failed", extra={"event": "jwks", "reason": "jwks-fetch-failed",
-                                                    "iss": client.issuer, "error_type": type(exc).__name__})
+            log.warning(
+                "JWKS fetch failed",
+                extra={
+                    "event": "jwks",
+                    "reason": "jwks-fetch-failed",
+                    "iss": client.issuer,
+                    "error_type": type(exc).__name__,
+                },
+            )
             return True
         entry.keys = keys
         entry.fetched_at = now

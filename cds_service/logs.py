@@ -11,11 +11,35 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-ALLOWED_FIELDS = frozenset({
-    "event", "method", "path", "service", "status", "duration_ms", "hook_instance", "cards", "rules",
-    "error_type", "reason", "iss", "kid", "jti", "tenant", "resource_type", "fetch_status", "skipped_records",
-    "data_issues", "prefetch", "auth_mode", "workers", "feedback_items", "stored", "setting",
-})
+ALLOWED_FIELDS = frozenset(
+    {
+        "event",
+        "method",
+        "path",
+        "service",
+        "status",
+        "duration_ms",
+        "hook_instance",
+        "cards",
+        "rules",
+        "error_type",
+        "reason",
+        "iss",
+        "kid",
+        "jti",
+        "tenant",
+        "resource_type",
+        "fetch_status",
+        "skipped_records",
+        "data_issues",
+        "prefetch",
+        "auth_mode",
+        "workers",
+        "feedback_items",
+        "stored",
+        "setting",
+    }
+)
 
 
 class JsonFormatter(logging.Formatter):

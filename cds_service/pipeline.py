@@ -57,21 +57,44 @@ def run_hook(
     catalog: Catalog,
     render_options: RenderOptions | None = None,
 ) -> Evaluation:
-    resolution = resolve(queries, hook.patient_id, hook.prefetch, hook.fhir_server, hook.access_token, client,
-                         Deadline.after(deadline_seconds))
+    resolution = resolve(
+        queries,
+        hook.patient_id,
+        hook.prefetch,
+        hook.fhir_server,
+        hook.access_token,
+        client,
+        Deadline.after(deadline_seconds),
+    )
     missing = resolution.missing_required(queries)
     if missing:
-        raise CdsError(412, [Issue(
-            "Required data could not be obtained from prefetch or the FHIR server: " + ", ".join(missing) + ".",
-            code="processing", expression=tuple(f"prefetch.{key}" for key in missing),
-        )])
+        raise CdsError(
+            412,
+            [
+                Issue(
+                    "Required data could not be obtained from prefetch or the FHIR server: " + ", ".join(missing) + ".",
+                    code="processing",
+                    expression=tuple(f"prefetch.{key}" for key in missing),
+                )
+            ],
+        )
     evaluation = evaluate_resources(
-        resolution.resources(), now, hook.patient_id, terminology, catalog,
-        unavailable=resolution.unavailable_domains(queries), partial=resolution.partial_domains(queries),
+        resolution.resources(),
+        now,
+        hook.patient_id,
+        terminology,
+        catalog,
+        unavailable=resolution.unavailable_domains(queries),
+        partial=resolution.partial_domains(queries),
         render_options=render_options,
     )
     if evaluation.facts.unreadable_records or resolution.foreign_records:
-        log.info("records skipped", extra={"event": "records", "hook_instance": hook.hook_instance,
-                                           "skipped_records": evaluation.facts.unreadable_records
-                                           + resolution.foreign_records})
+        log.info(
+            "records skipped",
+            extra={
+                "event": "records",
+                "hook_instance": hook.hook_instance,
+                "skipped_records": evaluation.facts.unreadable_records + resolution.foreign_records,
+            },
+        )
     return evaluation

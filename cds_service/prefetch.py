@@ -96,8 +96,7 @@ def resolve(
         base = fhir_server.rstrip("/") + "/" if fhir_server else None
         if _next_page_url(bundle) is None or base is None:
             fetched = client.collect_bundle(bundle, base, token, deadline)
-            results[key] = KeyResult(key, fetched.ok, fetched.resources, partial=fetched.partial,
-                                     reason=fetched.reason)
+            results[key] = KeyResult(key, fetched.ok, fetched.resources, partial=fetched.partial, reason=fetched.reason)
         else:
             futures[key] = _POOL.submit(client.collect_bundle, bundle, base, token, deadline)
 
@@ -112,23 +111,31 @@ def resolve(
             metrics.FHIR_FETCH_FAILURES.labels(kind, "deadline").inc()
             continue
         fetched = future.result()
-        results[key] = KeyResult(key, fetched.ok, fetched.resources, source=source, partial=fetched.partial,
-                                 reason=fetched.reason)
+        results[key] = KeyResult(
+            key, fetched.ok, fetched.resources, source=source, partial=fetched.partial, reason=fetched.reason
+        )
         if not fetched.ok:
             kind = next(q.resource_types[0] for q in queries if q.key == key)
             metrics.FHIR_FETCH_FAILURES.labels(kind, metrics.reason_label(fetched.reason)).inc()
         if not fetched.ok or fetched.partial:
-            log.info("FHIR data incomplete", extra={"event": "fetch", "prefetch": key,
-                                                     "fetch_status": "partial" if fetched.ok else "unavailable",
-                                                     "reason": fetched.reason})
+            log.info(
+                "FHIR data incomplete",
+                extra={
+                    "event": "fetch",
+                    "prefetch": key,
+                    "fetch_status": "partial" if fetched.ok else "unavailable",
+                    "reason": fetched.reason,
+                },
+            )
 
     resolution = Resolution({q.key: results[q.key] for q in queries})
     _keep_only_this_patient(resolution, queries, patient_id)
     return resolution
 
 
-def _timed_get(client: FhirClient, query: DataQuery, base: str, patient_id: str, token: str | None,
-               deadline: Deadline) -> Fetched:
+def _timed_get(
+    client: FhirClient, query: DataQuery, base: str, patient_id: str, token: str | None, deadline: Deadline
+) -> Fetched:
     started = time.perf_counter()
     try:
         return client.get(base, query.url(patient_id), token, deadline)
@@ -156,8 +163,10 @@ def _classify(value: Any, query: DataQuery) -> str:
                 if severities & {"error", "fatal"}:
                     return "unavailable"
         has_data = any(
-            isinstance(e, dict) and isinstance(e.get("resource"), dict)
-            and e["resource"].get("resourceType") != "OperationOutcome" for e in entries
+            isinstance(e, dict)
+            and isinstance(e.get("resource"), dict)
+            and e["resource"].get("resourceType") != "OperationOutcome"
+            for e in entries
         )
         return "data" if has_data or _next_page_url(value) else "no-data"
     return "data" if kind in query.resource_types else "unavailable"

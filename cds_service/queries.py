@@ -32,21 +32,50 @@ def build_queries(bmd_codes: Sequence[str], observation_codes: Sequence[str]) ->
     """All queries, in prefetch order. `*_codes` are "system|code" tokens."""
     return (
         DataQuery("patient", f"Patient/{PATIENT}", ("Patient",), "patient", True),
-        DataQuery("bmd", f"Observation?patient={PATIENT}&code={','.join(bmd_codes)}&_sort=-date&_count=200",
-                  ("Observation",), "dxa", True),
-        DataQuery("observations",
-                  f"Observation?patient={PATIENT}&code={','.join(observation_codes)}&_sort=-date&_count=200",
-                  ("Observation",), "labs", False),
+        DataQuery(
+            "bmd",
+            f"Observation?patient={PATIENT}&code={','.join(bmd_codes)}&_sort=-date&_count=200",
+            ("Observation",),
+            "dxa",
+            True,
+        ),
+        DataQuery(
+            "observations",
+            f"Observation?patient={PATIENT}&code={','.join(observation_codes)}&_sort=-date&_count=200",
+            ("Observation",),
+            "labs",
+            False,
+        ),
         DataQuery("conditions", f"Condition?patient={PATIENT}&_count=200", ("Condition",), "conditions", True),
-        DataQuery("medicationStatements", f"MedicationStatement?patient={PATIENT}&_count=200",
-                  ("MedicationStatement", "Medication"), "medications", False),
-        DataQuery("medicationRequests", f"MedicationRequest?patient={PATIENT}&_count=200",
-                  ("MedicationRequest", "Medication"), "medications", False),
-        DataQuery("medicationAdministrations", f"MedicationAdministration?patient={PATIENT}&_count=200",
-                  ("MedicationAdministration", "Medication"), "medications", False),
+        DataQuery(
+            "medicationStatements",
+            f"MedicationStatement?patient={PATIENT}&_count=200",
+            ("MedicationStatement", "Medication"),
+            "medications",
+            False,
+        ),
+        DataQuery(
+            "medicationRequests",
+            f"MedicationRequest?patient={PATIENT}&_count=200",
+            ("MedicationRequest", "Medication"),
+            "medications",
+            False,
+        ),
+        DataQuery(
+            "medicationAdministrations",
+            f"MedicationAdministration?patient={PATIENT}&_count=200",
+            ("MedicationAdministration", "Medication"),
+            "medications",
+            False,
+        ),
         DataQuery("procedures", f"Procedure?patient={PATIENT}&_count=200", ("Procedure",), "procedures", False),
-        DataQuery("serviceRequests", f"ServiceRequest?patient={PATIENT}&status=draft,active&_count=200",
-                  ("ServiceRequest",), "procedures", False),
+        DataQuery(
+            "serviceRequests",
+            f"ServiceRequest?patient={PATIENT}&status=draft,active&_count=200",
+            ("ServiceRequest",),
+            "procedures",
+            False,
+        ),
     )
 
 

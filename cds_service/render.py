@@ -47,16 +47,18 @@ class RenderedCard:
         return tuple(s["uuid"] for s in self.card.get("suggestions", ()))
 
 
-def render_cards(recommendations: Sequence[Recommendation], catalog: Catalog, patient_id: str,
-                 options: RenderOptions | None = None) -> list[RenderedCard]:
+def render_cards(
+    recommendations: Sequence[Recommendation], catalog: Catalog, patient_id: str, options: RenderOptions | None = None
+) -> list[RenderedCard]:
     """Cards ordered critical → warning → info, then by the catalog's fixed rule order."""
     options = options or RenderOptions()
     ordered = sorted(recommendations, key=lambda r: (_INDICATOR_ORDER[r.indicator], catalog.order(r.rule_id)))
     return [RenderedCard(r.rule_id, render_card(r, catalog, patient_id, options)) for r in ordered]
 
 
-def render_card(recommendation: Recommendation, catalog: Catalog, patient_id: str,
-                options: RenderOptions | None = None) -> dict[str, Any]:
+def render_card(
+    recommendation: Recommendation, catalog: Catalog, patient_id: str, options: RenderOptions | None = None
+) -> dict[str, Any]:
     options = options or RenderOptions()
     text = catalog.text(recommendation)
     links: list[dict[str, Any]] = [{"label": link.label, "url": link.url, "type": "absolute"} for link in text.links]

@@ -156,12 +156,17 @@ class DatabaseReplayCache:
         try:
             with self.engine.begin() as connection:
                 inserted = connection.execute(
-                    self._insert(jti_seen).values(key=key, expires_at=expires)
-                    .on_conflict_do_nothing(index_elements=["key"]).returning(jti_seen.c.key)).first()
+                    self._insert(jti_seen)
+                    .values(key=key, expires_at=expires)
+                    .on_conflict_do_nothing(index_elements=["key"])
+                    .returning(jti_seen.c.key)
+                ).first()
                 if inserted is None:  # seen before: accept only if that record has expired (one winner)
-                    reused = connection.execute(update(jti_seen).where(jti_seen.c.key == key,
-                                                                       jti_seen.c.expires_at <= now)
-                                                .values(expires_at=expires))
+                    reused = connection.execute(
+                        update(jti_seen)
+                        .where(jti_seen.c.key == key, jti_seen.c.expires_at <= now)
+                        .values(expires_at=expires)
+                    )
                     return reused.rowcount == 1
                 if self._due_for_purge():
                     connection.execute(delete(jti_seen).where(jti_seen.c.expires_at <= now))

@@ -111,17 +111,35 @@ class Store:
         now = datetime.now(UTC)
         rows: list[dict[str, object]] = []
         for card in cards:
-            rows.append({"uuid": card.card_uuid, "card_uuid": card.card_uuid, "kind": "card",
-                         "service_id": service_id, "rule_id": card.rule_id, "issued_at": now})
-            rows.extend({"uuid": s, "card_uuid": card.card_uuid, "kind": "suggestion", "service_id": service_id,
-                         "rule_id": card.rule_id, "issued_at": now} for s in card.suggestion_uuids)
+            rows.append(
+                {
+                    "uuid": card.card_uuid,
+                    "card_uuid": card.card_uuid,
+                    "kind": "card",
+                    "service_id": service_id,
+                    "rule_id": card.rule_id,
+                    "issued_at": now,
+                }
+            )
+            rows.extend(
+                {
+                    "uuid": s,
+                    "card_uuid": card.card_uuid,
+                    "kind": "suggestion",
+                    "service_id": service_id,
+                    "rule_id": card.rule_id,
+                    "issued_at": now,
+                }
+                for s in card.suggestion_uuids
+            )
         with self._pending_lock:
             self._pending.extend(rows)
             dropped = len(self._pending) - _MAX_PENDING
             if dropped > 0:
                 del self._pending[:dropped]
-                log.error("issued-card queue full: oldest rows dropped",
-                          extra={"event": "store", "reason": f"{dropped} rows"})
+                log.error(
+                    "issued-card queue full: oldest rows dropped", extra={"event": "store", "reason": f"{dropped} rows"}
+                )
             if self._writer is None:  # started lazily: after gunicorn has forked the worker
                 self._writer = threading.Thread(target=self._write_loop, name="issued-writer", daemon=True)
                 self._writer.start()
@@ -172,8 +190,9 @@ class Store:
         """
         self.flush_issued()
         joined = feedback.outerjoin(issued, issued.c.uuid == feedback.c.card_uuid)
-        query = select(issued.c.rule_id, feedback.c.outcome, feedback.c.override_reason_code,
-                       feedback.c.accepted_suggestions).select_from(joined)
+        query = select(
+            issued.c.rule_id, feedback.c.outcome, feedback.c.override_reason_code, feedback.c.accepted_suggestions
+        ).select_from(joined)
         with self.engine.connect() as connection:
             rows = list(connection.execute(query))
         orphan_suggestions = {s for rule_id, _, _, accepted in rows if rule_id is None for s in json.loads(accepted)}
@@ -210,8 +229,16 @@ class Store:
 
 def _feedback_row(service_id: str, item: FeedbackItem, received_at: datetime) -> dict[str, object]:
     canonical = json.dumps(
-        [service_id, item.card, item.outcome, sorted(item.accepted_suggestions), item.override_reason_system,
-         item.override_reason_code, item.has_user_comment, item.outcome_timestamp.isoformat()],
+        [
+            service_id,
+            item.card,
+            item.outcome,
+            sorted(item.accepted_suggestions),
+            item.override_reason_system,
+            item.override_reason_code,
+            item.has_user_comment,
+            item.outcome_timestamp.isoformat(),
+        ],
         separators=(",", ":"),
     )
     return {

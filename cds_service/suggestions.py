@@ -54,8 +54,9 @@ def build_suggestions(actions: Sequence[SuggestedAction], patient_id: str) -> li
 def _suggestion(action: SuggestedAction, patient_id: str) -> dict[str, Any]:
     label, drafts = _drafts(action.kind, _frozen(action.params))
     subject = {"reference": f"Patient/{patient_id}"}
-    actions = [_create(description, {**copy.deepcopy(resource), "subject": dict(subject)})
-               for description, resource in drafts]
+    actions = [
+        _create(description, {**copy.deepcopy(resource), "subject": dict(subject)}) for description, resource in drafts
+    ]
     return {"label": label, "uuid": str(uuid.uuid4()), "actions": actions}
 
 
@@ -74,8 +75,10 @@ def _drafts(kind: ActionKind, frozen: tuple[tuple[str, Any], ...]) -> tuple[str,
     texts = action_texts()[kind.value]
     params = dict(frozen)
     if kind is ActionKind.ORDER_LABS:
-        drafts = tuple((_fill(texts["description"], {"lab": texts["labs"][lab]["text"]}),
-                        _service_request(texts["labs"][lab])) for lab in params["labs"])
+        drafts = tuple(
+            (_fill(texts["description"], {"lab": texts["labs"][lab]["text"]}), _service_request(texts["labs"][lab]))
+            for lab in params["labs"]
+        )
     elif kind in (ActionKind.ORDER_DXA, ActionKind.REFERRAL):
         texts = {**texts, **texts.get("with_vfa", {})} if params.get("with_vfa") else texts  # GC-01: ACR22 asks VFA
         extra: dict[str, Any] = {}
@@ -105,15 +108,26 @@ def _service_request(code: Mapping[str, Any], extra: Mapping[str, Any] | None = 
 def _medication_request(texts: Mapping[str, Any]) -> dict[str, Any]:
     dose = texts["dose"]
     resource = {
-        "resourceType": "MedicationRequest", **_DRAFT,
+        "resourceType": "MedicationRequest",
+        **_DRAFT,
         "medicationCodeableConcept": copy.deepcopy(texts["medication"]),
-        "dosageInstruction": [{
-            "text": texts["dosage"],
-            "route": {"text": "oral"},
-            "timing": {"repeat": copy.deepcopy(texts["timing"])},
-            "doseAndRate": [{"doseQuantity": {"value": int(dose["value"]), "unit": dose["unit"],
-                                              "system": "http://unitsofmeasure.org", "code": dose["unit"]}}],
-        }],
+        "dosageInstruction": [
+            {
+                "text": texts["dosage"],
+                "route": {"text": "oral"},
+                "timing": {"repeat": copy.deepcopy(texts["timing"])},
+                "doseAndRate": [
+                    {
+                        "doseQuantity": {
+                            "value": int(dose["value"]),
+                            "unit": dose["unit"],
+                            "system": "http://unitsofmeasure.org",
+                            "code": dose["unit"],
+                        }
+                    }
+                ],
+            }
+        ],
     }
     MedicationRequest.model_validate({**resource, "subject": _PLACEHOLDER_SUBJECT})
     return resource

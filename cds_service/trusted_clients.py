@@ -39,8 +39,19 @@ DEFAULT_ALGORITHMS = ("ES384", "RS384")
 SANDBOX_ISSUER = "https://sandbox.cds-hooks.org"
 DEFAULT_JWKS_TTL_SECONDS = 300
 DEFAULT_MIN_REFETCH_INTERVAL_SECONDS = 60
-_FIELDS = frozenset({"issuer", "jwks", "jwks_file", "jwks_url", "jku_allowlist", "algorithms", "tenants",
-                     "jwks_ttl_seconds", "min_refetch_interval_seconds"})
+_FIELDS = frozenset(
+    {
+        "issuer",
+        "jwks",
+        "jwks_file",
+        "jwks_url",
+        "jku_allowlist",
+        "algorithms",
+        "tenants",
+        "jwks_ttl_seconds",
+        "min_refetch_interval_seconds",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -71,8 +82,9 @@ def load_trusted_clients(path: Path) -> dict[str, TrustedClient]:
         # The problem and its position only: the parser's own message quotes file lines, which may hold keys.
         mark = getattr(exc, "problem_mark", None)
         position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise ConfigError(f"{where} is not valid YAML{position}: {getattr(exc, 'problem', None) or 'syntax error'}"
-                          ) from None
+        raise ConfigError(
+            f"{where} is not valid YAML{position}: {getattr(exc, 'problem', None) or 'syntax error'}"
+        ) from None
     entries = document.get("clients") if isinstance(document, dict) else document
     if isinstance(document, dict) and set(document) != {"clients"}:
         raise ConfigError(f"{where}: the only top-level key allowed is 'clients'")
@@ -101,8 +113,9 @@ def _client(entry: Any, where: str, base_dir: Path) -> TrustedClient:
     sources = [name for name in ("jwks", "jwks_file", "jwks_url") if entry.get(name) is not None]
     if len(sources) > 1:
         raise ConfigError(f"{where}: give only one of jwks, jwks_file, jwks_url (found {', '.join(sources)})")
-    jku_allowlist = tuple(_url(u, f"{where}.jku_allowlist[{i}]") for i, u in enumerate(_list(entry, "jku_allowlist",
-                                                                                                where)))
+    jku_allowlist = tuple(
+        _url(u, f"{where}.jku_allowlist[{i}]") for i, u in enumerate(_list(entry, "jku_allowlist", where))
+    )
     if not sources and not jku_allowlist:
         raise ConfigError(f"{where}: no keys; give jwks, jwks_file or jwks_url, or a jku_allowlist")
 
@@ -129,19 +142,24 @@ def _client(entry: Any, where: str, base_dir: Path) -> TrustedClient:
     algorithms = tuple(_list(entry, "algorithms", where)) or DEFAULT_ALGORITHMS
     for algorithm in algorithms:
         if not isinstance(algorithm, str) or algorithm not in SUPPORTED_ALGORITHMS:
-            why = ("symmetric and unkeyed algorithms are forbidden by the CDS Hooks spec"
-                   if isinstance(algorithm, str) and (algorithm.lower() == "none" or algorithm.upper().startswith("HS"))
-                   else "not a supported asymmetric algorithm")
-            raise ConfigError(f"{where}.algorithms: {algorithm!r} is refused ({why}); "
-                              f"use some of {', '.join(sorted(SUPPORTED_ALGORITHMS))}")
+            why = (
+                "symmetric and unkeyed algorithms are forbidden by the CDS Hooks spec"
+                if isinstance(algorithm, str) and (algorithm.lower() == "none" or algorithm.upper().startswith("HS"))
+                else "not a supported asymmetric algorithm"
+            )
+            raise ConfigError(
+                f"{where}.algorithms: {algorithm!r} is refused ({why}); "
+                f"use some of {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
+            )
 
     tenants = tuple(_list(entry, "tenants", where))
     if not all(isinstance(t, str) and t for t in tenants):
         raise ConfigError(f"{where}.tenants must be a list of non-empty strings")
 
     ttl = _seconds(entry, "jwks_ttl_seconds", DEFAULT_JWKS_TTL_SECONDS, where, minimum=1)
-    min_refetch_interval = _seconds(entry, "min_refetch_interval_seconds", DEFAULT_MIN_REFETCH_INTERVAL_SECONDS,
-                                    where, minimum=0)
+    min_refetch_interval = _seconds(
+        entry, "min_refetch_interval_seconds", DEFAULT_MIN_REFETCH_INTERVAL_SECONDS, where, minimum=0
+    )
     if min_refetch_interval > ttl:
         # Otherwise keys could expire while a refetch is still forbidden, refusing every call in between.
         raise ConfigError(f"{where}: min_refetch_interval_seconds must not exceed jwks_ttl_seconds")

@@ -21,9 +21,7 @@ from jsonschema.exceptions import ValidationError
 from cds_service.errors import CdsError, Issue
 
 # RFC 3339 §5.6 date-time (a full date, a time, and an offset or Z).
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 @cache
@@ -80,8 +78,11 @@ def _describe(error: ValidationError, prefix: str, known: frozenset[str]) -> Iss
             if isinstance(error.instance, dict) and trigger in error.instance:
                 absent = [n for n in needed if n not in error.instance]
                 if absent:
-                    return Issue(f"'{absent[0]}' is required when '{trigger}' is present.", code="required",
-                                 expression=(absent[0],))
+                    return Issue(
+                        f"'{absent[0]}' is required when '{trigger}' is present.",
+                        code="required",
+                        expression=(absent[0],),
+                    )
         return Issue(f"{where}: a dependent member is missing.", code="required", expression=(where,))
     if kind == "type":
         expected = error.validator_value
@@ -89,8 +90,7 @@ def _describe(error: ValidationError, prefix: str, known: frozenset[str]) -> Iss
         return Issue(f"'{where}' must be of type {expected_text}.", code="structure", expression=(where,))
     if kind in ("enum", "const"):
         allowed = error.validator_value if kind == "enum" else [error.validator_value]
-        return Issue(f"'{where}' must be one of: {', '.join(map(str, allowed))}.", code="value",
-                     expression=(where,))
+        return Issue(f"'{where}' must be one of: {', '.join(map(str, allowed))}.", code="value", expression=(where,))
     if kind == "pattern":
         return Issue(f"'{where}' has an invalid format.", code="value", expression=(where,))
     if kind in ("minLength", "minItems", "minProperties"):
@@ -133,8 +133,13 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
     issues = schema_issues("hook-request", body)
     if not issues:
         if body["hook"] != expected_hook:
-            issues.append(Issue(f"This service handles the '{expected_hook}' hook, not the one sent.",
-                                code="not-supported", expression=("hook",)))
+            issues.append(
+                Issue(
+                    f"This service handles the '{expected_hook}' hook, not the one sent.",
+                    code="not-supported",
+                    expression=("hook",),
+                )
+            )
         else:
             issues.extend(schema_issues("patient-view-context", body["context"], prefix="context"))
     if issues:
@@ -172,20 +177,27 @@ def parse_feedback(body: Any) -> list[FeedbackItem]:
         stamp = entry["outcomeTimestamp"]
         parsed = _rfc3339(stamp)
         if parsed is None:
-            issues.append(Issue(f"'feedback[{index}].outcomeTimestamp' must be an RFC 3339 date-time with an "
-                                "offset, e.g. 2026-11-25T10:15:00Z.", code="value",
-                                expression=(f"feedback[{index}].outcomeTimestamp",)))
+            issues.append(
+                Issue(
+                    f"'feedback[{index}].outcomeTimestamp' must be an RFC 3339 date-time with an "
+                    "offset, e.g. 2026-11-25T10:15:00Z.",
+                    code="value",
+                    expression=(f"feedback[{index}].outcomeTimestamp",),
+                )
+            )
             continue
         reason = (entry.get("overrideReason") or {}).get("reason") or {}
-        items.append(FeedbackItem(
-            card=entry["card"],
-            outcome=entry["outcome"],
-            accepted_suggestions=tuple(s["id"] for s in entry.get("acceptedSuggestions", ())),
-            override_reason_system=reason.get("system"),
-            override_reason_code=reason.get("code"),
-            has_user_comment=bool((entry.get("overrideReason") or {}).get("userComment")),
-            outcome_timestamp=parsed,
-        ))
+        items.append(
+            FeedbackItem(
+                card=entry["card"],
+                outcome=entry["outcome"],
+                accepted_suggestions=tuple(s["id"] for s in entry.get("acceptedSuggestions", ())),
+                override_reason_system=reason.get("system"),
+                override_reason_code=reason.get("code"),
+                has_user_comment=bool((entry.get("overrideReason") or {}).get("userComment")),
+                outcome_timestamp=parsed,
+            )
+        )
     if issues:
         raise CdsError(400, issues)
     return items

@@ -45,9 +45,7 @@ SECONDARY_OSTEOPOROSIS_CONCEPTS = frozenset(
 
 def fmt_number(value: Decimal) -> str:
     """Plain text for a number: at most 2 decimals, truncated (keeps '>= limit' and '< limit' true)."""
-    truncated = (
-        value.quantize(Decimal("0.01"), rounding=ROUND_DOWN) if value.as_tuple().exponent < -2 else value
-    )
+    truncated = value.quantize(Decimal("0.01"), rounding=ROUND_DOWN) if value.as_tuple().exponent < -2 else value
     text = format(truncated, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -196,9 +194,7 @@ def _fracture_text(f: FragilityFracture) -> str:
     return f"prior {name} fracture {when}"
 
 
-def _tx01_reasons(
-    dxa: DxaAssessment, fractures: FractureAssessment, frax: FraxAssessment
-) -> tuple[Reason, ...]:
+def _tx01_reasons(dxa: DxaAssessment, fractures: FractureAssessment, frax: FraxAssessment) -> tuple[Reason, ...]:
     th = THRESHOLDS
     reasons: list[Reason] = []
     for f in fractures.qualifying_hip_vertebral[:1]:
@@ -241,9 +237,7 @@ def _tx02_reasons(
         return tuple(reasons)  # on current therapy only (c) applies
     recent = [f for f in qualifying if f.recent]
     if recent:
-        reasons.append(
-            Reason("recent-fracture", f"{_fracture_text(recent[0]).replace('prior ', '')} (<12 months)")
-        )
+        reasons.append(Reason("recent-fracture", f"{_fracture_text(recent[0]).replace('prior ', '')} (<12 months)"))
     if len(qualifying) >= 2:
         reasons.append(Reason("multiple-fractures", f"{len(qualifying)} fragility fractures"))
     if dxa.lowest_t is not None and dxa.lowest_t.value < th.t_very_high_risk_below:
@@ -378,8 +372,7 @@ def _bhc_reasons(
     if gc.qualifies:
         reasons.append("glucocorticoid")
     if any(
-        c.concept in (ConditionConcept.OSTEOPOROSIS, ConditionConcept.OSTEOPENIA) and c.active
-        for c in facts.conditions
+        c.concept in (ConditionConcept.OSTEOPOROSIS, ConditionConcept.OSTEOPENIA) and c.active for c in facts.conditions
     ):
         reasons.append("coded-diagnosis")
     return tuple(reasons)
@@ -426,9 +419,7 @@ def assess(facts: PatientFacts, now: date | datetime) -> Assessment:
     fractures = assess_fractures(facts.fractures, today, facts.age_on, age, on_therapy_on)
     gc = assess_glucocorticoids(exposures, today)
     latest_dxa_date = dxa.latest_valid.date if dxa.latest_valid else None
-    frax = assess_frax(
-        facts.frax, today, age, latest_dxa_date, dxa.stale, gc.gc_dose, on_therapy_on, issue_records
-    )
+    frax = assess_frax(facts.frax, today, age, latest_dxa_date, dxa.stale, gc.gc_dose, on_therapy_on, issue_records)
     labs = assess_labs(facts.labs, issue_records)
     adult50 = path.population == Population.ADULT50
     clinical = _clinical_osteoporosis(dxa, fractures) if adult50 else None
@@ -437,9 +428,7 @@ def assess(facts: PatientFacts, now: date | datetime) -> Assessment:
     acr = _acr(path, dxa, fractures, frax, gc) if gc.qualifies else None
     issues: list[CoreIssue] = [*dxa.issues, *gc.issues, *labs.issues]
     if therapy.denosumab.records_without_dates:
-        issues.append(
-            CoreIssue("Denosumab", "listed without any administration date", None, ("SAFE-01", "SAFE-03"))
-        )
+        issues.append(CoreIssue("Denosumab", "listed without any administration date", None, ("SAFE-01", "SAFE-03")))
     if adult50 and dxa.latest_valid is not None and dxa.latest_with_t is None:
         issues.append(
             CoreIssue(
@@ -450,9 +439,7 @@ def assess(facts: PatientFacts, now: date | datetime) -> Assessment:
             )
         )
     if facts.birth_date is None:
-        issues.append(
-            CoreIssue("Birth date", "missing: age-based rules could not run", None, ("DX-01", "DX-02"))
-        )
+        issues.append(CoreIssue("Birth date", "missing: age-based rules could not run", None, ("DX-01", "DX-02")))
     d = therapy.denosumab
     denosumab_overdue = d.last_dose is not None and not d.follow_on and d.due is not None and today > d.due
     return Assessment(

@@ -38,8 +38,7 @@ def contract_problems(rec: Recommendation) -> list[str]:
     keys = set(rec.values)
     if keys != required:
         problems.append(
-            f"{rec.rule_id}/{rec.variant}: missing {sorted(required - keys)}, "
-            f"unexpected {sorted(keys - required)}"
+            f"{rec.rule_id}/{rec.variant}: missing {sorted(required - keys)}, unexpected {sorted(keys - required)}"
         )
     problems += [f"{rec.rule_id}: {p}" for p in _plain(dict(rec.values), "values")]
     for action in rec.actions:

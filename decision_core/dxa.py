@@ -112,9 +112,7 @@ def _vertebra_key(name: str) -> tuple[str, int]:
 
 
 def _vertebrae_text(vertebrae: tuple[str, ...]) -> str:
-    keys = sorted(
-        {_vertebra_key(v) for v in vertebrae}, key=lambda k: ({"C": 0, "T": 1, "L": 2}.get(k[0], 3), k[1])
-    )
+    keys = sorted({_vertebra_key(v) for v in vertebrae}, key=lambda k: ({"C": 0, "T": 1, "L": 2}.get(k[0], 3), k[1]))
     names = [f"{letter}{number}" if number else letter for letter, number in keys]
     contiguous = all(a[0] == b[0] and b[1] == a[1] + 1 for a, b in pairwise(keys))
     if len(names) > 1 and contiguous:
@@ -136,9 +134,7 @@ def _exclusion_reason(m: DxaMeasurement, issue_records: frozenset[str]) -> str |
     if m.record in issue_records:
         return "recorded as a data issue"
     if abs(m.value) > th.score_plausible_abs_max:
-        return (
-            f"{m.kind}-score {m.value} outside -{th.score_plausible_abs_max}..+{th.score_plausible_abs_max}"
-        )
+        return f"{m.kind}-score {m.value} outside -{th.score_plausible_abs_max}..+{th.score_plausible_abs_max}"
     if m.site == BoneSite.LUMBAR_SPINE:
         distinct = {_vertebra_key(v) for v in m.vertebrae}
         if m.vertebrae and len(distinct) < th.min_spine_vertebrae:
@@ -218,9 +214,7 @@ def assess_dxa(
     studies: tuple[DxaStudy, ...],
     today: date,
     issue_records: frozenset[str],
-    t_counts_at: Callable[
-        [date], bool
-    ],  # (study date) -> bool: was the patient on the WHO (ADULT50) path then
+    t_counts_at: Callable[[date], bool],  # (study date) -> bool: was the patient on the WHO (ADULT50) path then
 ) -> DxaAssessment:
     th = THRESHOLDS
     ordered = sorted(studies, key=lambda s: s.date, reverse=True)

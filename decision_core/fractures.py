@@ -148,9 +148,7 @@ def assess_fractures(
         else:
             counts = True
             qualifying = current_age is not None and current_age >= th.fracture_treatment_min_age
-        recent = fracture.onset is not None and within_months_before(
-            fracture.onset, today, th.recent_fracture_months
-        )
+        recent = fracture.onset is not None and within_months_before(fracture.onset, today, th.recent_fracture_months)
         found.append(
             FragilityFracture(
                 site=fracture.site,

@@ -139,10 +139,7 @@ def assess_frax(
     issue_records: frozenset[str],
 ) -> FraxAssessment:
     ordered = sorted(results, key=lambda r: r.effective, reverse=True)
-    readings = [
-        read_frax(r, today, age, latest_dxa, dxa_stale, gc_dose, on_therapy_on, issue_records)
-        for r in ordered
-    ]
+    readings = [read_frax(r, today, age, latest_dxa, dxa_stale, gc_dose, on_therapy_on, issue_records) for r in ordered]
     latest = readings[0] if readings else None
     valid = next((r for r in readings if r.valid), None)
     return FraxAssessment(latest, valid)

@@ -85,9 +85,7 @@ def prednisone_equivalent(exposure: MedicationExposure) -> Decimal | None:
 
 
 def _course(exposure: MedicationExposure, dose: Decimal, today: date) -> GcCourse | None:
-    planned = exposure.status == MedicationStatus.PLANNED or (
-        exposure.start is not None and exposure.start > today
-    )
+    planned = exposure.status == MedicationStatus.PLANNED or (exposure.start is not None and exposure.start > today)
     start = exposure.start if exposure.start is not None else (today if planned else None)
     if start is None:
         return None
@@ -114,9 +112,7 @@ def _recent(run_end_taken: date, has_planned: bool, today: date) -> bool:
     return has_planned or (today - run_end_taken).days <= THRESHOLDS.gc_recent_days
 
 
-def _current_run(
-    courses: list[GcCourse], min_dose: Decimal, today: date
-) -> tuple[GcRun, list[GcCourse]] | None:
+def _current_run(courses: list[GcCourse], min_dose: Decimal, today: date) -> tuple[GcRun, list[GcCourse]] | None:
     """The continuous run of courses at >= min_dose that is active now, ended within 30 days, or planned."""
     eligible = sorted((c for c in courses if c.dose >= min_dose), key=lambda c: c.start)
     runs: list[tuple[GcRun, list[GcCourse]]] = []
@@ -134,9 +130,7 @@ def _current_run(
 
 
 def _current_dose(courses: list[GcCourse], today: date) -> Decimal:
-    active = [
-        c for c in courses if not c.planned and c.start <= today <= c.planned_until and c.taken_until >= today
-    ]
+    active = [c for c in courses if not c.planned and c.start <= today <= c.planned_until and c.taken_until >= today]
     if active:
         return sum((c.dose for c in active), Decimal(0))
     planned = [c for c in courses if c.planned]
@@ -176,9 +170,7 @@ def assess_glucocorticoids(exposures: tuple[MedicationExposure, ...], today: dat
         if course is None:
             if e.status == MedicationStatus.ACTIVE:
                 issues.append(
-                    CoreIssue(
-                        f"Glucocorticoid {e.display}", "no start date: duration unknown", e.record, ("GC-01",)
-                    )
+                    CoreIssue(f"Glucocorticoid {e.display}", "no start date: duration unknown", e.record, ("GC-01",))
                 )
             continue
         courses.append(course)
@@ -189,18 +181,14 @@ def assess_glucocorticoids(exposures: tuple[MedicationExposure, ...], today: dat
     high_run = _current_run(courses, th.gc_very_high_dose_mg, today)
     cum12 = _cumulative_12_months(courses, today)
     very_high_dose = (
-        high_run is not None
-        and gc_dose >= th.gc_very_high_dose_mg
-        and high_run[0].days > th.gc_very_high_dose_min_days
+        high_run is not None and gc_dose >= th.gc_very_high_dose_mg and high_run[0].days > th.gc_very_high_dose_min_days
     ) or cum12 >= th.gc_very_high_cum12_mg
     young_run = _current_run(courses, th.gc_acr_moderate_young_dose_mg, today)
     moderate_young = (
-        young_run is not None
-        and add_months(young_run[0].start, th.gc_acr_moderate_young_months) <= young_run[0].end
+        young_run is not None and add_months(young_run[0].start, th.gc_acr_moderate_young_months) <= young_run[0].end
     )
     frax_yes = any(
-        c.dose >= th.gc_frax_input_dose_mg and (c.taken_until - c.start).days >= th.gc_min_days
-        for c in courses
+        c.dose >= th.gc_frax_input_dose_mg and (c.taken_until - c.start).days >= th.gc_min_days for c in courses
     )
     drugs = tuple(sorted({c.drug for c in run[1]})) if run else ()
     return GcExposure(

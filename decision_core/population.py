@@ -21,9 +21,7 @@ class Population(StrEnum):
 class PopulationPath:
     population: Population
     age: int | None
-    menopause_assumed: (
-        bool  # female >= 50 with no documented status: assumed postmenopausal (stated in DX-01)
-    )
+    menopause_assumed: bool  # female >= 50 with no documented status: assumed postmenopausal (stated in DX-01)
     sex: Sex
 
 

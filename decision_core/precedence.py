@@ -139,9 +139,7 @@ STATE_ROWS: tuple[StateRow, ...] = (
         "On current therapy: MON-02 handles DXA timing",
         _current_therapy,
     ),
-    StateRow(
-        "not-treatment-naive", frozenset({"LAB-01"}), "LAB-01 is for treatment-naive patients", _not_naive
-    ),
+    StateRow("not-treatment-naive", frozenset({"LAB-01"}), "LAB-01 is for treatment-naive patients", _not_naive),
     StateRow(
         "naive-normal-without-bhc",
         frozenset({"UNIV-01", "VITD-01", "LAB-01"}),

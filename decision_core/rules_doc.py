@@ -17,8 +17,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "C-01 puts them in ADULT50 ('no documented premenopausal status') and in YOUNG ('documented pre- or "
         "perimenopausal').",
         "ADULT50. Premenopausal at >= 50 stays YOUNG.",
-        "ISCD allows WHO criteria in the menopausal transition, and the ADULT50 clause is the specific one "
-        "for >= 50.",
+        "ISCD allows WHO criteria in the menopausal transition, and the ADULT50 clause is the specific one for >= 50.",
     ),
     (
         "D-C01-sex",
@@ -36,8 +35,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "< 18: no cards at all. No birth date: only SAFE-01, SAFE-02, SAFE-03, MON-02, MON-03 and DATA-03 "
         "run, and "
         "DATA-03 names the missing birth date.",
-        "Drug-safety alerts must not disappear because a demographic field is missing; classification needs "
-        "age.",
+        "Drug-safety alerts must not disappear because a demographic field is missing; classification needs age.",
     ),
     (
         "D-C02-latest",
@@ -64,8 +62,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "Preliminary DXA values and lab results",
         "Not covered.",
         "Used like final values (the extraction may drop them).",
-        "Dropping them would hide an osteoporotic result until finalized; every output is a draft for "
-        "review.",
+        "Dropping them would hide an osteoporotic result until finalized; every output is a draft for review.",
     ),
     (
         "D-C04-persist",
@@ -80,8 +77,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
     (
         "D-C05-age",
         "Fracture age limits (>= 40 for C-05, >= 50 for treatment rules)",
-        "Clinical osteoporosis (C-04) and TX-01 (a)/(b), TX-02 count fractures; C-05 says >= 50 for "
-        "treatment rules.",
+        "Clinical osteoporosis (C-04) and TX-01 (a)/(b), TX-02 count fractures; C-05 says >= 50 for treatment rules.",
         "Clinical osteoporosis (DX-01 'clinical', TX-01 (a)/(b), TX-02, TX-04a via C-04) uses fractures at "
         ">= 50. "
         "Fractures at 40-49 count for the bone-health context, LAB-01, DATA-01, FRAX 'prior fracture', "
@@ -131,8 +127,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "Active without end: until NOW. Stopped/completed without end: only its start day counts. Planned "
         "records "
         "never count as exposure or as given infusions.",
-        "Undocumented exposure is not invented; MON-03 then errs towards no holiday prompt, which is "
-        "harmless.",
+        "Undocumented exposure is not invented; MON-03 then errs towards no holiday prompt, which is harmless.",
     ),
     (
         "D-C07",
@@ -244,8 +239,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "vertebral fracture at any population; by HU: CT HU < 97.9 within 12 months. 25-OH D drafted when "
         "missing "
         "(all variants); 04c drafts a DXA.",
-        "An active surgical order without date is still upcoming; teriparatide stays limited to "
-        "osteoporosis (§7.17).",
+        "An active surgical order without date is still upcoming; teriparatide stays limited to osteoporosis (§7.17).",
     ),
     (
         "D-GC01-young",
@@ -267,8 +261,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "Z-score: not-assessable. < 40: gc_dose >= 30 is very high without a duration (as written). "
         "Untreated "
         "'low' and 'not-assessable' are warnings, as the table says ('warning if not on therapy').",
-        "A normal T-score alone cannot exclude moderate risk at >= 40; calling it 'low' would be false "
-        "reassurance.",
+        "A normal T-score alone cannot exclude moderate risk at >= 40; calling it 'low' would be false reassurance.",
     ),
     (
         "D-SAFE",
@@ -293,8 +286,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "draft when 25(OH)D > 50. Vitamin D 800 IU/d at >= 50 (1000 when 25(OH)D < 30), 600 below 50. "
         "Calcium is "
         "a total-intake target (diet first). Sex other/unknown >= 51: 1200 mg, flagged.",
-        "No duplicate supplements; no vitamin D for a high level; repletion doses stay the clinician's "
-        "choice.",
+        "No duplicate supplements; no vitamin D for a high level; repletion doses stay the clinician's choice.",
     ),
     (
         "D-LAB01",
@@ -337,8 +329,7 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "D-FMT",
         "Numbers in reason texts",
         "Not specified.",
-        "Percentages are truncated (never rounded up) to 2 decimals, so '>= 20%' and '< 20%' texts stay "
-        "true.",
+        "Percentages are truncated (never rounded up) to 2 decimals, so '>= 20%' and '< 20%' texts stay true.",
         "Rounding 19.996 up to '20.0%' would contradict 'below threshold'.",
     ),
 )
@@ -370,26 +361,19 @@ def render() -> str:
         "## Public API",
         "",
         "- `decision_core.evaluate(facts: PatientFacts, now: date | datetime) -> list[Recommendation]`:",
-        "  sorted by indicator (critical, warning, info), then decision-table order; at most one per rule "
-        "id.",
-        "- `decision_core.assess(facts, now) -> Assessment`: every derived value (C-01..C-10) the rules "
-        "read.",
+        "  sorted by indicator (critical, warning, info), then decision-table order; at most one per rule id.",
+        "- `decision_core.assess(facts, now) -> Assessment`: every derived value (C-01..C-10) the rules read.",
         "- `decision_core.evaluate.triggered(facts, now)`: the raw trigger set before §4 (audit, tests).",
-        "- `decision_core.RULE_SPECS: Mapping[str, RuleSpec]`; "
-        "`decision_core.contract.contract_problems(rec)`.",
+        "- `decision_core.RULE_SPECS: Mapping[str, RuleSpec]`; `decision_core.contract.contract_problems(rec)`.",
         "- `decision_core.THRESHOLDS`: every threshold with its source keys.",
         "",
         "## Conventions for `values`",
         "",
         "- Plain types only: `str`, `int`, `bool`, `Decimal`, `date`, `None`, tuples and dicts of those.",
-        "- T/Z-scores, FRAX %, labs and doses are `Decimal` exactly as recorded (FRAX adjusted values are "
-        "exact",
-        "  products); format them in the card layer. Negative numbers are to be written with ASCII "
-        "hyphen-minus.",
-        "- Each variant always provides exactly the keys listed (values may be `None` where the type says "
-        "so).",
-        "- Every rule has `unchecked_domains`: data domains it needs that were unavailable or partial; the "
-        "card",
+        "- T/Z-scores, FRAX %, labs and doses are `Decimal` exactly as recorded (FRAX adjusted values are exact",
+        "  products); format them in the card layer. Negative numbers are to be written with ASCII hyphen-minus.",
+        "- Each variant always provides exactly the keys listed (values may be `None` where the type says so).",
+        "- Every rule has `unchecked_domains`: data domains it needs that were unavailable or partial; the card",
         "  must then say what could not be checked.",
         "",
         "## Action parameters",
@@ -426,13 +410,9 @@ def render() -> str:
         "|---|---|---|",
     ]
     for row in CARD_ROWS:
-        out.append(
-            f"| {', '.join(sorted(row.winners))} | {', '.join(sorted(row.losers))} | {_cell(row.note)} |"
-        )
+        out.append(f"| {', '.join(sorted(row.winners))} | {', '.join(sorted(row.losers))} | {_cell(row.note)} |")
     for state_row in STATE_ROWS:
-        out.append(
-            f"| state: {state_row.state} | {', '.join(sorted(state_row.losers))} | {_cell(state_row.note)} |"
-        )
+        out.append(f"| state: {state_row.state} | {', '.join(sorted(state_row.losers))} | {_cell(state_row.note)} |")
     out += ["", "## Thresholds", "", "| name | value | sources |", "|---|---|---|"]
     for name, value, sources in threshold_table():
         out.append(f"| `{name}` | {value} | {', '.join(sources)} |")
@@ -440,8 +420,7 @@ def render() -> str:
         "",
         "## Deviations from the decision table",
         "",
-        "Each entry is a place where the table is contradictory, silent or unimplementable, and the closest "
-        "safe",
+        "Each entry is a place where the table is contradictory, silent or unimplementable, and the closest safe",
         "reading the core implements.",
         "",
     ]

@@ -51,13 +51,10 @@ class RuleSpec:
         return frozenset(self.keys) | frozenset(self.variants[variant].extra_keys)
 
 
-UNCHECKED = {
-    "unchecked_domains": "tuple[str]; data domains this rule needs that could not be (fully) fetched"
-}
+UNCHECKED = {"unchecked_domains": "tuple[str]; data domains this rule needs that could not be (fully) fetched"}
 
 _DXA_SITES = {
-    "valid_sites": "tuple[dict{kind,site,value: Decimal,date}]; every valid diagnostic value of the study "
-    "used",
+    "valid_sites": "tuple[dict{kind,site,value: Decimal,date}]; every valid diagnostic value of the study used",
     "excluded_sites": "tuple[dict{kind,site,value: Decimal,reason}]; values not used and why (C-03)",
 }
 _LOWEST_T = {
@@ -71,8 +68,7 @@ _FRAX = {
     "frax_mof_raw": "Decimal | None; FRAX MOF % as recorded",
     "frax_hip_raw": "Decimal | None; FRAX hip % as recorded",
     "frax_date": "date | None; FRAX date",
-    "frax_adjustment": "str | None; applied | not-applied-dose-at-or-below-7.5 | not-applied-gc-input-no | "
-    "none",
+    "frax_adjustment": "str | None; applied | not-applied-dose-at-or-below-7.5 | not-applied-gc-input-no | none",
 }
 _EGFR = {
     "egfr_value": "Decimal | None; latest eGFR within 12 months, mL/min/1.73m2",
@@ -138,9 +134,7 @@ _SPECS: list[RuleSpec] = [
             "low-bone-mass": VariantSpec(
                 I, "Low bone mass (osteopenia): lowest T-score {lowest_t} at {lowest_t_site}, DXA {dxa_date}"
             ),
-            "normal": VariantSpec(
-                I, "BMD normal (lowest T-score {lowest_t} at {lowest_t_site}, DXA {dxa_date})"
-            ),
+            "normal": VariantSpec(I, "BMD normal (lowest T-score {lowest_t} at {lowest_t_site}, DXA {dxa_date})"),
         },
         {
             "category": "str; normal | low-bone-mass | osteoporosis",
@@ -148,8 +142,7 @@ _SPECS: list[RuleSpec] = [
             **_DXA_SITES,
             "dxa_age_months": "int | None; whole months since the latest DXA",
             "dxa_stale": "bool; latest DXA older than 24 months (detail: 'see DATA-02')",
-            "menopause_assumed": "bool; female >=50 with no documented menopause status, assumed "
-            "postmenopausal",
+            "menopause_assumed": "bool; female >=50 with no documented menopause status, assumed postmenopausal",
             "sex": "str; female | male | other | unknown (detail: same cut-offs for men >=50)",
         },
         ("ISCD", "AACE20", "BHOF22", "GOURLAY12", "S000", "S001", "S002", "S003", "S004"),
@@ -172,8 +165,7 @@ _SPECS: list[RuleSpec] = [
         {
             "low-for-age": VariantSpec(
                 W,
-                "Low BMD for age: lowest Z-score {lowest_z} at {lowest_z_site} (below expected range for "
-                "age)",
+                "Low BMD for age: lowest Z-score {lowest_z} at {lowest_z_site} (below expected range for age)",
             ),
             "within-range": VariantSpec(
                 I, "BMD within expected range for age (lowest Z-score {lowest_z} at {lowest_z_site})"
@@ -205,8 +197,7 @@ _SPECS: list[RuleSpec] = [
         {
             "low-bone-mass": VariantSpec(
                 I,
-                "Low bone mass: calculate 10-yr FRAX (US) to decide on treatment (treat if MOF >=20% or hip "
-                ">=3%)",
+                "Low bone mass: calculate 10-yr FRAX (US) to decide on treatment (treat if MOF >=20% or hip >=3%)",
             ),
             "fracture-normal-bmd": VariantSpec(
                 I, "Fragility fracture with normal BMD: calculate 10-yr FRAX (US) with prior fracture = yes"
@@ -223,11 +214,9 @@ _SPECS: list[RuleSpec] = [
             "current_smoking": "bool | None; None = not recorded",
             "glucocorticoids": "bool; FRAX definition (>=5 mg/d prednisolone >=3 months, ever)",
             "gc_dose": "Decimal; current prednisone-equivalent mg/day",
-            "gc_adjust_applies": "bool; gc_dose > 7.5: adjust the FRAX result per C-08 (MOF x1.15, hip "
-            "x1.20)",
+            "gc_adjust_applies": "bool; gc_dose > 7.5: adjust the FRAX result per C-08 (MOF x1.15, hip x1.20)",
             "rheumatoid_arthritis": "bool; FRAX input",
-            "secondary_osteoporosis": "tuple[str]; displays of secondary-osteoporosis conditions (FRAX "
-            "input)",
+            "secondary_osteoporosis": "tuple[str]; displays of secondary-osteoporosis conditions (FRAX input)",
             "alcohol_3_or_more": "bool | None; >=3 units/day; None = not recorded",
             "femoral_neck_t": "Decimal | None; femoral neck T-score for FRAX (not the lowest T)",
             "femoral_neck_site": "str | None; its site label",
@@ -263,14 +252,11 @@ _SPECS: list[RuleSpec] = [
             "other-major-fracture": VariantSpec(
                 W, "Osteoporosis treatment indicated ({reason_text}); not on osteoporosis medication"
             ),
-            "frax": VariantSpec(
-                W, "Osteoporosis treatment indicated ({reason_text}); not on osteoporosis medication"
-            ),
+            "frax": VariantSpec(W, "Osteoporosis treatment indicated ({reason_text}); not on osteoporosis medication"),
         },
         {
             "reasons": "tuple[dict{code,text}]; every criterion met, first = variant",
-            "reason_text": "str; the first reason, short, e.g. 'T-score -2.8 lumbar spine', 'FRAX hip 3.3% "
-            ">=3%'",
+            "reason_text": "str; the first reason, short, e.g. 'T-score -2.8 lumbar spine', 'FRAX hip 3.3% >=3%'",
             "frax_below_threshold_ignored": "bool; (a)-(c) apply and a FRAX below threshold is on file: "
             "'FRAX does "
             "not override this indication'",
@@ -289,8 +275,7 @@ _SPECS: list[RuleSpec] = [
             "denosumab_alternative": "bool; eGFR <35: the detail names denosumab as the second-line choice",
             "denosumab_caveats": "tuple[str]; always with the alternative: calcium-check-first, plus "
             "correct-hypocalcemia-first (Ca < LLN) and boxed-warning-ckd-mbd-specialist (eGFR <30)",
-            "dxa_stale": "bool; osteoporosis on a DXA >24 months old: treat now, new DXA must not delay "
-            "treatment",
+            "dxa_stale": "bool; osteoporosis on a DXA >24 months old: treat now, new DXA must not delay treatment",
             "sex": "str; men: same criteria",
         },
         (
@@ -322,45 +307,37 @@ _SPECS: list[RuleSpec] = [
         {
             "fracture-on-therapy": VariantSpec(
                 W,
-                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone "
-                "specialist",
+                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone specialist",
             ),
             "recent-fracture": VariantSpec(
                 W,
-                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone "
-                "specialist",
+                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone specialist",
             ),
             "multiple-fractures": VariantSpec(
                 W,
-                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone "
-                "specialist",
+                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone specialist",
             ),
             "very-low-t": VariantSpec(
                 W,
-                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone "
-                "specialist",
+                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone specialist",
             ),
             "frax-very-high": VariantSpec(
                 W,
-                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone "
-                "specialist",
+                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone specialist",
             ),
             "glucocorticoid-high-dose": VariantSpec(
                 W,
-                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone "
-                "specialist",
+                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone specialist",
             ),
             "injurious-fall": VariantSpec(
                 W,
-                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone "
-                "specialist",
+                "Very high fracture risk ({reason_text}): consider anabolic therapy first; refer to bone specialist",
             ),
         },
         {
             "reasons": "tuple[dict{code,text}]; every criterion met, first = variant",
             "reason_text": "str; the first reason, short",
-            "on_therapy": "bool; on current osteoporosis therapy (check adherence, 25(OH)D, secondary "
-            "causes)",
+            "on_therapy": "bool; on current osteoporosis therapy (check adherence, 25(OH)D, secondary causes)",
             "fracture_count": "int; fragility fractures at >=50",
             "lowest_t": "Decimal | None",
             "lowest_t_site": "str | None",
@@ -392,8 +369,7 @@ _SPECS: list[RuleSpec] = [
             "interval_months": "int; 12 or 24",
             "interval_reasons": "tuple[str]; why 12 months: t-at-or-below--2.0 | glucocorticoid | "
             "aromatase-inhibitor-or-adt | premature-menopause",
-            "acp_rec4_discussion": "bool; female >=65 with lowest T <= -2.0: mention ACP23 rec 4 shared "
-            "decision",
+            "acp_rec4_discussion": "bool; female >=65 with lowest T <= -2.0: mention ACP23 rec 4 shared decision",
             "sex": "str",
             "age": "int",
         },
@@ -424,8 +400,7 @@ _SPECS: list[RuleSpec] = [
             ),
             "04b": VariantSpec(
                 I,
-                "Spinal instrumentation planned {planned_date} with low bone mass: optimize bone health "
-                "before surgery",
+                "Spinal instrumentation planned {planned_date} with low bone mass: optimize bone health before surgery",
             ),
         },
         {
@@ -456,8 +431,7 @@ _SPECS: list[RuleSpec] = [
             ),
             "not-assessable": VariantSpec(
                 W,
-                "Prednisone-eq {gc_dose} mg/day >=3 months: fracture risk not assessed - order DXA{ and "
-                "FRAX}",
+                "Prednisone-eq {gc_dose} mg/day >=3 months: fracture risk not assessed - order DXA{ and FRAX}",
             ),
             "low": VariantSpec(
                 W,
@@ -482,8 +456,7 @@ _SPECS: list[RuleSpec] = [
             "age_column": "str; '>=40' or '<40' (ACR22 table column used)",
             "needs_dxa": "bool; no DXA within 12 months: DXA order drafted (subject to the 12-month floor)",
             "needs_frax": "bool; >=40 and no valid FRAX",
-            "frax_adjustment": "str; how FRAX was adjusted (C-08); 'no adjustment at <=7.5 mg/day' when "
-            "applicable",
+            "frax_adjustment": "str; how FRAX was adjusted (C-08); 'no adjustment at <=7.5 mg/day' when applicable",
             "frax_mof": "Decimal | None; adjusted",
             "frax_hip": "Decimal | None; adjusted",
             "on_therapy": "bool",
@@ -506,8 +479,7 @@ _SPECS: list[RuleSpec] = [
             ),
             "overdue-warning": VariantSpec(
                 W,
-                "Denosumab dose overdue (last dose {last_dose}, due {due_date}): give now or start planned "
-                "transition",
+                "Denosumab dose overdue (last dose {last_dose}, due {due_date}): give now or start planned transition",
             ),
             "stopped": VariantSpec(
                 I, "Denosumab stopped: plan bisphosphonate start ~6 months after last dose ({due_date})"
@@ -529,8 +501,7 @@ _SPECS: list[RuleSpec] = [
     _spec(
         "SAFE-02",
         "Bisphosphonate with eGFR <35",
-        "A current bisphosphonate (active oral, zoledronic acid current or ordered) and latest eGFR (12 "
-        "months) <35.",
+        "A current bisphosphonate (active oral, zoledronic acid current or ordered) and latest eGFR (12 months) <35.",
         {
             "bisphosphonate-low-egfr": VariantSpec(
                 C, "{drug} with eGFR {egfr_value} (<35): bisphosphonate not recommended - review therapy"
@@ -554,8 +525,7 @@ _SPECS: list[RuleSpec] = [
         {
             "low-calcium": VariantSpec(
                 C,
-                "Low calcium (corrected {corrected_calcium} mg/dL): correct before next {drug} dose (due "
-                "{due_date})",
+                "Low calcium (corrected {corrected_calcium} mg/dL): correct before next {drug} dose (due {due_date})",
             ),
             "advanced-ckd": VariantSpec(
                 W,
@@ -586,8 +556,7 @@ _SPECS: list[RuleSpec] = [
     _spec(
         "VITD-01",
         "Vitamin D status (bone-health context only)",
-        "Bone-health context and an interpretable 25(OH)D within 12 months <30.0 or >50.0 ng/mL (after "
-        "conversion).",
+        "Bone-health context and an interpretable 25(OH)D within 12 months <30.0 or >50.0 ng/mL (after conversion).",
         {
             "severe": VariantSpec(
                 W,
@@ -629,13 +598,10 @@ _SPECS: list[RuleSpec] = [
         "fracture) and >=1 core lab missing within 12 months (uninterpretable counts as missing).",
         {
             "missing": VariantSpec(I, "Secondary-cause labs missing (last 12 mo): {missing}"),
-            "not-checked": VariantSpec(
-                I, "Secondary-cause labs could not be checked (lab results unavailable)"
-            ),
+            "not-checked": VariantSpec(I, "Secondary-cause labs could not be checked (lab results unavailable)"),
         },
         {
-            "missing": "tuple[str]; short names: CBC, Ca, albumin, phos, eGFR, ALP, TSH, 25-OH D, "
-            "testosterone",
+            "missing": "tuple[str]; short names: CBC, Ca, albumin, phos, eGFR, ALP, TSH, 25-OH D, testosterone",
             "context": "tuple[str]; why evaluated: low-bone-mass | osteoporosis | clinical-osteoporosis | "
             "z-low | "
             "fragility-fracture",
@@ -690,8 +656,7 @@ _SPECS: list[RuleSpec] = [
         {
             "repeat-dxa": VariantSpec(
                 I,
-                "Repeat DXA due: last DXA {dxa_date}, lowest T-score {lowest_t} (interval "
-                "{interval_months} months)",
+                "Repeat DXA due: last DXA {dxa_date}, lowest T-score {lowest_t} (interval {interval_months} months)",
             )
         },
         {
@@ -747,8 +712,7 @@ _SPECS: list[RuleSpec] = [
             "continuation_criteria": "tuple[str]; found in chart: hip-t-at-or-below--2.5 | "
             "prior-major-fracture | "
             "fracture-on-therapy | frax-at-threshold | glucocorticoid",
-            "holiday_reasonable": "bool; no continuation criteria found: 2-3 year holiday reasonable to "
-            "discuss",
+            "holiday_reasonable": "bool; no continuation criteria found: 2-3 year holiday reasonable to discuss",
         },
         ("ASBMR16", "ES19", "ACP17", "ACP23", "S000", "S002"),
         (ActionKind.ORDER_DXA,),
@@ -816,8 +780,7 @@ _SPECS: list[RuleSpec] = [
             )
         },
         {
-            "issues": "tuple[dict{item,reason,record,affects}]; every item, treated as missing by the rules "
-            "named",
+            "issues": "tuple[dict{item,reason,record,affects}]; every item, treated as missing by the rules named",
             "first_item": "str",
             "first_reason": "str",
             "count": "int",

@@ -269,9 +269,7 @@ def assess_therapy(exposures: tuple[MedicationExposure, ...], today: date) -> Th
     last_zoledronic = infusions[-1] if infusions else None
     if last_zoledronic is not None and today <= add_months(last_zoledronic, th.zoledronic_current_months):
         record = next(
-            e
-            for e in exposures
-            if e.drug_class == DrugClass.ZOLEDRONIC_ACID and last_zoledronic in dose_dates(e)
+            e for e in exposures if e.drug_class == DrugClass.ZOLEDRONIC_ACID and last_zoledronic in dose_dates(e)
         )
         start = _chain_start(infusions, th.zoledronic_current_months)
         current.append(CurrentAgent(DrugClass.ZOLEDRONIC_ACID, record.drug, record.record, start))

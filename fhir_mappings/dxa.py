@@ -253,9 +253,7 @@ _KIND_ORDER = {k: i for i, k in enumerate(ScoreKind)}
 
 
 def _study_order(ms: list[DxaMeasurement]) -> list[DxaMeasurement]:
-    return sorted(
-        ms, key=lambda m: (_KIND_ORDER[m.kind], _SITE_ORDER[m.site], m.side or "", m.vertebrae, m.record)
-    )
+    return sorted(ms, key=lambda m: (_KIND_ORDER[m.kind], _SITE_ORDER[m.site], m.side or "", m.vertebrae, m.record))
 
 
 def duplicate_key(m: DxaMeasurement) -> tuple[object, ...]:

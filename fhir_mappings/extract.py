@@ -92,9 +92,7 @@ _VALID_STATUS: dict[str, frozenset[str]] = {
             "unknown",
         }
     ),
-    "ServiceRequest": frozenset(
-        {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
-    ),
+    "ServiceRequest": frozenset({"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}),
     "Procedure": frozenset(
         {
             "preparation",
@@ -204,8 +202,9 @@ def _outdated_observations(items: list[tuple[int, dict[str, Any]]], st: _State) 
     for position, (_, raw) in enumerate(items):
         if raw.get("resourceType") != "Observation" or raw_list(raw.get("component")):
             continue
-        concepts = [(e.domain, e.concept.id) for sy, co, _ in raw_codings(raw.get("code"))
-                    for e in st.term.lookup(sy, co)]
+        concepts = [
+            (e.domain, e.concept.id) for sy, co, _ in raw_codings(raw.get("code")) for e in st.term.lookup(sy, co)
+        ]
         day = _raw_effective(raw)
         if not concepts or not day or any(domain not in _KEEP_MONTHS for domain, _ in concepts):
             continue
@@ -213,15 +212,21 @@ def _outdated_observations(items: list[tuple[int, dict[str, Any]]], st: _State) 
         for key in concepts:
             if day > newest.get(key, ""):
                 newest[key] = day
-    return {position for position, concepts, day in candidates
-            if all(day < cutoffs[key[0]] and day < newest[key] for key in concepts)}
+    return {
+        position
+        for position, concepts, day in candidates
+        if all(day < cutoffs[key[0]] and day < newest[key] for key in concepts)
+    }
 
 
 def _raw_effective(raw: Mapping[str, Any]) -> str:
     """The ISO date prefix of an Observation's effective time, read from the raw JSON ('' when absent)."""
-    for value in (raw.get("effectiveDateTime"), raw.get("effectiveInstant"),
-                  (raw.get("effectivePeriod") or {}).get("start") if type(raw.get("effectivePeriod")) is dict
-                  else None, raw.get("issued")):
+    for value in (
+        raw.get("effectiveDateTime"),
+        raw.get("effectiveInstant"),
+        (raw.get("effectivePeriod") or {}).get("start") if type(raw.get("effectivePeriod")) is dict else None,
+        raw.get("issued"),
+    ):
         if isinstance(value, str):
             found = _ISO_PREFIX.match(value.strip())
             if found:
@@ -316,11 +321,7 @@ def _medication_relevant(raw: Mapping[str, Any], st: _State) -> bool:
         target: Any = None
         if isinstance(reference, str) and reference.startswith("#"):
             target = next(
-                (
-                    c
-                    for c in raw_list(raw.get("contained"))
-                    if type(c) is dict and c.get("id") == reference[1:]
-                ),
+                (c for c in raw_list(raw.get("contained")) if type(c) is dict and c.get("id") == reference[1:]),
                 None,
             )
         elif isinstance(reference, str):
@@ -354,9 +355,9 @@ def _relevant(rtype: str, raw: Mapping[str, Any], st: _State) -> bool:
     if rtype in _MED_TYPES:
         return _medication_relevant(raw, st)
     if rtype == "Appointment":
-        return any(
-            _known(term, c) for key in ("serviceType", "reasonCode") for c in raw_list(raw.get(key))
-        ) or _known(term, raw.get("appointmentType"))
+        return any(_known(term, c) for key in ("serviceType", "reasonCode") for c in raw_list(raw.get(key))) or _known(
+            term, raw.get("appointmentType")
+        )
     return False
 
 
@@ -443,9 +444,7 @@ def _observation(view: ObsView, st: _State) -> None:
                 continue  # e.g. a condition or drug code used as an Observation code
             if view.effective is None:
                 st.issues.append(
-                    DataIssue(
-                        entry.display, "no effective date", view.record, tuple(entry.attr("affects", ()))
-                    )
+                    DataIssue(entry.display, "no effective date", view.record, tuple(entry.attr("affects", ())))
                 )
                 continue
             result: Any = None
@@ -488,18 +487,14 @@ def _observation(view: ObsView, st: _State) -> None:
                         part.value_bool, part.value_texts, [c for _, c, _ in part.value_codings if c]
                     )
                     if flag is not None:
-                        result = frax_mod.FraxPart(
-                            kind=kind, effective=view.effective, record=view.record, flag=flag
-                        )
+                        result = frax_mod.FraxPart(kind=kind, effective=view.effective, record=view.record, flag=flag)
             elif entry.domain == "vitals":
                 measure = entry.concept.get("measure")
                 if measure == "smoking":
                     answers = [e for s, c, _ in part.value_codings for e in st.term.lookup(s, c, "vitals")]
                     result = vitals_mod.smoking_reading(answers, effective=view.effective, record=view.record)
                 elif measure is not None:
-                    result = vitals_mod.reading(
-                        entry, part.value, effective=view.effective, record=view.record
-                    )
+                    result = vitals_mod.reading(entry, part.value, effective=view.effective, record=view.record)
             elif entry.domain == "conditions" and entry.attr("implies_menopause"):
                 result = cond_mod.from_entries(
                     [entry],
@@ -529,9 +524,7 @@ def _observation(view: ObsView, st: _State) -> None:
         bmd = frax_mod.bmd_used_from_method(view.method_texts)
         if bmd is not None and view.effective is not None:
             st.frax.append(
-                frax_mod.FraxPart(
-                    kind="input-bmd-used", effective=view.effective, record=view.record, flag=bmd
-                )
+                frax_mod.FraxPart(kind="input-bmd-used", effective=view.effective, record=view.record, flag=bmd)
             )
 
 
@@ -574,9 +567,7 @@ def _procedure_fracture(model: Any, record: str, st: _State) -> None:
     entries = cond_mod.match(st.term, model.code)
     if not entries:
         return
-    on = to_date(model.performedDateTime) or to_date(
-        model.performedPeriod.start if model.performedPeriod else None
-    )
+    on = to_date(model.performedDateTime) or to_date(model.performedPeriod.start if model.performedPeriod else None)
     fracture = cond_mod.fracture_from_entries(
         entries,
         record=record,
@@ -602,9 +593,7 @@ def _diagnostic_report(model: Any, record: str, st: _State) -> None:
             if not e.concept.get("panel"):
                 continue
             if effective is None:
-                st.issues.append(
-                    DataIssue(e.display, "no effective date", record, tuple(e.attr("affects", ())))
-                )
+                st.issues.append(DataIssue(e.display, "no effective date", record, tuple(e.attr("affects", ()))))
                 return
             _collect(
                 labs_mod.lab_result(
@@ -647,9 +636,7 @@ def _assemble(st: _State, unavailable: frozenset[str], partial: frozenset[str]) 
     meds = sorted(st.meds, key=lambda e: (e.drug_class.value, e.start or date.min, e.record, e.drug))
     issues += dxa_issues + lab_issues + frax_issues + med_mod.data_issues(meds, st.today)
     conditions = sorted(dict.fromkeys(st.conditions), key=lambda c: (c.concept, c.record))
-    fractures = sorted(
-        dict.fromkeys(st.fractures), key=lambda f: (f.onset or date.min, f.record), reverse=True
-    )
+    fractures = sorted(dict.fromkeys(st.fractures), key=lambda f: (f.onset or date.min, f.record), reverse=True)
     procedures = sorted(st.procedures, key=lambda p: (p.planned_date or date.max, p.record))
     labs = sorted(labs_kept, key=lambda r: (r.effective, r.analyte.value, r.record), reverse=True)
     return PatientFacts(

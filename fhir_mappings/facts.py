@@ -48,7 +48,6 @@ class BoneSite(StrEnum):
     WHOLE_BODY = "whole-body"
     UNSPECIFIED = "unspecified"  # e.g. Synthea's generic "DXA [T-score] Bone density"
 
-
     @property
     def label(self) -> str:
         """How a clinician names the site (cards and data-quality findings use the same words)."""

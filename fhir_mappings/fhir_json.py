@@ -137,12 +137,7 @@ def _set_path(doc: Any, loc: tuple[Any, ...], value: Any) -> bool:
         else:
             target[last] = value
         return True
-    if (
-        isinstance(target, list)
-        and isinstance(last, int)
-        and 0 <= last < len(target)
-        and value is not _DELETE
-    ):
+    if isinstance(target, list) and isinstance(last, int) and 0 <= last < len(target) and value is not _DELETE:
         target[last] = value
         return True
     return False
@@ -168,14 +163,52 @@ _MISSING = object()
 # They are not validated: validation costs time per nested element, and a malformed note or address must not make
 # an otherwise good result unreadable. Required elements (status, code, subject, participant...) are never here,
 # and neither is modifierExtension (it can change a resource's meaning, so it stays under validation).
-_UNREAD_ELEMENTS = frozenset({
-    "text", "meta", "identifier", "extension", "note", "name", "address", "telecom", "communication", "contact",
-    "photo", "link", "maritalStatus", "interpretation", "category", "encounter", "context", "performer",
-    "requester", "recorder", "asserter", "informationSource", "basedOn", "partOf", "hasMember", "derivedFrom",
-    "specimen", "device", "insurance", "supportingInformation", "reasonReference", "location",
-    "generalPractitioner", "managingOrganization", "detectedIssue", "eventHistory", "substitution",
-    "priorPrescription", "courseOfTherapyType", "groupIdentifier", "instantiatesCanonical", "instantiatesUri",
-})
+_UNREAD_ELEMENTS = frozenset(
+    {
+        "text",
+        "meta",
+        "identifier",
+        "extension",
+        "note",
+        "name",
+        "address",
+        "telecom",
+        "communication",
+        "contact",
+        "photo",
+        "link",
+        "maritalStatus",
+        "interpretation",
+        "category",
+        "encounter",
+        "context",
+        "performer",
+        "requester",
+        "recorder",
+        "asserter",
+        "informationSource",
+        "basedOn",
+        "partOf",
+        "hasMember",
+        "derivedFrom",
+        "specimen",
+        "device",
+        "insurance",
+        "supportingInformation",
+        "reasonReference",
+        "location",
+        "generalPractitioner",
+        "managingOrganization",
+        "detectedIssue",
+        "eventHistory",
+        "substitution",
+        "priorPrescription",
+        "courseOfTherapyType",
+        "groupIdentifier",
+        "instantiatesCanonical",
+        "instantiatesUri",
+    }
+)
 
 
 def _normalise_known_quirks(rtype: str, doc: dict[str, Any]) -> None:

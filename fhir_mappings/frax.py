@@ -117,9 +117,7 @@ def combine(parts: Iterable[FraxPart]) -> tuple[tuple[FraxResult, ...], list[Dat
                 hip_percent=values["hip"],
                 glucocorticoid_input=gc,
                 bmd_used=bmd,
-                preliminary=any(
-                    p.preliminary for p in ps if p.kind in ("mof", "hip") and p.value is not None
-                ),
+                preliminary=any(p.preliminary for p in ps if p.kind in ("mof", "hip") and p.value is not None),
             )
         )
     return tuple(results), issues

@@ -65,9 +65,7 @@ def lab_result(
     item = f"{ANALYTE_LABEL[analyte]} {effective.isoformat()}"
     affects = tuple(entry.attr("affects", ("LAB-01",)))
     if entry.concept.get("panel"):
-        return LabResult(
-            analyte=analyte, effective=effective, record=record, code=token, preliminary=preliminary
-        )
+        return LabResult(analyte=analyte, effective=effective, record=record, code=token, preliminary=preliminary)
     if value is None or value.value is None:
         return DataIssue(item, "no numeric value", record, affects)
     unit, problem = _resolve_unit(value)
@@ -76,13 +74,9 @@ def lab_result(
     canonical = lab_to_canonical(analyte, value.value, unit)
     spec = ANALYTE_UNITS[analyte]
     if canonical is None:
-        return DataIssue(
-            item, f"unit '{value.shown_unit}' cannot be converted to {spec.canonical}", record, affects
-        )
+        return DataIssue(item, f"unit '{value.shown_unit}' cannot be converted to {spec.canonical}", record, affects)
     low, high = entry.concept.get("plausible_low"), entry.concept.get("plausible_high")
-    if (low is not None and canonical < Decimal(str(low))) or (
-        high is not None and canonical > Decimal(str(high))
-    ):
+    if (low is not None and canonical < Decimal(str(low))) or (high is not None and canonical > Decimal(str(high))):
         return DataIssue(
             item,
             f"value {value.value} {value.shown_unit} ({canonical} {spec.canonical}) is implausible",

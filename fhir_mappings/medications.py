@@ -53,9 +53,7 @@ _ADMINISTRATION_STATUS = {
 _PLANNING_INTENTS = frozenset({"proposal", "plan", "option"})
 
 
-def map_status(
-    source: MedicationSource, status: str | None, intent: str | None = None
-) -> MedicationStatus | None:
+def map_status(source: MedicationSource, status: str | None, intent: str | None = None) -> MedicationStatus | None:
     """None: the record is ignored (entered-in-error, cancelled, not-taken, not-done, or no status)."""
     if status is None:
         return None
@@ -263,13 +261,9 @@ def identify(term: Terminology, med: MedicationCode) -> list[Drug]:
             prev = drugs.get(e.concept.id)
             # Prefer a clinical-drug entry (it knows strength and form) over an ingredient one.
             if prev is None or (
-                prev.entry is not None
-                and prev.entry.attr("strength_mg") is None
-                and e.attr("strength_mg") is not None
+                prev.entry is not None and prev.entry.attr("strength_mg") is None and e.attr("strength_mg") is not None
             ):
-                drugs[e.concept.id] = Drug(
-                    e.concept, e, display or (med.texts[0] if med.texts else e.display), False
-                )
+                drugs[e.concept.id] = Drug(e.concept, e, display or (med.texts[0] if med.texts else e.display), False)
     if not drugs:
         for t in (*med.texts, *(d for _, _, d in med.codings if d)):
             for concept in term.match_text(t):
@@ -360,9 +354,7 @@ def _strength(drug: Drug, med: MedicationCode) -> Decimal | None:
         return Decimal(str(drug.entry.attr("strength_mg")))
     if med.strength_mg is not None:
         return med.strength_mg
-    return strength_from_text(drug.display) or next(
-        (s for s in map(strength_from_text, med.texts) if s), None
-    )
+    return strength_from_text(drug.display) or next((s for s in map(strength_from_text, med.texts) if s), None)
 
 
 def from_resource(
@@ -481,14 +473,8 @@ def data_issues(exposures: Sequence[MedicationExposure], now: date) -> list[Data
             and e.status is not MedicationStatus.PLANNED
             and (e.end is None or e.end >= recent)
         ):
-            issues.append(
-                DataIssue(f"{e.display or e.drug}", "Glucocorticoid with no dose", e.record, ("GC-01",))
-            )
-    dmab = [
-        e
-        for e in exposures
-        if e.drug_class is DrugClass.DENOSUMAB and e.status is not MedicationStatus.PLANNED
-    ]
+            issues.append(DataIssue(f"{e.display or e.drug}", "Glucocorticoid with no dose", e.record, ("GC-01",)))
+    dmab = [e for e in exposures if e.drug_class is DrugClass.DENOSUMAB and e.status is not MedicationStatus.PLANNED]
     if dmab and not any(e.administrations for e in dmab):
         first = min(dmab, key=lambda e: e.record)
         issues.append(

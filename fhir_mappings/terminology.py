@@ -361,9 +361,7 @@ class Terminology:
 
     # -- lookups ---------------------------------------------------------------------------------------
 
-    def lookup(
-        self, system: str | None, code: str | int | None, domain: str | None = None
-    ) -> tuple[CodeEntry, ...]:
+    def lookup(self, system: str | None, code: str | int | None, domain: str | None = None) -> tuple[CodeEntry, ...]:
         """Entries for one coding. Exact matches first, then ICD-10-CM prefixes longest first; within a
         concept `group` (e.g. fracture sites) only the most specific entry is kept, and each concept once.
         Memoised: a chart repeats the same few codes hundreds of times (codes are not patient data)."""
@@ -541,9 +539,7 @@ def _build_entry(
     if local:
         dom = data.pop("domain", None)
         if dom is None:
-            raise InvalidCodeFile(
-                path, line, f"{what}: missing required field 'domain' (one of {list(DOMAINS)})"
-            )
+            raise InvalidCodeFile(path, line, f"{what}: missing required field 'domain' (one of {list(DOMAINS)})")
         if dom not in DOMAINS:
             raise InvalidCodeFile(
                 path, lines.get("domain", line), f"{what}: unknown domain {dom!r} (one of {list(DOMAINS)})"
@@ -592,9 +588,7 @@ def _build_entry(
 
 def _load_domain_file(
     path: Path, domain: str
-) -> tuple[
-    dict[str, Concept], list[tuple[Any, yaml.Node | None]], dict[str, dict[str, Any]], yaml.Node | None
-]:
+) -> tuple[dict[str, Concept], list[tuple[Any, yaml.Node | None]], dict[str, dict[str, Any]], yaml.Node | None]:
     data, node = _read_yaml(path)
     if not isinstance(data, dict):
         raise InvalidCodeFile(path, _line(node), "expected a mapping with 'domain', 'concepts' and 'codes'")
@@ -625,9 +619,7 @@ def _load_domain_file(
     codes_node = _mapping_child(node, "codes")
     if not isinstance(codes_data, list):
         raise InvalidCodeFile(path, lines.get("codes"), "'codes' must be a list")
-    code_nodes = (
-        list(codes_node.value) if isinstance(codes_node, yaml.SequenceNode) else [None] * len(codes_data)
-    )
+    code_nodes = list(codes_node.value) if isinstance(codes_node, yaml.SequenceNode) else [None] * len(codes_data)
     sites = data.get("sites") or {}
     if domain == "dxa":
         site_lines = _key_lines(_mapping_child(node, "sites"))
@@ -685,9 +677,7 @@ def _load_extra(
     if isinstance(data, dict) and set(data) == {"codes"}:
         data, node = data["codes"], _mapping_child(node, "codes")
     if not isinstance(data, list):
-        raise InvalidCodeFile(
-            path, _line(node), "expected a list of code entries (or a mapping with 'codes:')"
-        )
+        raise InvalidCodeFile(path, _line(node), "expected a list of code entries (or a mapping with 'codes:')")
     nodes = list(node.value) if isinstance(node, yaml.SequenceNode) else [None] * len(data)
     by_key: dict[tuple[str, str, str], CodeEntry] = {}
     for e in builtin:

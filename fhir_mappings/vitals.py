@@ -51,9 +51,7 @@ def reading(entry: CodeEntry, value: Qty | None, *, effective: date, record: str
     return VitalReading(measure, effective, record, measured=Measured(converted, effective, record))
 
 
-def smoking_reading(
-    answer_entries: Iterable[CodeEntry], *, effective: date, record: str
-) -> VitalReading | None:
+def smoking_reading(answer_entries: Iterable[CodeEntry], *, effective: date, record: str) -> VitalReading | None:
     for e in answer_entries:
         answer = e.concept.get("answer")
         if answer is not None:
@@ -75,8 +73,6 @@ def lifestyle(readings: Iterable[VitalReading]) -> Lifestyle:
         weight_kg=m("weight"),
         height_cm=m("height"),
         bmi=m("bmi"),
-        smoking=smoking.smoking
-        if smoking is not None and smoking.smoking is not None
-        else SmokingStatus.UNKNOWN,
+        smoking=smoking.smoking if smoking is not None and smoking.smoking is not None else SmokingStatus.UNKNOWN,
         alcohol_units_per_day=m("alcohol"),
     )

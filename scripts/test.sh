@@ -31,6 +31,7 @@ fi
 "$VENV/bin/python" -m pip install -q -e '.[test]'
 
 "$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 status=0
 "$VENV/bin/python" -m pytest "$@" || status=$?
 if [ "$status" -eq 5 ]; then

@@ -19,11 +19,38 @@ from typing import Any
 
 from fhir_mappings.terminology import load_terminology
 
-READ_TYPES = ("Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest",
-              "MedicationAdministration", "Procedure", "ServiceRequest", "Medication")
-DROPPED_REFERENCES = ("encounter", "context", "requester", "performer", "asserter", "recorder", "reasonReference",
-                      "careTeam", "insurance", "location", "basedOn", "partOf", "hasMember", "derivedFrom",
-                      "report", "supportingInformation", "managingOrganization", "generalPractitioner", "request")
+READ_TYPES = (
+    "Patient",
+    "Observation",
+    "Condition",
+    "MedicationStatement",
+    "MedicationRequest",
+    "MedicationAdministration",
+    "Procedure",
+    "ServiceRequest",
+    "Medication",
+)
+DROPPED_REFERENCES = (
+    "encounter",
+    "context",
+    "requester",
+    "performer",
+    "asserter",
+    "recorder",
+    "reasonReference",
+    "careTeam",
+    "insurance",
+    "location",
+    "basedOn",
+    "partOf",
+    "hasMember",
+    "derivedFrom",
+    "report",
+    "supportingInformation",
+    "managingOrganization",
+    "generalPractitioner",
+    "request",
+)
 
 
 def _tokens(resource: dict[str, Any]) -> set[str]:
@@ -48,9 +75,15 @@ def trim(bundle: dict[str, Any], scope: str, since: str | None, all_dated: bool 
             known = any(terminology.lookup(*token.split("|", 1)) for token in tokens)
             if not known:
                 continue
-        when = (resource.get("effectiveDateTime") or resource.get("onsetDateTime") or resource.get("authoredOn")
-                or resource.get("performedDateTime") or (resource.get("performedPeriod") or {}).get("start")
-                or (resource.get("effectivePeriod") or {}).get("start") or "")
+        when = (
+            resource.get("effectiveDateTime")
+            or resource.get("onsetDateTime")
+            or resource.get("authoredOn")
+            or resource.get("performedDateTime")
+            or (resource.get("performedPeriod") or {}).get("start")
+            or (resource.get("effectivePeriod") or {}).get("start")
+            or ""
+        )
         dated = kind == "Observation" or all_dated
         if since and dated and kind != "Patient" and when and when[:10] < since:
             continue
@@ -60,9 +93,18 @@ def trim(bundle: dict[str, Any], scope: str, since: str | None, all_dated: bool 
         for key in DROPPED_REFERENCES:
             resource.pop(key, None)
         _rewrite(resource, ids)
-    return {"resourceType": "Bundle", "type": "transaction", "entry": [
-        {"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r,
-         "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in kept]}
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"{r['resourceType']}/{r['id']}",
+                "resource": r,
+                "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
+            }
+            for r in kept
+        ],
+    }
 
 
 def _rewrite(node: Any, ids: dict[str, str]) -> None:
@@ -83,8 +125,11 @@ def main() -> None:
     parser.add_argument("target", type=Path)
     parser.add_argument("--scope", choices=("mapped", "prefetch"), default="mapped")
     parser.add_argument("--since", help="drop Observations dated before this day")
-    parser.add_argument("--since-applies-to-all", action="store_true",
-                        help="apply --since to every resource but the Patient (smaller charts for benchmarks)")
+    parser.add_argument(
+        "--since-applies-to-all",
+        action="store_true",
+        help="apply --since to every resource but the Patient (smaller charts for benchmarks)",
+    )
     args = parser.parse_args()
     trimmed = trim(json.loads(args.source.read_text()), args.scope, args.since, args.since_applies_to_all)
     args.target.write_text(json.dumps(trimmed, separators=(",", ":")) + "\n")

@@ -71,8 +71,9 @@ def required_auth_env(tmp_path: Path) -> dict[str, str]:
     """The least a required-mode (production) app needs: its public base URL and a trusted-clients file, here with
     one client whose public key is inline. Pass as `make_app(**required_auth_env)`."""
     key = generate_key("ES384", kid="conftest-key")
-    path = write_trusted_clients(tmp_path / "trusted-clients.yaml",
-                                 [{"issuer": "https://ehr.example.org", "jwks": jwks(key)}])
+    path = write_trusted_clients(
+        tmp_path / "trusted-clients.yaml", [{"issuer": "https://ehr.example.org", "jwks": jwks(key)}]
+    )
     return {"AUTH_MODE": "required", "PUBLIC_BASE_URL": "https://cds.example.org", "TRUSTED_CLIENTS": str(path)}
 
 

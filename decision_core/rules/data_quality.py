@@ -106,12 +106,7 @@ def data01(a: Assessment) -> Recommendation | None:
 def data02(a: Assessment) -> Recommendation | None:
     """Current therapy suppresses this card through §4 (precedence)."""
     study = a.dxa.latest_with_t
-    if (
-        not a.adult50
-        or study is None
-        or not a.dxa.stale
-        or a.dxa.effective_category == BmdCategory.OSTEOPOROSIS
-    ):
+    if not a.adult50 or study is None or not a.dxa.stale or a.dxa.effective_category == BmdCategory.OSTEOPOROSIS:
         return None
     changes: list[str] = []
     if a.gc.qualifies:
@@ -147,9 +142,7 @@ def data03(a: Assessment) -> Recommendation | None:
     facts = a.facts
     issues: list[dict[str, object]] = []
     for issue in facts.data_issues:
-        issues.append(
-            {"item": issue.item, "reason": issue.reason, "record": issue.record, "affects": issue.affects}
-        )
+        issues.append({"item": issue.item, "reason": issue.reason, "record": issue.record, "affects": issue.affects})
     issues.extend(i.as_value() for i in a.issues)
     for domain in sorted(facts.unavailable):
         issues.append(

@@ -32,9 +32,7 @@ def vitd01(a: Assessment) -> Recommendation | None:
     reported_nmol = v.original_unit is not None and norm_unit(v.original_unit) == "nmol/l"
     values = {
         "value_ng_ml": v.value,
-        "value_nmol_l": v.original_value
-        if reported_nmol and v.original_value is not None
-        else nmol_per_l(v.value),
+        "value_nmol_l": v.original_value if reported_nmol and v.original_value is not None else nmol_per_l(v.value),
         "original_value": v.original_value,
         "original_unit": v.original_unit,
         "date": v.effective,

@@ -27,13 +27,9 @@ def frax_prefill(a: Assessment) -> dict[str, object]:
     window = th.lab_window_months
 
     def recent(measured):
-        return (
-            measured.value if measured and within_months_before(measured.effective, a.today, window) else None
-        )
+        return measured.value if measured and within_months_before(measured.effective, a.today, window) else None
 
-    smoking = {SmokingStatus.CURRENT: True, SmokingStatus.FORMER: False, SmokingStatus.NEVER: False}.get(
-        life.smoking
-    )
+    smoking = {SmokingStatus.CURRENT: True, SmokingStatus.FORMER: False, SmokingStatus.NEVER: False}.get(life.smoking)
     alcohol = life.alcohol_units_per_day
     study = a.dxa.latest_with_t
     neck = study.site_t(frozenset({BoneSite.FEMORAL_NECK})) if study else None
@@ -46,8 +42,7 @@ def frax_prefill(a: Assessment) -> dict[str, object]:
         "prior_fracture_sites": tuple(str(f.site) for f in a.fractures.fragility),
         "parent_hip_fracture": True if a.has_concept(ConditionConcept.PARENTAL_HIP_FRACTURE, False) else None,
         "current_smoking": smoking,
-        "glucocorticoids": a.gc.frax_input_yes
-        or (a.gc.qualifies and a.gc.gc_dose >= th.gc_frax_input_dose_mg),
+        "glucocorticoids": a.gc.frax_input_yes or (a.gc.qualifies and a.gc.gc_dose >= th.gc_frax_input_dose_mg),
         "gc_dose": a.gc.gc_dose,
         "gc_adjust_applies": a.gc.gc_dose > th.gc_frax_adjust_above_mg,
         "rheumatoid_arthritis": a.has_concept(ConditionConcept.RHEUMATOID_ARTHRITIS, False) is not None,

@@ -168,9 +168,7 @@ def tx02(a: Assessment) -> Recommendation | None:
         "frax_mof": reading.mof if reading else None,
         "frax_hip": reading.hip if reading else None,
     }
-    referral = SuggestedAction(
-        ActionKind.REFERRAL, {"specialty": "endocrinology", "reason": "very high fracture risk"}
-    )
+    referral = SuggestedAction(ActionKind.REFERRAL, {"specialty": "endocrinology", "reason": "very high fracture risk"})
     return recommend(a, "TX-02", reasons[0].code, values, (referral,))
 
 

@@ -39,9 +39,7 @@ def univ01(a: Assessment) -> Recommendation | None:
     actions: list[SuggestedAction] = []
     drafted: list[str] = []
     if meds_known and not a.therapy.on_calcium:
-        actions.append(
-            SuggestedAction(ActionKind.DRAFT_CALCIUM, {"mg_per_day": calcium_mg, "total_intake": True})
-        )
+        actions.append(SuggestedAction(ActionKind.DRAFT_CALCIUM, {"mg_per_day": calcium_mg, "total_intake": True}))
         drafted.append("calcium")
     vitd_high = vitd is not None and vitd.value > th.vitd_high_above
     if meds_known and not a.therapy.on_vitamin_d and not vitd_high:

@@ -77,15 +77,11 @@ def born(age: int, today: date = NOW) -> date:
 
 
 # --- DXA ---
-def t(
-    site: BoneSite, value: str, side: Side | None = None, vertebrae: tuple[str, ...] = ()
-) -> DxaMeasurement:
+def t(site: BoneSite, value: str, side: Side | None = None, vertebrae: tuple[str, ...] = ()) -> DxaMeasurement:
     return DxaMeasurement(ScoreKind.T, site, D(value), date.min, rid(), side=side, vertebrae=vertebrae)
 
 
-def z(
-    site: BoneSite, value: str, side: Side | None = None, vertebrae: tuple[str, ...] = ()
-) -> DxaMeasurement:
+def z(site: BoneSite, value: str, side: Side | None = None, vertebrae: tuple[str, ...] = ()) -> DxaMeasurement:
     return DxaMeasurement(ScoreKind.Z, site, D(value), date.min, rid(), side=side, vertebrae=vertebrae)
 
 
@@ -98,9 +94,7 @@ def hip_study(day: date, value: str) -> DxaStudy:
 
 
 # --- FRAX, fractures, conditions ---
-def frax(
-    day: date, mof: str | None = None, hip: str | None = None, gc_input: bool | None = None
-) -> FraxResult:
+def frax(day: date, mof: str | None = None, hip: str | None = None, gc_input: bool | None = None) -> FraxResult:
     return FraxResult(
         day,
         (rid(),),
@@ -110,9 +104,7 @@ def frax(
     )
 
 
-def fracture(
-    site: FractureSite, onset: date | None, coded: bool = False, low_trauma: bool | None = None
-) -> Fracture:
+def fracture(site: FractureSite, onset: date | None, coded: bool = False, low_trauma: bool | None = None) -> Fracture:
     return Fracture(site, onset, rid("Condition"), f"{site} fracture", coded, low_trauma)
 
 
@@ -152,9 +144,7 @@ def med(
 
 
 def alendronate(start: date, end: date | None = None, status: MedicationStatus = MedicationStatus.ACTIVE):
-    return med(
-        DrugClass.BISPHOSPHONATE_ORAL, "alendronate", status=status, start=start, end=end, route="oral"
-    )
+    return med(DrugClass.BISPHOSPHONATE_ORAL, "alendronate", status=status, start=start, end=end, route="oral")
 
 
 def denosumab(*doses: date, status: MedicationStatus = MedicationStatus.ACTIVE) -> MedicationExposure:
@@ -181,9 +171,7 @@ def zoledronic(*doses: date) -> MedicationExposure:
     )
 
 
-def prednisone(
-    mg: str, start: date | None, end: date | None = None, status=MedicationStatus.ACTIVE, planned_days=None
-):
+def prednisone(mg: str, start: date | None, end: date | None = None, status=MedicationStatus.ACTIVE, planned_days=None):
     return med(
         DrugClass.GLUCOCORTICOID,
         "prednisone",

@@ -77,9 +77,7 @@ def measurements(draw: st.DrawFn) -> DxaMeasurement:
     site = draw(st.one_of(st.sampled_from(sorted(DIAGNOSTIC_SITES)), st.sampled_from(list(BoneSite))))
     value = draw(decimals(T_VALUES if kind != ScoreKind.Z else Z_VALUES, "-7", "3"))
     vertebrae = (
-        draw(st.sampled_from([(), ("L1",), ("L1", "L2"), ("L2", "L4")]))
-        if site == BoneSite.LUMBAR_SPINE
-        else ()
+        draw(st.sampled_from([(), ("L1",), ("L1", "L2"), ("L2", "L4")])) if site == BoneSite.LUMBAR_SPINE else ()
     )
     side = draw(st.sampled_from([None, Side.LEFT, Side.RIGHT]))
     return DxaMeasurement(kind, site, value, date.min, rid(), side=side, vertebrae=vertebrae)
@@ -89,9 +87,7 @@ def measurements(draw: st.DrawFn) -> DxaMeasurement:
 def dxa_studies(draw: st.DrawFn) -> tuple[DxaStudy, ...]:
     offsets = draw(
         st.lists(
-            st.one_of(
-                st.sampled_from([0, 330, 365, 366, 730, 731, 760]), st.integers(0, 800), st.integers(0, 4000)
-            ),
+            st.one_of(st.sampled_from([0, 330, 365, 366, 730, 731, 760]), st.integers(0, 800), st.integers(0, 4000)),
             max_size=3,
             unique=True,
         )
@@ -103,9 +99,7 @@ def dxa_studies(draw: st.DrawFn) -> tuple[DxaStudy, ...]:
         studies.append(
             DxaStudy(
                 day,
-                tuple(
-                    DxaMeasurement(m.kind, m.site, m.value, day, m.record, m.side, m.vertebrae) for m in ms
-                ),
+                tuple(DxaMeasurement(m.kind, m.site, m.value, day, m.record, m.side, m.vertebrae) for m in ms),
             )
         )
     return tuple(studies)
@@ -114,9 +108,7 @@ def dxa_studies(draw: st.DrawFn) -> tuple[DxaStudy, ...]:
 @st.composite
 def frax_results(draw: st.DrawFn) -> FraxResult:
     mof = draw(
-        st.one_of(
-            st.none(), decimals(["9.99", "10", "17.4", "19.99", "20", "29.99", "30", "30.01"], "1", "60", 1)
-        )
+        st.one_of(st.none(), decimals(["9.99", "10", "17.4", "19.99", "20", "29.99", "30", "30.01"], "1", "60", 1))
     )
     hip = draw(st.one_of(st.none(), decimals(["1", "1.01", "2.5", "2.99", "3", "4.5", "4.51"], "0", "15", 2)))
     return FraxResult(
@@ -191,9 +183,7 @@ def dosed_drug(draw: st.DrawFn) -> MedicationExposure:
     drug_class = draw(st.sampled_from([DrugClass.DENOSUMAB, DrugClass.DENOSUMAB, DrugClass.ZOLEDRONIC_ACID]))
     interval = 182 if drug_class == DrugClass.DENOSUMAB else 365
     last = draw(
-        st.one_of(
-            st.sampled_from([150, 151, 181, 182, 183, 184, 212, 213, 214, 215, 455, 456]), st.integers(0, 900)
-        )
+        st.one_of(st.sampled_from([150, 151, 181, 182, 183, 184, 212, 213, 214, 215, 455, 456]), st.integers(0, 900))
     )
     count = draw(st.integers(1, 6))
     doses = tuple(NOW - timedelta(days=last + interval * i) for i in range(count))
@@ -224,9 +214,7 @@ def dosed_drug(draw: st.DrawFn) -> MedicationExposure:
 
 @st.composite
 def ordered_drug(draw: st.DrawFn) -> MedicationExposure:
-    drug_class = draw(
-        st.sampled_from([DrugClass.DENOSUMAB, DrugClass.ZOLEDRONIC_ACID, DrugClass.BISPHOSPHONATE_ORAL])
-    )
+    drug_class = draw(st.sampled_from([DrugClass.DENOSUMAB, DrugClass.ZOLEDRONIC_ACID, DrugClass.BISPHOSPHONATE_ORAL]))
     planned = draw(st.booleans())
     return _exposure(
         drug_class,
@@ -257,9 +245,7 @@ def glucocorticoid(draw: st.DrawFn) -> MedicationExposure:
         DrugClass.GLUCOCORTICOID,
         drug,
         status=draw(
-            st.sampled_from(
-                [MedicationStatus.ACTIVE] * 3 + [MedicationStatus.COMPLETED, MedicationStatus.PLANNED]
-            )
+            st.sampled_from([MedicationStatus.ACTIVE] * 3 + [MedicationStatus.COMPLETED, MedicationStatus.PLANNED])
         ),
         start=start,
         end=draw(st.one_of(st.none(), st.none(), days_before(120))),
@@ -310,9 +296,7 @@ def labs(draw: st.DrawFn) -> LabResult:
     return LabResult(
         analyte=analyte,
         effective=draw(
-            st.one_of(
-                st.sampled_from([NOW, NOW - timedelta(days=30), NOW - timedelta(days=31)]), days_before(500)
-            )
+            st.one_of(st.sampled_from([NOW, NOW - timedelta(days=30), NOW - timedelta(days=31)]), days_before(500))
         ),
         record=rid(),
         code="http://loinc.org|x",
@@ -329,11 +313,7 @@ def labs(draw: st.DrawFn) -> LabResult:
 @st.composite
 def lab_panel(draw: st.DrawFn) -> list[LabResult]:
     """The pre-treatment panel drawn on one day, canonical units, values at the gates."""
-    day = draw(
-        st.one_of(
-            st.sampled_from([NOW, NOW - timedelta(days=30), NOW - timedelta(days=366)]), days_before(400)
-        )
-    )
+    day = draw(st.one_of(st.sampled_from([NOW, NOW - timedelta(days=30), NOW - timedelta(days=366)]), days_before(400)))
     panel = []
     good = draw(st.booleans())
     for analyte in (
@@ -364,29 +344,21 @@ def lab_panel(draw: st.DrawFn) -> list[LabResult]:
 
 @st.composite
 def patients(draw: st.DrawFn) -> PatientFacts:
-    age = draw(
-        st.one_of(st.sampled_from([18, 39, 40, 49, 50, 64, 65, 69, 70, 71, 90, 91]), st.integers(18, 100))
-    )
+    age = draw(st.one_of(st.sampled_from([18, 39, 40, 49, 50, 64, 65, 69, 70, 71, 90, 91]), st.integers(18, 100)))
     lab_list = draw(st.lists(labs(), max_size=4)) + (draw(lab_panel()) if draw(st.booleans()) else [])
     issues: list[DataIssue] = []
     if lab_list and draw(st.booleans()):
         victim = draw(st.sampled_from(lab_list))
-        issues.append(
-            DataIssue(f"lab {victim.effective}", "unit 'xyz' not recognised", victim.record, ("VITD-01",))
-        )
+        issues.append(DataIssue(f"lab {victim.effective}", "unit 'xyz' not recognised", victim.record, ("VITD-01",)))
     concepts = draw(st.lists(st.sampled_from(list(ConditionConcept)), max_size=3, unique=True))
     conditions = tuple(
-        ConditionFact(
-            c, rid("Condition"), str(c), draw(st.one_of(st.none(), days_before(800))), draw(st.booleans())
-        )
+        ConditionFact(c, rid("Condition"), str(c), draw(st.one_of(st.none(), days_before(800))), draw(st.booleans()))
         for c in concepts
     )
     procedures: tuple[PlannedProcedure, ...] = ()
     if draw(RARELY):
         planned = draw(st.one_of(st.none(), st.integers(-30, 400).map(lambda n: NOW + timedelta(days=n))))
-        procedures = (
-            PlannedProcedure("spinal-instrumentation", rid("ServiceRequest"), "Spinal fusion", planned),
-        )
+        procedures = (PlannedProcedure("spinal-instrumentation", rid("ServiceRequest"), "Spinal fusion", planned),)
     lifestyle = Lifestyle(
         weight_kg=Measured(Decimal(draw(st.integers(40, 110))), NOW - timedelta(days=30), rid())
         if draw(st.booleans())
@@ -395,18 +367,14 @@ def patients(draw: st.DrawFn) -> PatientFacts:
         if draw(st.booleans())
         else None,
         smoking=draw(st.sampled_from(list(SmokingStatus))),
-        alcohol_units_per_day=Measured(Decimal(draw(st.integers(0, 5))), NOW, rid())
-        if draw(st.booleans())
-        else None,
+        alcohol_units_per_day=Measured(Decimal(draw(st.integers(0, 5))), NOW, rid()) if draw(st.booleans()) else None,
     )
     return PatientFacts(
         birth_date=date(NOW.year - age, NOW.month, NOW.day) - timedelta(days=draw(st.integers(0, 364))),
         sex=draw(st.sampled_from(list(Sex))),
         menopause=draw(st.sampled_from(list(MenopauseStatus))),
         dxa_studies=tuple(sorted(draw(dxa_studies()), key=lambda s: s.date, reverse=True)),
-        frax=tuple(
-            sorted(draw(st.lists(frax_results(), max_size=2)), key=lambda f: f.effective, reverse=True)
-        ),
+        frax=tuple(sorted(draw(st.lists(frax_results(), max_size=2)), key=lambda f: f.effective, reverse=True)),
         fractures=tuple(draw(st.lists(fractures(), max_size=2))),
         conditions=conditions,
         medications=tuple(draw(st.lists(medications(), max_size=3))),
@@ -414,10 +382,6 @@ def patients(draw: st.DrawFn) -> PatientFacts:
         lifestyle=lifestyle,
         planned_procedures=procedures,
         data_issues=tuple(issues),
-        unavailable=frozenset(draw(st.lists(st.sampled_from(DOMAINS), max_size=2)))
-        if draw(RARELY)
-        else frozenset(),
-        partial=frozenset(draw(st.lists(st.sampled_from(DOMAINS), max_size=2)))
-        if draw(RARELY)
-        else frozenset(),
+        unavailable=frozenset(draw(st.lists(st.sampled_from(DOMAINS), max_size=2))) if draw(RARELY) else frozenset(),
+        partial=frozenset(draw(st.lists(st.sampled_from(DOMAINS), max_size=2))) if draw(RARELY) else frozenset(),
     )

@@ -57,9 +57,7 @@ def test_t_minus_3_0_very_high_risk_is_strict(value: str, tx02: bool) -> None:
     assert ("TX-02" in _ids(studies=[hip_study(months_ago(2), value)])) is tx02
 
 
-@pytest.mark.parametrize(
-    ("value", "category"), [("-3.5", AcrCategory.VERY_HIGH), ("-3.49", AcrCategory.HIGH)]
-)
+@pytest.mark.parametrize(("value", "category"), [("-3.5", AcrCategory.VERY_HIGH), ("-3.49", AcrCategory.HIGH)])
 def test_t_minus_3_5_acr_very_high(value: str, category: AcrCategory) -> None:
     a = assess(patient(studies=[hip_study(months_ago(2), value)], meds=[prednisone("5", months_ago(6))]), NOW)
     assert a.acr is not None and a.acr.category == category
@@ -93,9 +91,7 @@ def test_age_50_population(age: int, rule: str) -> None:
 
 
 def test_age_50_birthday_edge() -> None:
-    birthday_tomorrow = patient(
-        age=50, sex=Sex.MALE, birth_date=NOW.replace(year=NOW.year - 50) + timedelta(days=1)
-    )
+    birthday_tomorrow = patient(age=50, sex=Sex.MALE, birth_date=NOW.replace(year=NOW.year - 50) + timedelta(days=1))
     assert assess(birthday_tomorrow, NOW).age == 49
 
 
@@ -112,11 +108,7 @@ def test_age_70_male_screening(age: int, fires: bool) -> None:
 @pytest.mark.parametrize(("age", "acp"), [(64, False), (65, True)])
 def test_age_65_acp_rec4(age: int, acp: bool) -> None:
     recs = by_id(
-        run(
-            patient(
-                age=age, studies=[hip_study(months_ago(2), "-2.0")], fraxes=[frax(months_ago(1), "12", "2")]
-            )
-        )
+        run(patient(age=age, studies=[hip_study(months_ago(2), "-2.0")], fraxes=[frax(months_ago(1), "12", "2")]))
     )
     assert recs["TX-03"].values["acp_rec4_discussion"] is acp
 
@@ -226,9 +218,7 @@ def test_prednisone_7_5_frax_adjustment(mg: str, adjusted: bool) -> None:
     assert reading is not None and (reading.mof != reading.mof_raw) is adjusted
 
 
-@pytest.mark.parametrize(
-    ("mg", "days", "very_high"), [("30", 31, True), ("30", 30, False), ("29.9", 60, False)]
-)
+@pytest.mark.parametrize(("mg", "days", "very_high"), [("30", 31, True), ("30", 30, False), ("29.9", 60, False)])
 def test_prednisone_30_mg(mg: str, days: int, very_high: bool) -> None:
     recs = by_id(
         run(
@@ -238,9 +228,7 @@ def test_prednisone_30_mg(mg: str, days: int, very_high: bool) -> None:
             )
         )
     )
-    assert (
-        recs.get("TX-02") is not None and recs["TX-02"].variant == "glucocorticoid-high-dose"
-    ) is very_high
+    assert (recs.get("TX-02") is not None and recs["TX-02"].variant == "glucocorticoid-high-dose") is very_high
 
 
 # --- denosumab +6 / +7 months ---
@@ -278,9 +266,7 @@ def test_dxa_12_month_floor(age_months: int, suggested: bool) -> None:
 
 
 def test_dxa_floor_day_before_12_months() -> None:
-    recs = run(
-        patient(age=70, studies=[study(months_ago(12) + timedelta(days=1), t(BoneSite.FOREARM, "-2.0"))])
-    )
+    recs = run(patient(age=70, studies=[study(months_ago(12) + timedelta(days=1), t(BoneSite.FOREARM, "-2.0"))]))
     assert ActionKind.ORDER_DXA not in {a.kind for r in recs for a in r.actions}
 
 

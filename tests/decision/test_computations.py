@@ -45,9 +45,7 @@ def test_fragility_classification() -> None:
     assert presumed.fragility[0].basis == FragilityBasis.PRESUMED
     assert not _fragility(fracture(FractureSite.HIP, months_ago(20), low_trauma=False)).fragility
     assert _fragility(fracture(FractureSite.HIP, months_ago(20), coded=True, low_trauma=False)).fragility
-    assert not _fragility(
-        fracture(FractureSite.DISTAL_FOREARM, months_ago(20))
-    ).fragility  # mechanism unknown
+    assert not _fragility(fracture(FractureSite.DISTAL_FOREARM, months_ago(20))).fragility  # mechanism unknown
     assert _fragility(fracture(FractureSite.DISTAL_FOREARM, months_ago(20), low_trauma=True)).fragility
     assert not _fragility(fracture(FractureSite.OTHER, months_ago(20))).fragility
     assert _fragility(fracture(FractureSite.OTHER, months_ago(20), coded=True)).fragility
@@ -86,9 +84,7 @@ def test_fracture_on_therapy() -> None:
 # --- C-06 ---
 def test_treatment_naive_and_ordered() -> None:
     assert assess(patient(), NOW).therapy.naive
-    planned = med(
-        DrugClass.DENOSUMAB, "denosumab", status=MedicationStatus.PLANNED, source=MedicationSource.REQUEST
-    )
+    planned = med(DrugClass.DENOSUMAB, "denosumab", status=MedicationStatus.PLANNED, source=MedicationSource.REQUEST)
     a = assess(patient(meds=[planned]), NOW)
     assert a.therapy.naive and a.therapy.ordered and not a.therapy.on_therapy
     given = assess(patient(meds=[denosumab(months_ago(30))]), NOW)
@@ -103,12 +99,7 @@ def test_active_request_with_dose_after_it_is_not_pending() -> None:
 
 def test_denosumab_state() -> None:
     d = assess(patient(meds=[denosumab(months_ago(13), months_ago(7))]), NOW).therapy.denosumab
-    assert (
-        d.last_dose == months_ago(7)
-        and d.due == months_ago(1)
-        and d.current
-        and d.months_since_last_dose == 7
-    )
+    assert d.last_dose == months_ago(7) and d.due == months_ago(1) and d.current and d.months_since_last_dose == 7
     on_hold = assess(patient(meds=[denosumab(months_ago(3), status=MedicationStatus.ON_HOLD)]), NOW)
     assert on_hold.therapy.denosumab.marked_stopped
 
@@ -146,10 +137,7 @@ def test_risk_tiers() -> None:
     assert _tier(meds=[denosumab(months_ago(8))]) == RiskTier.DMAB_LAPSE
     assert _tier(studies=[hip_study(months_ago(3), "-3.2")]) == RiskTier.VERY_HIGH
     assert _tier(studies=[hip_study(months_ago(3), "-2.6")]) == RiskTier.HIGH
-    assert (
-        _tier(studies=[hip_study(months_ago(3), "-1.6")], fraxes=[frax(months_ago(1), "8", "1")])
-        == RiskTier.BELOW
-    )
+    assert _tier(studies=[hip_study(months_ago(3), "-1.6")], fraxes=[frax(months_ago(1), "8", "1")]) == RiskTier.BELOW
     assert _tier(studies=[hip_study(months_ago(3), "-1.6")]) == RiskTier.INDETERMINATE
     assert _tier(studies=[hip_study(months_ago(30), "-0.5")]) == RiskTier.INDETERMINATE
     assert _tier(studies=[hip_study(months_ago(3), "-0.5")]) == RiskTier.NORMAL
@@ -159,9 +147,7 @@ def test_risk_tiers() -> None:
 def test_bone_health_context() -> None:
     assert not assess(patient(studies=[hip_study(months_ago(3), "-0.5")]), NOW).bhc
     assert assess(patient(meds=[prednisone("5", months_ago(4))]), NOW).bhc_reasons == ("glucocorticoid",)
-    assert assess(patient(conditions=[condition(ConditionConcept.OSTEOPENIA)]), NOW).bhc_reasons == (
-        "coded-diagnosis",
-    )
+    assert assess(patient(conditions=[condition(ConditionConcept.OSTEOPENIA)]), NOW).bhc_reasons == ("coded-diagnosis",)
     young = assess(
         patient(
             age=40,

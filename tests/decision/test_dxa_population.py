@@ -133,9 +133,7 @@ def test_only_non_diagnostic_sites_means_no_valid_dxa_and_a_data_issue() -> None
 
 def test_implausible_value_excluded() -> None:
     a = assess(
-        patient(
-            studies=[study(months_ago(3), t(BoneSite.TOTAL_HIP, "-6.1"), t(BoneSite.FEMORAL_NECK, "-1.2"))]
-        ),
+        patient(studies=[study(months_ago(3), t(BoneSite.TOTAL_HIP, "-6.1"), t(BoneSite.FEMORAL_NECK, "-1.2"))]),
         NOW,
     )
     assert a.dxa.lowest_t.value == D("-1.2")  # type: ignore[union-attr]

@@ -289,9 +289,7 @@ def never_10_unknown_units(f: PatientFacts, recs: list[Recommendation]) -> None:
     bad_units = [
         x
         for x in f.labs
-        if x.analyte in interpreted
-        and x.unit != CANONICAL_UNIT[x.analyte]
-        and x.record not in issue_records(f)
+        if x.analyte in interpreted and x.unit != CANONICAL_UNIT[x.analyte] and x.record not in issue_records(f)
     ]
     if (bad_units or f.data_issues) and f.age_on(NOW) is not None:
         assert "DATA-03" in cards
@@ -378,9 +376,7 @@ def never_15_supplements_are_not_therapy(f: PatientFacts, recs: list[Recommendat
 def never_16_drafts_only(f: PatientFacts, recs: list[Recommendation]) -> None:
     for rec in recs:
         for action in rec.actions:
-            assert (
-                action.kind in ALLOWED_ACTIONS
-            )  # intents the card layer turns into drafts; nothing is ordered
+            assert action.kind in ALLOWED_ACTIONS  # intents the card layer turns into drafts; nothing is ordered
 
 
 def never_17_teriparatide_without_osteoporosis(f: PatientFacts, recs: list[Recommendation]) -> None:
@@ -389,8 +385,7 @@ def never_17_teriparatide_without_osteoporosis(f: PatientFacts, recs: list[Recom
         return
     osteoporotic_t = is_adult50(f) and any(v <= Decimal("-2.5") for _, v, _ in valid_scores(f, ScoreKind.T))
     hip_vertebral = any(
-        (x.site in (FractureSite.HIP, FractureSite.VERTEBRAL) and x.low_trauma is not False)
-        or x.coded_osteoporotic
+        (x.site in (FractureSite.HIP, FractureSite.VERTEBRAL) and x.low_trauma is not False) or x.coded_osteoporotic
         for x in f.fractures
     )
     hu = newest_lab_values(f, Analyte.CT_HU)
@@ -460,9 +455,7 @@ def treatable_patients(draw: st.DrawFn) -> PatientFacts:
         age = max(age, 56)  # the fracture happened at >= 50 (C-05: treatment rules count fractures from 50)
         onset = NOW - timedelta(days=draw(st.integers(400, 2000)))  # not recent (that would be TX-02)
         fractures = (
-            Fracture(
-                draw(st.sampled_from([FractureSite.HIP, FractureSite.VERTEBRAL])), onset, rid(), "fx", True
-            ),
+            Fracture(draw(st.sampled_from([FractureSite.HIP, FractureSite.VERTEBRAL])), onset, rid(), "fx", True),
         )
     frax = FraxResult(
         NOW - timedelta(days=draw(st.integers(0, 60))),

@@ -82,9 +82,7 @@ def test_safe01_over_risk01() -> None:
 
 
 def test_safe01_over_mon02() -> None:
-    late = denosumab(
-        months_ago(31), months_ago(25), days_ago(10, months_ago(6))
-    )  # warning window, still current
+    late = denosumab(months_ago(31), months_ago(25), days_ago(10, months_ago(6)))  # warning window, still current
     _pair(patient(studies=[hip_study(months_ago(30), "-2.7")], meds=[late]), "SAFE-01", "MON-02")
 
 
@@ -103,16 +101,12 @@ RECENT_OTHER_MAJOR = fracture(FractureSite.DISTAL_FOREARM, months_ago(3), low_tr
 
 
 def test_tx01_over_tx03() -> None:
-    facts = patient(
-        studies=OSTEOPENIA_NOW, fraxes=[frax(months_ago(1), "10", "1.0")], fractures=[OTHER_MAJOR]
-    )
+    facts = patient(studies=OSTEOPENIA_NOW, fraxes=[frax(months_ago(1), "10", "1.0")], fractures=[OTHER_MAJOR])
     _pair(facts, "TX-01", "TX-03")
 
 
 def test_tx02_over_tx03() -> None:
-    facts = patient(
-        studies=OSTEOPENIA_NOW, fraxes=[frax(months_ago(1), "10", "1.0")], fractures=[RECENT_OTHER_MAJOR]
-    )
+    facts = patient(studies=OSTEOPENIA_NOW, fraxes=[frax(months_ago(1), "10", "1.0")], fractures=[RECENT_OTHER_MAJOR])
     _pair(facts, "TX-02", "TX-03")
 
 
@@ -152,9 +146,7 @@ def test_gc01_moderate_over_tx03() -> None:
 
 
 def test_gc01_dxa_over_mon01() -> None:
-    facts = patient(
-        studies=[hip_study(months_ago(13), "-1.8")], fraxes=[], meds=[prednisone("5", months_ago(6))]
-    )
+    facts = patient(studies=[hip_study(months_ago(13), "-1.8")], fraxes=[], meds=[prednisone("5", months_ago(6))])
     _pair(facts, "GC-01", "MON-01")
     gc = next(r for r in run(facts) if r.rule_id == "GC-01")
     assert [a.kind for a in gc.actions] == [ActionKind.ORDER_DXA]
@@ -282,8 +274,6 @@ def test_single_dxa_suggestion_and_floor() -> None:
 
 def test_labs_are_not_ordered_twice() -> None:
     recs = run(patient(studies=[hip_study(months_ago(2), "-2.7")]))
-    ordered = [
-        n for r in recs for a in r.actions if a.kind == ActionKind.ORDER_LABS for n in a.params["labs"]
-    ]
+    ordered = [n for r in recs for a in r.actions if a.kind == ActionKind.ORDER_LABS for n in a.params["labs"]]
     assert len(ordered) == len(set(ordered))
     assert {"25-OH D", "Ca", "albumin", "eGFR", "CBC", "phos", "ALP", "TSH"} == set(ordered)

@@ -104,14 +104,14 @@ def test_dx01_not_for_young() -> None:
 
 
 def test_dx02_variants() -> None:
-    low = by_id(
-        run(patient(age=35, sex=Sex.MALE, studies=[study(months_ago(3), z(BoneSite.LUMBAR_SPINE, "-2.0"))]))
-    )["DX-02"]
+    low = by_id(run(patient(age=35, sex=Sex.MALE, studies=[study(months_ago(3), z(BoneSite.LUMBAR_SPINE, "-2.0"))])))[
+        "DX-02"
+    ]
     assert low.variant == "low-for-age" and low.indicator == Indicator.WARNING
     assert [a.kind for a in low.actions] == [ActionKind.REFERRAL]
-    ok = by_id(
-        run(patient(age=35, sex=Sex.MALE, studies=[study(months_ago(3), z(BoneSite.LUMBAR_SPINE, "-1.99"))]))
-    )["DX-02"]
+    ok = by_id(run(patient(age=35, sex=Sex.MALE, studies=[study(months_ago(3), z(BoneSite.LUMBAR_SPINE, "-1.99"))])))[
+        "DX-02"
+    ]
     assert ok.variant == "within-range" and ok.indicator == Indicator.INFO and not ok.actions
     t_only = by_id(
         run(patient(age=35, sex=Sex.MALE, studies=[study(months_ago(3), t(BoneSite.LUMBAR_SPINE, "-2.9"))]))

@@ -49,9 +49,7 @@ def test_exposure_qualifies_at_2_5_mg_and_90_days() -> None:
 def test_planned_duration_counts() -> None:
     started = assess(patient(meds=[prednisone("10", days_ago(10), planned_days=90)]), NOW).gc
     assert started.qualifies and started.gc_days == 90
-    planned = assess(
-        patient(meds=[prednisone("10", None, status=MedicationStatus.PLANNED, planned_days=120)]), NOW
-    ).gc
+    planned = assess(patient(meds=[prednisone("10", None, status=MedicationStatus.PLANNED, planned_days=120)]), NOW).gc
     assert planned.qualifies
 
 
@@ -63,9 +61,7 @@ def test_inactive_for_more_than_30_days_does_not_qualify() -> None:
 
 
 def test_inhaled_and_budesonide_excluded() -> None:
-    inhaled = med(
-        DrugClass.GLUCOCORTICOID, "fluticasone", start=months_ago(12), route="inhaled", pred_eq="10"
-    )
+    inhaled = med(DrugClass.GLUCOCORTICOID, "fluticasone", start=months_ago(12), route="inhaled", pred_eq="10")
     bud = med(DrugClass.GLUCOCORTICOID, "budesonide", start=months_ago(12), route="oral", dose="9")
     assert not assess(patient(meds=[inhaled, bud]), NOW).gc.qualifies
 
@@ -132,14 +128,9 @@ def test_acr_categories_at_40_and_over() -> None:
     assert _acr(studies=[hip_study(months_ago(3), "-3.4")]) == AcrCategory.HIGH
     assert _acr(studies=[hip_study(months_ago(3), "-2.5")]) == AcrCategory.HIGH
     assert _acr(studies=[hip_study(months_ago(3), "-2.4")]) == AcrCategory.MODERATE
-    assert (
-        _acr(studies=[hip_study(months_ago(3), "-1.0")]) == AcrCategory.MODERATE
-    )  # ACR puts -1.0 in moderate
+    assert _acr(studies=[hip_study(months_ago(3), "-1.0")]) == AcrCategory.MODERATE  # ACR puts -1.0 in moderate
     assert _acr(studies=[hip_study(months_ago(3), "-0.9")]) == AcrCategory.NOT_ASSESSABLE  # FRAX needed
-    assert (
-        _acr(studies=[hip_study(months_ago(3), "-0.9")], fraxes=[frax(months_ago(1), "5", "0.5")])
-        == AcrCategory.LOW
-    )
+    assert _acr(studies=[hip_study(months_ago(3), "-0.9")], fraxes=[frax(months_ago(1), "5", "0.5")]) == AcrCategory.LOW
     assert (
         _acr(studies=[hip_study(months_ago(3), "-0.9")], fraxes=[frax(months_ago(1), "9", "1.1")])
         == AcrCategory.MODERATE
@@ -171,9 +162,7 @@ def test_acr_categories_under_40() -> None:
 
 
 def test_gc01_variants_and_dxa_suggestion() -> None:
-    untreated = by_id(
-        run(patient(studies=[hip_study(months_ago(14), "-2.0")], meds=[prednisone("10", months_ago(6))]))
-    )
+    untreated = by_id(run(patient(studies=[hip_study(months_ago(14), "-2.0")], meds=[prednisone("10", months_ago(6))])))
     gc = untreated["GC-01"]
     assert gc.variant == "untreated" and gc.indicator == Indicator.WARNING
     assert gc.values["acr_category"] == "moderate"
@@ -186,20 +175,14 @@ def test_gc01_variants_and_dxa_suggestion() -> None:
 
 
 def test_gc01_no_dxa_suggestion_within_12_months() -> None:
-    gc = by_id(
-        run(patient(studies=[hip_study(months_ago(11), "-2.0")], meds=[prednisone("10", months_ago(6))]))
-    )["GC-01"]
+    gc = by_id(run(patient(studies=[hip_study(months_ago(11), "-2.0")], meds=[prednisone("10", months_ago(6))])))[
+        "GC-01"
+    ]
     assert gc.values["needs_dxa"] is False and not gc.actions
 
 
 def test_gc01_young_woman_is_not_given_t_score_categories() -> None:
-    gc = by_id(
-        run(
-            patient(
-                age=45, meds=[prednisone("10", months_ago(6))], studies=[hip_study(months_ago(3), "-2.7")]
-            )
-        )
-    )
+    gc = by_id(run(patient(age=45, meds=[prednisone("10", months_ago(6))], studies=[hip_study(months_ago(3), "-2.7")])))
     assert gc["GC-01"].values["age_column"] == "<40"
     assert "TX-01" not in gc and "DX-01" not in gc
 

@@ -42,9 +42,7 @@ def test_vitamin_d_bands_in_ng_ml() -> None:
 
 def test_vitd01_variants_and_indicators() -> None:
     def vitd(value: str, **kw):
-        return by_id(run(patient(studies=OSTEOPENIA, labs=[lab(Analyte.VITAMIN_D_25OH, value, **kw)]))).get(
-            "VITD-01"
-        )
+        return by_id(run(patient(studies=OSTEOPENIA, labs=[lab(Analyte.VITAMIN_D_25OH, value, **kw)]))).get("VITD-01")
 
     assert vitd("11.9").variant == "severe" and vitd("11.9").indicator == Indicator.WARNING
     assert vitd("12").variant == "deficient"
@@ -123,9 +121,9 @@ def test_lab01_only_treatment_naive_and_labs_unavailable() -> None:
 
 
 def test_lab01_young_low_z() -> None:
-    rec = by_id(
-        run(patient(age=35, sex=Sex.MALE, studies=[study(months_ago(3), z(BoneSite.TOTAL_HIP, "-2.2"))]))
-    )["LAB-01"]
+    rec = by_id(run(patient(age=35, sex=Sex.MALE, studies=[study(months_ago(3), z(BoneSite.TOTAL_HIP, "-2.2"))])))[
+        "LAB-01"
+    ]
     assert rec.values["context"] == ("z-low",) and rec.values["broader_workup"] is True
 
 

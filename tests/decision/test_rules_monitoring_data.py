@@ -43,9 +43,7 @@ def test_mon01_interval_24_and_12() -> None:
     assert rec.values["interval_months"] == 24 and [a.kind for a in rec.actions] == [ActionKind.ORDER_DXA]
     assert "MON-01" not in rule_ids(run(patient(studies=[hip_study(months_ago(11), "-2.0")])))
     advanced = by_id(run(patient(studies=[hip_study(months_ago(12), "-2.0")])))["MON-01"]
-    assert advanced.values["interval_months"] == 12 and advanced.values["interval_reasons"] == (
-        "t-at-or-below--2.0",
-    )
+    assert advanced.values["interval_months"] == 12 and advanced.values["interval_reasons"] == ("t-at-or-below--2.0",)
     assert "MON-01" not in rule_ids(run(patient(studies=[hip_study(months_ago(12), "-1.99")])))
 
 
@@ -56,9 +54,7 @@ def test_mon01_new_bone_toxic_drug_shortens_interval() -> None:
 
 
 def test_mon02_on_therapy() -> None:
-    rec = by_id(
-        run(patient(studies=[hip_study(months_ago(24), "-2.7")], meds=[alendronate(months_ago(30))]))
-    )["MON-02"]
+    rec = by_id(run(patient(studies=[hip_study(months_ago(24), "-2.7")], meds=[alendronate(months_ago(30))])))["MON-02"]
     assert rec.values["drug"] == "alendronate" and rec.values["months_since_dxa"] == 24
     assert "MON-02" not in rule_ids(
         run(patient(studies=[hip_study(months_ago(23), "-2.7")], meds=[alendronate(months_ago(30))]))
@@ -68,9 +64,7 @@ def test_mon02_on_therapy() -> None:
 
 
 def test_mon03_boundaries_and_supersedes_mon02() -> None:
-    at60 = rule_ids(
-        run(patient(studies=[hip_study(months_ago(30), "-2.2")], meds=[alendronate(months_ago(60))]))
-    )
+    at60 = rule_ids(run(patient(studies=[hip_study(months_ago(30), "-2.2")], meds=[alendronate(months_ago(60))])))
     assert "MON-03" in at60 and "MON-02" not in at60
     assert "MON-03" not in rule_ids(run(patient(meds=[alendronate(months_ago(59))])))
     three = by_id(run(patient(meds=[zoledronic(months_ago(26), months_ago(14), months_ago(2))])))["MON-03"]
@@ -79,15 +73,13 @@ def test_mon03_boundaries_and_supersedes_mon02() -> None:
 
 
 def test_mon03_continuation_criteria_and_holiday() -> None:
-    rec = by_id(run(patient(studies=[hip_study(months_ago(6), "-2.6")], meds=[alendronate(months_ago(62))])))[
-        "MON-03"
-    ]
+    rec = by_id(run(patient(studies=[hip_study(months_ago(6), "-2.6")], meds=[alendronate(months_ago(62))])))["MON-03"]
     assert rec.values["continuation_criteria"] == ("hip-t-at-or-below--2.5",)
     assert rec.values["holiday_reasonable"] is False
     assert not rec.actions  # DXA within 12 months
-    clean = by_id(
-        run(patient(studies=[hip_study(months_ago(30), "-1.9")], meds=[alendronate(months_ago(62))]))
-    )["MON-03"]
+    clean = by_id(run(patient(studies=[hip_study(months_ago(30), "-1.9")], meds=[alendronate(months_ago(62))])))[
+        "MON-03"
+    ]
     assert clean.values["holiday_reasonable"] is True
     assert [a.kind for a in clean.actions] == [ActionKind.ORDER_DXA]
     holiday = condition(ConditionConcept.BISPHOSPHONATE_HOLIDAY)
@@ -107,18 +99,14 @@ def test_data01_reasons() -> None:
     assert data01(age=64) is None
     smoker = Lifestyle(smoking=SmokingStatus.CURRENT)
     rec = data01(age=55, lifestyle=smoker)
-    assert (
-        rec.values["reasons"] == ("postmenopausal-risk-factor",) and rec.values["menopause_assumed"] is True
-    )
+    assert rec.values["reasons"] == ("postmenopausal-risk-factor",) and rec.values["menopause_assumed"] is True
     assert data01(age=48, lifestyle=smoker) is None
     assert data01(age=48, menopause=MenopauseStatus.POSTMENOPAUSAL, lifestyle=smoker) is not None
     assert data01(age=70, sex=Sex.MALE).values["reasons"] == ("male-70",)
     assert data01(age=69, sex=Sex.MALE) is None
     thin = Lifestyle(bmi=Measured(D("19.9"), months_ago(1), rid()))
     assert data01(age=60, sex=Sex.MALE, lifestyle=thin).values["reasons"] == ("male-50-69-risk-factor",)
-    assert data01(age=35, sex=Sex.MALE, meds=[prednisone("10", months_ago(6))]).values["reasons"] == (
-        "glucocorticoid",
-    )
+    assert data01(age=35, sex=Sex.MALE, meds=[prednisone("10", months_ago(6))]).values["reasons"] == ("glucocorticoid",)
     parent = condition(ConditionConcept.PARENTAL_HIP_FRACTURE, active=False)
     assert data01(age=52, sex=Sex.MALE, conditions=[parent]) is not None
 
@@ -153,9 +141,7 @@ def test_data02_stale() -> None:
 
 def test_data03_domains_and_unreadable() -> None:
     rec = by_id(
-        run(
-            patient(studies=[hip_study(months_ago(3), "-1.5")], unavailable=["labs"], partial=["medications"])
-        )
+        run(patient(studies=[hip_study(months_ago(3), "-1.5")], unavailable=["labs"], partial=["medications"]))
     )["DATA-03"]
     items = [i["item"] for i in rec.values["issues"]]
     assert items == ["labs data", "medications data"]
@@ -163,9 +149,7 @@ def test_data03_domains_and_unreadable() -> None:
 
 
 def test_no_birth_date_runs_only_safety_and_data_rules() -> None:
-    recs = rule_ids(
-        run(patient(age=None, studies=[hip_study(months_ago(3), "-2.8")], meds=[denosumab(months_ago(9))]))
-    )
+    recs = rule_ids(run(patient(age=None, studies=[hip_study(months_ago(3), "-2.8")], meds=[denosumab(months_ago(9))])))
     assert recs == {"SAFE-01", "SAFE-03", "DATA-03"}
 
 

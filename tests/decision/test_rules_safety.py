@@ -59,9 +59,7 @@ def test_safe01_boundaries() -> None:
     def safe01(last_months_ago_days: tuple[int, int], **kw):
         months, extra_days = last_months_ago_days
         dose = days_ago(extra_days, months_ago(months))
-        return by_id(run(patient(studies=OSTEOPOROSIS, meds=[denosumab(months_ago(12), dose, **kw)]))).get(
-            "SAFE-01"
-        )
+        return by_id(run(patient(studies=OSTEOPOROSIS, meds=[denosumab(months_ago(12), dose, **kw)]))).get("SAFE-01")
 
     assert safe01((6, 0)) is None  # exactly due: not yet overdue
     warning = safe01((6, 1))
@@ -100,9 +98,7 @@ def test_denosumab_without_dates_is_data03() -> None:
 # --- SAFE-02 ---
 def test_safe02_egfr_boundary() -> None:
     def fires(egfr: str) -> bool:
-        facts = patient(
-            studies=OSTEOPOROSIS, meds=[alendronate(months_ago(10))], labs=[lab(Analyte.EGFR, egfr)]
-        )
+        facts = patient(studies=OSTEOPOROSIS, meds=[alendronate(months_ago(10))], labs=[lab(Analyte.EGFR, egfr)])
         return "SAFE-02" in rule_ids(run(facts))
 
     assert fires("34.9") and not fires("35")
@@ -128,9 +124,7 @@ def test_safe03_due_soon_without_calcium() -> None:
     rec = recs["SAFE-03"]
     assert rec.variant == "calcium-not-checked" and rec.values["due_date"] == months_ago(-1)
     assert [a.kind for a in rec.actions] == [ActionKind.ORDER_LABS]
-    assert "SAFE-03" not in rule_ids(
-        run(patient(meds=[denosumab(days_ago(1, months_ago(4)))]))
-    )  # not due yet
+    assert "SAFE-03" not in rule_ids(run(patient(meds=[denosumab(days_ago(1, months_ago(4)))])))  # not due yet
 
 
 def test_safe03_low_calcium_is_critical() -> None:

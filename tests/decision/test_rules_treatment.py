@@ -68,9 +68,7 @@ def test_risk01_low_bone_mass_without_frax() -> None:
 
 
 def test_risk01_off_with_valid_frax_or_stale_dxa_or_therapy() -> None:
-    assert "RISK-01" not in rule_ids(
-        run(patient(studies=OSTEOPENIA, fraxes=[frax(months_ago(2), "9", "1.0")]))
-    )
+    assert "RISK-01" not in rule_ids(run(patient(studies=OSTEOPENIA, fraxes=[frax(months_ago(2), "9", "1.0")])))
     assert "RISK-01" not in rule_ids(run(patient(studies=[hip_study(months_ago(25), "-1.8")])))
     assert "RISK-01" not in rule_ids(run(patient(studies=OSTEOPENIA, meds=[alendronate(months_ago(10))])))
 
@@ -99,9 +97,7 @@ def test_tx01_osteoporosis_by_dxa_with_all_gates_drafts_alendronate() -> None:
 
 
 def test_tx01_hip_fracture_without_dxa() -> None:
-    recs = by_id(
-        run(patient(age=75, fractures=[fracture(FractureSite.HIP, date(2023, 2, 10))], labs=core_labs()))
-    )
+    recs = by_id(run(patient(age=75, fractures=[fracture(FractureSite.HIP, date(2023, 2, 10))], labs=core_labs())))
     assert recs["TX-01"].variant == "hip-vertebral-fracture"
     assert recs["TX-01"].values["reason_text"] == "prior hip fracture 2023-02-10"
     assert "DATA-01" in recs  # baseline DXA still indicated
@@ -117,14 +113,10 @@ def test_tx01_other_major_fracture_needs_t_below_minus_1() -> None:
 
 
 def test_tx01_by_frax_and_s001_frax_does_not_override() -> None:
-    recs = by_id(
-        run(patient(studies=OSTEOPENIA, fraxes=[frax(months_ago(1), "21", "2.0")], labs=core_labs()))
-    )
+    recs = by_id(run(patient(studies=OSTEOPENIA, fraxes=[frax(months_ago(1), "21", "2.0")], labs=core_labs())))
     assert recs["TX-01"].variant == "frax"
     assert recs["TX-01"].values["reason_text"] == "FRAX MOF 21% >=20%"
-    below = by_id(
-        run(patient(studies=[hip_study(months_ago(3), "-2.6")], fraxes=[frax(months_ago(1), "8", "1.0")]))
-    )
+    below = by_id(run(patient(studies=[hip_study(months_ago(3), "-2.6")], fraxes=[frax(months_ago(1), "8", "1.0")])))
     assert below["TX-01"].values["frax_below_threshold_ignored"] is True
     assert "TX-03" not in below
 
@@ -241,22 +233,14 @@ def test_tx02_glucocorticoid_very_high_dose() -> None:
 # --- TX-03 ---
 def test_tx03_below_thresholds() -> None:
     rec = by_id(
-        run(
-            patient(
-                age=67, studies=[hip_study(months_ago(3), "-2.1")], fraxes=[frax(months_ago(1), "12", "2.1")]
-            )
-        )
+        run(patient(age=67, studies=[hip_study(months_ago(3), "-2.1")], fraxes=[frax(months_ago(1), "12", "2.1")]))
     )["TX-03"]
     assert rec.values["frax_mof"] == D(12)
     assert rec.values["interval_months"] == 12
     assert rec.values["next_dxa_date"] == months_ago(3 - 12)
     assert rec.values["acp_rec4_discussion"] is True
     mild = by_id(
-        run(
-            patient(
-                age=60, studies=[hip_study(months_ago(3), "-1.3")], fraxes=[frax(months_ago(1), "8", "0.5")]
-            )
-        )
+        run(patient(age=60, studies=[hip_study(months_ago(3), "-1.3")], fraxes=[frax(months_ago(1), "8", "0.5")]))
     )["TX-03"]
     assert mild.values["interval_months"] == 24 and mild.values["acp_rec4_discussion"] is False
 
@@ -283,13 +267,9 @@ def test_tx04_variants() -> None:
     c = by_id(run(patient(studies=[hip_study(months_ago(30), "-1.8")], procedures=[_spine()])))["TX-04"]
     assert c.variant == "04c"
     assert any(x.kind == ActionKind.ORDER_DXA for x in c.actions)
-    hu = by_id(run(patient(studies=OSTEOPENIA, procedures=[_spine()], labs=[lab(Analyte.CT_HU, "95")])))[
-        "TX-04"
-    ]
+    hu = by_id(run(patient(studies=OSTEOPENIA, procedures=[_spine()], labs=[lab(Analyte.CT_HU, "95")])))["TX-04"]
     assert hu.variant == "04a" and hu.values["basis"] == "ct-hu"
-    assert "TX-04" not in rule_ids(
-        run(patient(studies=[hip_study(months_ago(3), "-0.5")], procedures=[_spine()]))
-    )
+    assert "TX-04" not in rule_ids(run(patient(studies=[hip_study(months_ago(3), "-0.5")], procedures=[_spine()])))
     assert "TX-04" not in rule_ids(run(patient(studies=OSTEOPENIA, procedures=[_spine(months_ago(-13))])))
     assert by_id(run(patient(studies=OSTEOPENIA, procedures=[_spine(None)])))["TX-04"].variant == "04b"
 

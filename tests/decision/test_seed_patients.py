@@ -96,9 +96,7 @@ def test_s000_osteoporosis_patient_is_treated() -> None:
 
     Assumed: woman aged 70, DXA 1 month ago with lumbar spine T -2.7, labs complete and normal, untreated.
     """
-    recs = run(
-        patient(age=70, studies=[study(months_ago(1), t(BoneSite.LUMBAR_SPINE, "-2.7"))], labs=core_labs())
-    )
+    recs = run(patient(age=70, studies=[study(months_ago(1), t(BoneSite.LUMBAR_SPINE, "-2.7"))], labs=core_labs()))
     assert ids(recs) == {("DX-01", INFO), ("TX-01", WARNING), ("UNIV-01", INFO)}
     assert by_id(recs)["DX-01"].variant == "osteoporosis-dxa"
     assert by_id(recs)["TX-01"].values["alendronate_draft"] is True
@@ -129,9 +127,7 @@ def test_s003_spinal_osteopenia_with_planned_instrumentation() -> None:
     fusion planned in 2 months; no FRAX; labs complete but 25(OH)D 18 ng/mL. Per §5 D-08, preoperative
     teriparatide is for osteoporosis only, so TX-04b (optimize before surgery) and not TX-04a.
     """
-    surgery = PlannedProcedure(
-        "spinal-instrumentation", rid("ServiceRequest"), "Lumbar fusion", months_ago(-2)
-    )
+    surgery = PlannedProcedure("spinal-instrumentation", rid("ServiceRequest"), "Lumbar fusion", months_ago(-2))
     facts = patient(
         age=66,
         studies=[study(months_ago(3), t(BoneSite.LUMBAR_SPINE, "-2.1"), t(BoneSite.TOTAL_HIP, "-1.2"))],
@@ -155,9 +151,7 @@ def test_s003_spinal_osteopenia_with_planned_instrumentation() -> None:
 def test_s003_spinal_osteoporosis_with_planned_instrumentation() -> None:
     """S003 contrast: spine T -2.6 (osteoporosis) -> TX-04a (consider preoperative teriparatide) and TX-01
     without an alendronate draft (the TX-04a gate). Same assumptions, 25(OH)D 34 ng/mL."""
-    surgery = PlannedProcedure(
-        "spinal-instrumentation", rid("ServiceRequest"), "Lumbar fusion", months_ago(-2)
-    )
+    surgery = PlannedProcedure("spinal-instrumentation", rid("ServiceRequest"), "Lumbar fusion", months_ago(-2))
     facts = patient(
         age=66,
         studies=[study(months_ago(3), t(BoneSite.LUMBAR_SPINE, "-2.6"), t(BoneSite.TOTAL_HIP, "-1.2"))],
@@ -204,9 +198,7 @@ def test_s004_after_frax_below_threshold_repeat_dxa_in_2_years() -> None:
         t(BoneSite.TOTAL_HIP, "-0.3", Side.LEFT),
         t(BoneSite.FEMORAL_NECK, "-1.1", Side.LEFT),
     )
-    recs = run(
-        patient(age=58, studies=[current], fraxes=[frax(months_ago(0), "6.1", "0.4")], labs=core_labs())
-    )
+    recs = run(patient(age=58, studies=[current], fraxes=[frax(months_ago(0), "6.1", "0.4")], labs=core_labs()))
     assert ids(recs) == {("DX-01", INFO), ("TX-03", INFO), ("UNIV-01", INFO)}
     tx3 = by_id(recs)["TX-03"]
     assert tx3.values["interval_months"] == 24
@@ -217,8 +209,6 @@ def test_s004_glucocorticoid_trigger_is_risk_stratified() -> None:
     """S004 says GC >= 2.5 mg/d for >= 3 months -> start a bisphosphonate; §5 D-07 risk-stratifies per ACR22.
     Same patient on prednisone 5 mg for 6 months: ACR moderate (T -1.3) -> GC-01 offers therapy (warning)."""
     current = study(months_ago(1), t(BoneSite.LUMBAR_SPINE, "-1.3", vertebrae=("L1", "L2")))
-    recs = run(
-        patient(age=58, studies=[current], labs=core_labs(vitd="32"), meds=[prednisone("5", months_ago(6))])
-    )
+    recs = run(patient(age=58, studies=[current], labs=core_labs(vitd="32"), meds=[prednisone("5", months_ago(6))]))
     gc = by_id(recs)["GC-01"]
     assert gc.variant == "untreated" and gc.values["acr_category"] == "moderate"

@@ -22,15 +22,27 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("Chromium is required for this test: install Debian's 'chromium' package "
-                    "(apt-get install chromium)")
+        pytest.fail(
+            "Chromium is required for this test: install Debian's 'chromium' package (apt-get install chromium)"
+        )
     return path
 
 
 def run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args]
+    command = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
@@ -54,8 +66,9 @@ def test_catalog_page_renders_in_headless_chromium(served_app: str, tmp_path: Pa
 
     dom = run_chromium(tmp_path / "profile-dom", "--dump-dom", url).stdout
     screenshot = tmp_path / "catalog.png"
-    run_chromium(tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1280,4000",
-                 "--hide-scrollbars", url)
+    run_chromium(
+        tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1280,4000", "--hide-scrollbars", url
+    )
 
     for rule_id in RULE_SPECS:
         assert f'id="{rule_id}"' in dom, rule_id

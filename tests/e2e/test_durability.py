@@ -73,8 +73,7 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
     server.stop()
 
 
-def test_postgresql_keeps_every_acknowledged_feedback_after_sigkill(tmp_path: Path,
-                                                                    postgres: PostgresServer) -> None:
+def test_postgresql_keeps_every_acknowledged_feedback_after_sigkill(tmp_path: Path, postgres: PostgresServer) -> None:
     service = ServiceProcess(tmp_path, {"OSTEO_CDS_DATABASE_URL": postgres.url}, workers=2).start()
 
     acknowledged = load_then_kill(service)

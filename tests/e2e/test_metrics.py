@@ -45,14 +45,27 @@ def test_metrics_show_requests_cards_fetches_and_feedback_without_phi(tmp_path: 
         prefetch = prefetch_from_chart(definition["prefetch"], osteoporosis_chart(), PATIENT_ID)
         cards = []
         for _ in range(4):  # several calls, so both workers are likely to have served some
-            response = requests.post(base + "/cds-services/osteoporosis-management",
-                                     json=hook_request(PATIENT_ID, prefetch=prefetch), timeout=10)
+            response = requests.post(
+                base + "/cds-services/osteoporosis-management",
+                json=hook_request(PATIENT_ID, prefetch=prefetch),
+                timeout=10,
+            )
             cards = response.json()["cards"]
         wait_until_issued(tmp_path / "feedback.db", cards[0]["uuid"])  # feedback follows a clinician's action
-        requests.post(base + "/cds-services/osteoporosis-management/feedback", timeout=10, json={"feedback": [
-            {"card": cards[0]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z"}]})
-        unreachable = requests.post(base + "/cds-services/osteoporosis-management", timeout=10,
-                                    json=hook_request(PATIENT_ID, fhir_server="http://127.0.0.1:9/fhir"))
+        requests.post(
+            base + "/cds-services/osteoporosis-management/feedback",
+            timeout=10,
+            json={
+                "feedback": [
+                    {"card": cards[0]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z"}
+                ]
+            },
+        )
+        unreachable = requests.post(
+            base + "/cds-services/osteoporosis-management",
+            timeout=10,
+            json=hook_request(PATIENT_ID, fhir_server="http://127.0.0.1:9/fhir"),
+        )
         assert unreachable.status_code == 412
 
         scraped = requests.get(base + "/metrics", timeout=5)
@@ -68,7 +81,6 @@ def test_metrics_show_requests_cards_fetches_and_feedback_without_phi(tmp_path: 
     assert found[("osteo_cds_cards_total", (("rule", "DX-01"),))] == 4
     rule = cards[0]["source"]["topic"]["code"]
     assert found[("osteo_cds_feedback_total", (("outcome", "overridden"), ("rule", rule)))] == 1
-    assert found[("osteo_cds_fhir_fetch_failures_total", (("reason", "connection"),
-                                                          ("resource_type", "Patient")))] == 1
+    assert found[("osteo_cds_fhir_fetch_failures_total", (("reason", "connection"), ("resource_type", "Patient")))] == 1
     assert found[("osteo_cds_fhir_fetch_duration_seconds_count", (("resource_type", "Observation"),))] >= 2
     assert PATIENT_ID not in scraped.text

@@ -46,22 +46,27 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_killing_one_instance_under_load_loses_nothing_and_the_run_keeps_working(
-        topology: ScaleOutTopology) -> None:
+def test_killing_one_instance_under_load_loses_nothing_and_the_run_keeps_working(topology: ScaleOutTopology) -> None:
     doomed, survivor = topology.instances
     traffic = EhrTraffic(topology, threads=CLIENT_THREADS)
     # A token used on the doomed instance before it dies: the survivor must refuse it afterwards (shared Redis).
     used_on_doomed = topology.token(SERVICE_PATH)
-    first_use = requests.post(doomed.base_url + SERVICE_PATH, timeout=10,
-                              headers={"Authorization": f"Bearer {used_on_doomed}"},
-                              json=hook_request(PATIENT_ID, prefetch=traffic.prefetch))
+    first_use = requests.post(
+        doomed.base_url + SERVICE_PATH,
+        timeout=10,
+        headers={"Authorization": f"Bearer {used_on_doomed}"},
+        json=hook_request(PATIENT_ID, prefetch=traffic.prefetch),
+    )
     assert first_use.status_code == 200
 
     traffic.start()
     try:
         # Both instances must really be serving through nginx before one is killed.
-        wait_for(lambda: served_hook_calls(doomed) >= 20 and served_hook_calls(survivor) >= 20, 20,
-                 "nginx did not spread hook calls over both instances")
+        wait_for(
+            lambda: served_hook_calls(doomed) >= 20 and served_hook_calls(survivor) >= 20,
+            20,
+            "nginx did not spread hook calls over both instances",
+        )
         killed_at = time.monotonic()  # taken before the signal: failures may arrive before kill() returns
         doomed.kill()  # SIGKILL of master and workers, mid-load
         time.sleep(3.0)  # keep going for a while on one instance
@@ -83,14 +88,24 @@ def test_killing_one_instance_under_load_loses_nothing_and_the_run_keeps_working
     assert report.acknowledged_feedback <= topology.stored_feedback_cards()
 
     # The survivor shares the replay cache: the token already used on the dead instance is refused...
-    replayed = requests.post(survivor.base_url + SERVICE_PATH, timeout=10,
-                             headers={"Authorization": f"Bearer {used_on_doomed}"},
-                             json=hook_request(PATIENT_ID, prefetch=traffic.prefetch))
+    replayed = requests.post(
+        survivor.base_url + SERVICE_PATH,
+        timeout=10,
+        headers={"Authorization": f"Bearer {used_on_doomed}"},
+        json=hook_request(PATIENT_ID, prefetch=traffic.prefetch),
+    )
     assert replayed.status_code == 401
-    wait_for(lambda: any(e.get("reason") == "replayed-jti" for e in log_events(survivor)), 5,
-             "the survivor did not log the refusal as a replay")
+    wait_for(
+        lambda: any(e.get("reason") == "replayed-jti" for e in log_events(survivor)),
+        5,
+        "the survivor did not log the refusal as a replay",
+    )
     # ...while a fresh token is accepted, and nginx reports the service ready on the survivor alone.
-    fresh = requests.post(survivor.base_url + SERVICE_PATH, timeout=10, headers=topology.auth(SERVICE_PATH),
-                          json=hook_request(PATIENT_ID, prefetch=traffic.prefetch))
+    fresh = requests.post(
+        survivor.base_url + SERVICE_PATH,
+        timeout=10,
+        headers=topology.auth(SERVICE_PATH),
+        json=hook_request(PATIENT_ID, prefetch=traffic.prefetch),
+    )
     assert fresh.status_code == 200
     assert requests.get(topology.public_base_url + "/readyz", timeout=5).status_code == 200

@@ -91,8 +91,9 @@ def prefetch(sekmet: SekmetServer) -> dict[str, Any]:
     """What an EHR would prefetch for the chart: every discovery template run against sekmet."""
     answers = {}
     for query in queries_for(load_terminology()):  # the discovery prefetch templates, as an EHR reads them
-        response = requests.get(f"{sekmet.base_url}/{query.url(PID)}", headers={"Accept": "application/fhir+json"},
-                                timeout=10)
+        response = requests.get(
+            f"{sekmet.base_url}/{query.url(PID)}", headers={"Accept": "application/fhir+json"}, timeout=10
+        )
         response.raise_for_status()
         answers[query.key] = response.json()
     assert answers["bmd"]["entry"] and answers["observations"]["entry"] and answers["patient"]["id"] == PID
@@ -141,11 +142,13 @@ class Answer:
         return card["detail"] if card else ""
 
 
-def call(client: FlaskClient, prefetch: dict[str, Any] | None, fhir_server: str | None,
-         token: str | None = TOKEN) -> Answer:
+def call(
+    client: FlaskClient, prefetch: dict[str, Any] | None, fhir_server: str | None, token: str | None = TOKEN
+) -> Answer:
     started = time.monotonic()
-    response = client.post(SERVICE, json=hook_request(PID, prefetch=prefetch, fhir_server=fhir_server,
-                                                      access_token=token))
+    response = client.post(
+        SERVICE, json=hook_request(PID, prefetch=prefetch, fhir_server=fhir_server, access_token=token)
+    )
     elapsed = time.monotonic() - started
     assert response.status_code != 500, response.get_data(as_text=True)
     return Answer(response.status_code, response.get_json(), elapsed)
@@ -189,8 +192,11 @@ def lab_page(page: int) -> list[dict[str, Any]]:
 # --- an optional key meets the fault: degraded cards ---------------------------------------------------------------
 
 # Unreadable searchsets: they must count as "not retrieved", never as "the patient has no such records".
-MALFORMED_BUNDLE = {"resourceType": "Bundle", "type": "searchset",
-                    "entry": {"resource": vitamin_d("x", 5.0, "2026-10-01")}}
+MALFORMED_BUNDLE = {
+    "resourceType": "Bundle",
+    "type": "searchset",
+    "entry": {"resource": vitamin_d("x", 5.0, "2026-10-01")},
+}
 RESOURCELESS_BUNDLE = {"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": "urn:x"}, "junk", 7]}
 
 # (fault, requests the server should see: one retry on 502/503/504 and on a connection error, none otherwise)
@@ -216,11 +222,19 @@ OPTIONAL_FAULTS: list[tuple[str, Callable[[], Behaviour], int]] = [
 ]
 
 
-@pytest.mark.parametrize(("fault", "requests_seen"), [(make, n) for _, make, n in OPTIONAL_FAULTS],
-                         ids=[name for name, _, _ in OPTIONAL_FAULTS])
+@pytest.mark.parametrize(
+    ("fault", "requests_seen"),
+    [(make, n) for _, make, n in OPTIONAL_FAULTS],
+    ids=[name for name, _, _ in OPTIONAL_FAULTS],
+)
 def test_an_optional_key_that_fails_gives_cards_that_say_labs_could_not_be_checked(
-        client: FlaskClient, sekmet: SekmetServer, prefetch: dict[str, Any], bad: MisbehavingFhirServer,
-        fault: Callable[[], Behaviour], requests_seen: int) -> None:
+    client: FlaskClient,
+    sekmet: SekmetServer,
+    prefetch: dict[str, Any],
+    bad: MisbehavingFhirServer,
+    fault: Callable[[], Behaviour],
+    requests_seen: int,
+) -> None:
     bad.on("Observation", fault())
 
     answer = call(client, without(prefetch, "observations"), bad.base_url)
@@ -233,7 +247,8 @@ def test_an_optional_key_that_fails_gives_cards_that_say_labs_could_not_be_check
 
 
 def test_an_optional_key_from_a_server_that_is_down_gives_degraded_cards(
-        client: FlaskClient, sekmet: SekmetServer, prefetch: dict[str, Any]) -> None:
+    client: FlaskClient, sekmet: SekmetServer, prefetch: dict[str, Any]
+) -> None:
     down = MisbehavingFhirServer().start()
     down.stop()  # nothing listens on its port any more: connections are refused
 
@@ -243,10 +258,12 @@ def test_an_optional_key_from_a_server_that_is_down_gives_degraded_cards(
     assert_serves_normally_afterwards(client, sekmet)
 
 
-@pytest.mark.parametrize("first", [status(503), html_error_page(504), connection_reset()],
-                         ids=["503", "504-html", "connection-reset"])
+@pytest.mark.parametrize(
+    "first", [status(503), html_error_page(504), connection_reset()], ids=["503", "504-html", "connection-reset"]
+)
 def test_one_transient_failure_is_retried_and_then_nothing_is_missing(
-        client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer, first: Behaviour) -> None:
+    client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer, first: Behaviour
+) -> None:
     bad.on("Observation", sequence(first, ok(prefetch["observations"])))
 
     answer = call(client, without(prefetch, "observations"), bad.base_url)
@@ -256,7 +273,8 @@ def test_one_transient_failure_is_retried_and_then_nothing_is_missing(
 
 
 def test_a_medication_search_that_fails_is_named_and_treatment_advice_says_medications_were_not_checked(
-        client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer) -> None:
+    client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer
+) -> None:
     bad.on("MedicationRequest", status(500))
 
     answer = call(client, without(prefetch, "medicationRequests"), bad.base_url)
@@ -272,8 +290,12 @@ def test_a_medication_search_that_fails_is_named_and_treatment_advice_says_medic
 
 REQUIRED_FAULTS: list[tuple[str, str, str, Callable[[], Behaviour]]] = [
     ("patient-401", "patient", "Patient", lambda: status(401)),
-    ("patient-of-another-patient", "patient", "Patient",
-     lambda: wrong_patient(fhir.patient(PID, birth_date="1955-04-02"), "someone-else")),
+    (
+        "patient-of-another-patient",
+        "patient",
+        "Patient",
+        lambda: wrong_patient(fhir.patient(PID, birth_date="1955-04-02"), "someone-else"),
+    ),
     ("patient-stall", "patient", "Patient", lambda: stall(30)),
     ("patient-200-operation-outcome", "patient", "Patient", lambda: ok(outcome("no such patient", code="not-found"))),
     ("bmd-malformed-json", "bmd", "Observation", malformed_json),
@@ -283,16 +305,29 @@ REQUIRED_FAULTS: list[tuple[str, str, str, Callable[[], Behaviour]]] = [
     ("conditions-reset", "conditions", "Condition", connection_reset),
     ("conditions-html", "conditions", "Condition", lambda: html_error_page(200)),
     ("conditions-entry-not-an-array", "conditions", "Condition", lambda: ok(MALFORMED_BUNDLE)),
-    ("conditions-answered-with-a-condition", "conditions", "Condition",
-     lambda: ok(fhir.condition("c1", PID, fhir.SNOMED, "64859006", "Osteoporosis", "2020-01-01"))),
+    (
+        "conditions-answered-with-a-condition",
+        "conditions",
+        "Condition",
+        lambda: ok(fhir.condition("c1", PID, fhir.SNOMED, "64859006", "Osteoporosis", "2020-01-01")),
+    ),
 ]
 
 
-@pytest.mark.parametrize(("key", "route", "fault"), [(k, r, f) for _, k, r, f in REQUIRED_FAULTS],
-                         ids=[name for name, _, _, _ in REQUIRED_FAULTS])
+@pytest.mark.parametrize(
+    ("key", "route", "fault"),
+    [(k, r, f) for _, k, r, f in REQUIRED_FAULTS],
+    ids=[name for name, _, _, _ in REQUIRED_FAULTS],
+)
 def test_a_required_key_that_fails_gives_412_naming_it(
-        client: FlaskClient, sekmet: SekmetServer, prefetch: dict[str, Any], bad: MisbehavingFhirServer,
-        key: str, route: str, fault: Callable[[], Behaviour]) -> None:
+    client: FlaskClient,
+    sekmet: SekmetServer,
+    prefetch: dict[str, Any],
+    bad: MisbehavingFhirServer,
+    key: str,
+    route: str,
+    fault: Callable[[], Behaviour],
+) -> None:
     bad.on(route, fault())
 
     answer = call(client, without(prefetch, key), bad.base_url)
@@ -304,9 +339,18 @@ def test_a_required_key_that_fails_gives_412_naming_it(
 
 
 def test_every_route_stalled_gives_412_naming_all_required_keys_within_the_deadline(
-        client: FlaskClient, sekmet: SekmetServer, bad: MisbehavingFhirServer) -> None:
-    for route in ("Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest",
-                  "MedicationAdministration", "Procedure", "ServiceRequest"):
+    client: FlaskClient, sekmet: SekmetServer, bad: MisbehavingFhirServer
+) -> None:
+    for route in (
+        "Patient",
+        "Observation",
+        "Condition",
+        "MedicationStatement",
+        "MedicationRequest",
+        "MedicationAdministration",
+        "Procedure",
+        "ServiceRequest",
+    ):
         bad.on(route, stall(30))
 
     answer = call(client, None, bad.base_url)
@@ -320,7 +364,8 @@ def test_every_route_stalled_gives_412_naming_all_required_keys_within_the_deadl
 
 
 def test_endless_next_links_with_fresh_urls_stop_at_the_page_cap_and_labs_are_partial(
-        make_app: Callable[..., Flask], prefetch: dict[str, Any], bad: MisbehavingFhirServer) -> None:
+    make_app: Callable[..., Flask], prefetch: dict[str, Any], bad: MisbehavingFhirServer
+) -> None:
     client = make_app(HOOK_DEADLINE=str(DEADLINE), FHIR_MAX_PAGES="6").test_client()
     bad.on("Observation", endless_next(lab_page))
 
@@ -333,7 +378,8 @@ def test_endless_next_links_with_fresh_urls_stop_at_the_page_cap_and_labs_are_pa
 
 
 def test_endless_next_links_from_a_prefetched_bundle_stop_at_the_page_cap(
-        make_app: Callable[..., Flask], prefetch: dict[str, Any], bad: MisbehavingFhirServer) -> None:
+    make_app: Callable[..., Flask], prefetch: dict[str, Any], bad: MisbehavingFhirServer
+) -> None:
     client = make_app(HOOK_DEADLINE=str(DEADLINE), FHIR_MAX_PAGES="4").test_client()
     bad.on("Observation", endless_next(lab_page))
     first_page = [entry["resource"] for entry in prefetch["observations"]["entry"]]
@@ -346,8 +392,9 @@ def test_endless_next_links_from_a_prefetched_bundle_stop_at_the_page_cap(
     assert len(bad.requests_to("Observation")) == 3  # the prefetched page counts as the first of 4
 
 
-def test_a_next_link_back_to_itself_is_detected_as_a_loop(client: FlaskClient, prefetch: dict[str, Any],
-                                                          bad: MisbehavingFhirServer) -> None:
+def test_a_next_link_back_to_itself_is_detected_as_a_loop(
+    client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer
+) -> None:
     bad.on("Observation", next_loop(lab_page(0)))
 
     answer = call(client, without(prefetch, "observations"), bad.base_url)
@@ -357,7 +404,8 @@ def test_a_next_link_back_to_itself_is_detected_as_a_loop(client: FlaskClient, p
 
 
 def test_a_next_page_that_fails_keeps_the_first_page_and_marks_labs_partial(
-        client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer) -> None:
+    client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer
+) -> None:
     first = searchset(lab_page(0), next_url=f"{bad.base_url}/Observation?page=2")
     bad.on("Observation", sequence(ok(first), status(500)))
 
@@ -371,7 +419,8 @@ def test_a_next_page_that_fails_keeps_the_first_page_and_marks_labs_partial(
 
 
 def test_a_searchset_of_50000_resources_is_capped_and_marked_partial(
-        make_app: Callable[..., Flask], prefetch: dict[str, Any], bad: MisbehavingFhirServer) -> None:
+    make_app: Callable[..., Flask], prefetch: dict[str, Any], bad: MisbehavingFhirServer
+) -> None:
     # A long deadline: this is about the resource cap, and reading 18 MB on a busy machine can take a second.
     client = make_app(HOOK_DEADLINE="5", FHIR_MAX_RESOURCES="500", FHIR_MAX_BYTES=str(64 * 1024 * 1024)).test_client()
     bundle = huge_bundle(50_000, lambda i: vitamin_d(f"huge-{i}", 30.0, "2026-10-01"))
@@ -399,8 +448,8 @@ def spaces_bundle(megabytes: int, *, gzipped: bool) -> Behaviour:
 
 @pytest.mark.parametrize("gzipped", [False, True], ids=["40-MB-body", "gzip-inflating-to-40-MB"])
 def test_a_body_over_the_byte_limit_is_refused_without_reading_it_all(
-        client: FlaskClient, sekmet: SekmetServer, prefetch: dict[str, Any], bad: MisbehavingFhirServer,
-        gzipped: bool) -> None:
+    client: FlaskClient, sekmet: SekmetServer, prefetch: dict[str, Any], bad: MisbehavingFhirServer, gzipped: bool
+) -> None:
     bad.on("Observation", spaces_bundle(40, gzipped=gzipped))  # the default limit is 10 MiB
 
     answer = call(client, without(prefetch, "observations"), bad.base_url)
@@ -410,8 +459,9 @@ def test_a_body_over_the_byte_limit_is_refused_without_reading_it_all(
     assert_serves_normally_afterwards(client, sekmet)
 
 
-def test_a_gzip_encoded_answer_within_the_limit_is_read_in_full(client: FlaskClient, prefetch: dict[str, Any],
-                                                                 bad: MisbehavingFhirServer) -> None:
+def test_a_gzip_encoded_answer_within_the_limit_is_read_in_full(
+    client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer
+) -> None:
     packed = gzip.compress(json.dumps(prefetch["observations"]).encode())
     bad.on("Observation", lambda exchange: exchange.send(200, packed, headers={"Content-Encoding": "gzip"}))
 
@@ -435,8 +485,9 @@ def test_a_prefetch_over_the_body_limit_is_413(make_app: Callable[..., Flask], p
 # --- other patients' data, redirects, and where the token goes ------------------------------------------------------
 
 
-def test_labs_of_another_patient_are_never_used(client: FlaskClient, prefetch: dict[str, Any],
-                                                bad: MisbehavingFhirServer) -> None:
+def test_labs_of_another_patient_are_never_used(
+    client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer
+) -> None:
     foreign = searchset([vitamin_d("theirs", 5.0, "2026-10-20", patient="someone-else")])
     bad.on("Observation", wrong_patient(foreign, "someone-else"))
 
@@ -448,8 +499,8 @@ def test_labs_of_another_patient_are_never_used(client: FlaskClient, prefetch: d
 
 
 def test_a_redirect_is_not_followed_and_the_other_host_never_sees_the_token(
-        client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer,
-        attacker: MisbehavingFhirServer) -> None:
+    client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer, attacker: MisbehavingFhirServer
+) -> None:
     bad.on("Observation", redirect(f"{attacker.base_url}/Observation?patient={PID}"))
 
     answer = call(client, without(prefetch, "observations"), bad.base_url)
@@ -458,15 +509,23 @@ def test_a_redirect_is_not_followed_and_the_other_host_never_sees_the_token(
     assert attacker.requests == []
 
 
-@pytest.mark.parametrize("next_path", [
-    "{attacker}/Observation?page=2",  # another host
-    "{origin}/other-app/Observation?page=2",  # same host, outside the FHIR base
-    "{base}/../other-app/Observation?page=2",  # dot segments: sent as /other-app/...
-    "{base}/%2e%2e/other-app/Observation?page=2",  # encoded dot segments, decoded by many servers
-], ids=["other-host", "other-path", "dot-segments", "encoded-dot-segments"])
+@pytest.mark.parametrize(
+    "next_path",
+    [
+        "{attacker}/Observation?page=2",  # another host
+        "{origin}/other-app/Observation?page=2",  # same host, outside the FHIR base
+        "{base}/../other-app/Observation?page=2",  # dot segments: sent as /other-app/...
+        "{base}/%2e%2e/other-app/Observation?page=2",  # encoded dot segments, decoded by many servers
+    ],
+    ids=["other-host", "other-path", "dot-segments", "encoded-dot-segments"],
+)
 def test_a_next_link_outside_the_fhir_server_is_not_followed_and_gets_no_token(
-        client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer,
-        attacker: MisbehavingFhirServer, next_path: str) -> None:
+    client: FlaskClient,
+    prefetch: dict[str, Any],
+    bad: MisbehavingFhirServer,
+    attacker: MisbehavingFhirServer,
+    next_path: str,
+) -> None:
     next_url = next_path.format(attacker=attacker.base_url, origin=bad.origin, base=bad.base_url)
     bad.on("Observation", ok(searchset(lab_page(0), next_url=next_url)))
     bad.on("other-app", ok(searchset([vitamin_d("elsewhere", 5.0, "2026-10-01")])))
@@ -483,8 +542,16 @@ def test_a_next_link_outside_the_fhir_server_is_not_followed_and_gets_no_token(
 
 
 def trickle_everything(server: MisbehavingFhirServer, interval: float = 0.1) -> None:
-    for route in ("Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest",
-                  "MedicationAdministration", "Procedure", "ServiceRequest"):
+    for route in (
+        "Patient",
+        "Observation",
+        "Condition",
+        "MedicationStatement",
+        "MedicationRequest",
+        "MedicationAdministration",
+        "Procedure",
+        "ServiceRequest",
+    ):
         server.on(route, trickle(searchset(lab_page(0)), interval=interval))
 
 
@@ -498,7 +565,8 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
 
 
 def test_trickling_servers_release_the_fetch_threads_at_the_deadline(
-        make_app: Callable[..., Flask], sekmet: SekmetServer, bad: MisbehavingFhirServer) -> None:
+    make_app: Callable[..., Flask], sekmet: SekmetServer, bad: MisbehavingFhirServer
+) -> None:
     """Regression: the body was read in 64 KiB chunks, so a server sending a byte every 100 ms held the fetch thread
     for as long as it liked (each read was quick, the deadline was checked per chunk). Four such calls used up the
     worker's 32 fetch threads and every later call, to any FHIR server, lost its data."""
@@ -520,10 +588,17 @@ def test_trickling_servers_release_the_fetch_threads_at_the_deadline(
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     directory: Path = tmp_path_factory.mktemp("faults-service")
-    service = ServiceProcess(directory, {"OSTEO_CDS_NOW": EVALUATION_TIME,
-                                         "OSTEO_CDS_HOOK_DEADLINE": str(SHORT_DEADLINE),
-                                         "OSTEO_CDS_FHIR_TIMEOUT": "5", "OSTEO_CDS_MAX_BODY_BYTES": str(256 * 1024),
-                                         "OSTEO_CDS_THREADS": "2"}, workers=1).start()
+    service = ServiceProcess(
+        directory,
+        {
+            "OSTEO_CDS_NOW": EVALUATION_TIME,
+            "OSTEO_CDS_HOOK_DEADLINE": str(SHORT_DEADLINE),
+            "OSTEO_CDS_FHIR_TIMEOUT": "5",
+            "OSTEO_CDS_MAX_BODY_BYTES": str(256 * 1024),
+            "OSTEO_CDS_THREADS": "2",
+        },
+        workers=1,
+    ).start()
     yield service
     service.stop()
 
@@ -535,11 +610,13 @@ def post(service: ServiceProcess, body: dict[str, Any]) -> tuple[int, dict[str, 
 
 
 def test_deployed_service_stalled_and_trickling_servers_then_a_healthy_call(
-        deployed: ServiceProcess, sekmet: SekmetServer, prefetch: dict[str, Any],
-        bad: MisbehavingFhirServer) -> None:
+    deployed: ServiceProcess, sekmet: SekmetServer, prefetch: dict[str, Any], bad: MisbehavingFhirServer
+) -> None:
     bad.on("Condition", stall(30))
-    code, body, elapsed = post(deployed, hook_request(PID, prefetch=without(prefetch, "conditions"),
-                                                      fhir_server=bad.base_url, access_token=TOKEN))
+    code, body, elapsed = post(
+        deployed,
+        hook_request(PID, prefetch=without(prefetch, "conditions"), fhir_server=bad.base_url, access_token=TOKEN),
+    )
     assert code == 412 and body["issue"][0]["expression"] == ["prefetch.conditions"]
     assert elapsed < SHORT_DEADLINE + SLACK
 
@@ -556,8 +633,7 @@ def test_deployed_service_stalled_and_trickling_servers_then_a_healthy_call(
     assert TOKEN not in deployed.log_text() and PID not in deployed.log_text()
 
 
-def test_deployed_service_refuses_a_huge_prefetch_with_413(deployed: ServiceProcess,
-                                                           prefetch: dict[str, Any]) -> None:
+def test_deployed_service_refuses_a_huge_prefetch_with_413(deployed: ServiceProcess, prefetch: dict[str, Any]) -> None:
     many = [vitamin_d(f"bulk-{i}", 30.0, "2026-10-01") for i in range(2_000)]
 
     code, body, _ = post(deployed, hook_request(PID, prefetch=dict(prefetch, observations=searchset(many))))

@@ -44,28 +44,33 @@ def templates(client: FlaskClient) -> dict[str, str]:
 
 
 def test_no_prefetch_fetches_everything_and_gives_the_same_cards_as_full_prefetch(
-        client: FlaskClient, fhir_server: SekmetServer, loaded: tuple[str, list[dict[str, Any]]]) -> None:
+    client: FlaskClient, fhir_server: SekmetServer, loaded: tuple[str, list[dict[str, Any]]]
+) -> None:
     pid, chart = loaded
     by_fhir = client.post(SERVICE, json=hook_request(pid, fhir_server=fhir_server.base_url))
-    by_prefetch = client.post(SERVICE, json=hook_request(pid, prefetch=prefetch_from_chart(templates(client), chart,
-                                                                                           pid)))
+    by_prefetch = client.post(
+        SERVICE, json=hook_request(pid, prefetch=prefetch_from_chart(templates(client), chart, pid))
+    )
 
     assert "DX-01" in topics(by_fhir)
     assert topics(by_fhir) == topics(by_prefetch)
 
 
-def test_partial_prefetch_is_completed_from_the_server(client: FlaskClient, fhir_server: SekmetServer,
-                                                       loaded: tuple[str, list[dict[str, Any]]]) -> None:
+def test_partial_prefetch_is_completed_from_the_server(
+    client: FlaskClient, fhir_server: SekmetServer, loaded: tuple[str, list[dict[str, Any]]]
+) -> None:
     pid, chart = loaded
     prefetch = prefetch_from_chart(templates(client), chart, pid)
     partial = {"patient": prefetch["patient"], "conditions": prefetch["conditions"]}  # bmd etc. absent
 
-    assert "DX-01" in topics(client.post(SERVICE, json=hook_request(pid, prefetch=partial,
-                                                                    fhir_server=fhir_server.base_url)))
+    assert "DX-01" in topics(
+        client.post(SERVICE, json=hook_request(pid, prefetch=partial, fhir_server=fhir_server.base_url))
+    )
 
 
-def test_null_keys_mean_no_data_and_are_not_fetched_again(client: FlaskClient, fhir_server: SekmetServer,
-                                                          loaded: tuple[str, list[dict[str, Any]]]) -> None:
+def test_null_keys_mean_no_data_and_are_not_fetched_again(
+    client: FlaskClient, fhir_server: SekmetServer, loaded: tuple[str, list[dict[str, Any]]]
+) -> None:
     pid, chart = loaded
     prefetch = {key: None for key in templates(client)}
     prefetch["patient"] = prefetch_from_chart(templates(client), chart, pid)["patient"]
@@ -75,19 +80,22 @@ def test_null_keys_mean_no_data_and_are_not_fetched_again(client: FlaskClient, f
     assert "DX-01" not in cards  # the server has the DXA, but the client said there is none: null is trusted
 
 
-def test_operation_outcome_keys_are_fetched_again(client: FlaskClient, fhir_server: SekmetServer,
-                                                  loaded: tuple[str, list[dict[str, Any]]]) -> None:
+def test_operation_outcome_keys_are_fetched_again(
+    client: FlaskClient, fhir_server: SekmetServer, loaded: tuple[str, list[dict[str, Any]]]
+) -> None:
     pid, chart = loaded
     prefetch = prefetch_from_chart(templates(client), chart, pid)
     prefetch["bmd"] = fhir.operation_outcome()
     prefetch["conditions"] = fhir.searchset([fhir.operation_outcome()])  # a Bundle holding an error outcome
 
-    assert "DX-01" in topics(client.post(SERVICE, json=hook_request(pid, prefetch=prefetch,
-                                                                    fhir_server=fhir_server.base_url)))
+    assert "DX-01" in topics(
+        client.post(SERVICE, json=hook_request(pid, prefetch=prefetch, fhir_server=fhir_server.base_url))
+    )
 
 
-def test_operation_outcome_keys_without_a_server_are_412(client: FlaskClient,
-                                                         loaded: tuple[str, list[dict[str, Any]]]) -> None:
+def test_operation_outcome_keys_without_a_server_are_412(
+    client: FlaskClient, loaded: tuple[str, list[dict[str, Any]]]
+) -> None:
     pid, chart = loaded
     prefetch = prefetch_from_chart(templates(client), chart, pid)
     prefetch["bmd"] = fhir.operation_outcome()
@@ -98,17 +106,18 @@ def test_operation_outcome_keys_without_a_server_are_412(client: FlaskClient,
     assert "bmd" in response.get_json()["issue"][0]["diagnostics"]
 
 
-def test_paged_prefetch_bundles_are_followed_on_the_server(client: FlaskClient, fhir_server: SekmetServer,
-                                                           loaded: tuple[str, list[dict[str, Any]]]) -> None:
+def test_paged_prefetch_bundles_are_followed_on_the_server(
+    client: FlaskClient, fhir_server: SekmetServer, loaded: tuple[str, list[dict[str, Any]]]
+) -> None:
     pid, chart = loaded
     prefetch = prefetch_from_chart(templates(client), chart, pid)
     # The EHR sent only the first page (the hip value) and a next link to the rest on its server.
     hip = [r for r in chart if r["id"].endswith("dxa-th")]
-    prefetch["bmd"] = fhir.searchset(hip, next_url=f"{fhir_server.base_url}/Observation?patient={pid}"
-                                                   "&code=http://loinc.org|38267-1")
+    prefetch["bmd"] = fhir.searchset(
+        hip, next_url=f"{fhir_server.base_url}/Observation?patient={pid}&code=http://loinc.org|38267-1"
+    )
 
-    followed = topics(client.post(SERVICE, json=hook_request(pid, prefetch=prefetch,
-                                                             fhir_server=fhir_server.base_url)))
+    followed = topics(client.post(SERVICE, json=hook_request(pid, prefetch=prefetch, fhir_server=fhir_server.base_url)))
     not_followed = topics(client.post(SERVICE, json=hook_request(pid, prefetch=prefetch)))
 
     assert "-2.7" in followed["DX-01"]  # the spine value came from the second page
@@ -119,11 +128,13 @@ def test_bearer_token_is_passed_to_the_fhir_server(client: FlaskClient, secured_
     pid = "it-bearer-1"
     secured_fhir_server.load(fhir.transaction(osteoporosis_chart(pid)), token=FHIR_TOKEN)
 
-    with_token = client.post(SERVICE, json=hook_request(pid, fhir_server=secured_fhir_server.base_url,
-                                                        access_token=FHIR_TOKEN))
+    with_token = client.post(
+        SERVICE, json=hook_request(pid, fhir_server=secured_fhir_server.base_url, access_token=FHIR_TOKEN)
+    )
     without = client.post(SERVICE, json=hook_request(pid, fhir_server=secured_fhir_server.base_url))
-    wrong = client.post(SERVICE, json=hook_request(pid, fhir_server=secured_fhir_server.base_url,
-                                                   access_token="not-the-token"))
+    wrong = client.post(
+        SERVICE, json=hook_request(pid, fhir_server=secured_fhir_server.base_url, access_token="not-the-token")
+    )
 
     assert "DX-01" in topics(with_token)
     assert without.status_code == 412 and wrong.status_code == 412
@@ -170,8 +181,9 @@ def hanging_server() -> Iterator[str]:
     listener.close()
 
 
-def test_a_hanging_fhir_server_cannot_hold_the_hook_past_its_deadline(make_app: Callable[..., Flask],
-                                                                      hanging_server: str) -> None:
+def test_a_hanging_fhir_server_cannot_hold_the_hook_past_its_deadline(
+    make_app: Callable[..., Flask], hanging_server: str
+) -> None:
     client = make_app(HOOK_DEADLINE="1.0", FHIR_TIMEOUT="5").test_client()
 
     started = time.monotonic()
@@ -182,8 +194,9 @@ def test_a_hanging_fhir_server_cannot_hold_the_hook_past_its_deadline(make_app: 
     assert elapsed < 1.0 + 0.75  # the deadline, plus scheduling slack; the server would hold it forever
 
 
-def test_no_log_line_carries_the_access_token(client: FlaskClient, secured_fhir_server: SekmetServer,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+def test_no_log_line_carries_the_access_token(
+    client: FlaskClient, secured_fhir_server: SekmetServer, caplog: pytest.LogCaptureFixture
+) -> None:
     pid = "it-bearer-logs"
     secured_fhir_server.load(fhir.transaction(osteoporosis_chart(pid)), token=FHIR_TOKEN)
     caplog.set_level(logging.DEBUG)

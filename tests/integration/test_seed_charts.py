@@ -43,20 +43,22 @@ def cards_by_both_routes(client: FlaskClient, server: SekmetServer, bundle: dict
 
 
 @pytest.mark.parametrize("path", SEEDS, ids=[p.stem for p in SEEDS])
-def test_seed_patient_gets_exactly_the_expected_cards(client: FlaskClient, fhir_server: SekmetServer,
-                                                      path: Path) -> None:
+def test_seed_patient_gets_exactly_the_expected_cards(
+    client: FlaskClient, fhir_server: SekmetServer, path: Path
+) -> None:
     fixture = json.loads(path.read_text())
 
     cards = cards_by_both_routes(client, fhir_server, fixture["bundle"])
 
     assert sorted((c["source"]["topic"]["code"], c["indicator"]) for c in cards) == sorted(
-        tuple(pair) for pair in fixture["expected"])
+        tuple(pair) for pair in fixture["expected"]
+    )
 
 
 @pytest.mark.parametrize("path", SYNTHEA, ids=[p.stem for p in SYNTHEA])
-def test_synthea_patient_gets_the_same_cards_by_prefetch_and_by_queries(client: FlaskClient,
-                                                                        fhir_server: SekmetServer,
-                                                                        path: Path) -> None:
+def test_synthea_patient_gets_the_same_cards_by_prefetch_and_by_queries(
+    client: FlaskClient, fhir_server: SekmetServer, path: Path
+) -> None:
     cards = cards_by_both_routes(client, fhir_server, json.loads(path.read_text()))
 
     assert cards  # every one of these women has bone findings to report

@@ -26,9 +26,7 @@ def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]
     return c
 
 
-def quantity(
-    value: Any, unit: str | None = None, code: str | None = None, system: str | None = UCUM
-) -> dict[str, Any]:
+def quantity(value: Any, unit: str | None = None, code: str | None = None, system: str | None = UCUM) -> dict[str, Any]:
     q: dict[str, Any] = {"value": value}
     if unit is not None:
         q["unit"] = unit
@@ -86,9 +84,7 @@ def condition(
         "id": cid,
         "subject": {"reference": "Patient/p1"},
         "code": {"coding": list(codings)},
-        "clinicalStatus": {
-            "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical)]
-        },
+        "clinicalStatus": {"coding": [coding("http://terminology.hl7.org/CodeSystem/condition-clinical", clinical)]},
         "verificationStatus": {
             "coding": [coding("http://terminology.hl7.org/CodeSystem/condition-ver-status", verification)]
         },
@@ -178,9 +174,7 @@ def med_admin(
     return r
 
 
-def rx(
-    code: str, display: str | None = None, system: str = RXNORM, text: str | None = None
-) -> dict[str, Any]:
+def rx(code: str, display: str | None = None, system: str = RXNORM, text: str | None = None) -> dict[str, Any]:
     cc: dict[str, Any] = {"coding": [coding(system, code, display)]}
     if text is not None:
         cc["text"] = text

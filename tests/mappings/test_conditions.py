@@ -49,9 +49,7 @@ def _facts(*resources: dict[str, Any]) -> PatientFacts:
 def test_condition_concepts(code: dict[str, Any], concepts: list[str]) -> None:
     facts = _facts(condition("c", code))
     assert [c.concept for c in facts.conditions] == concepts
-    assert all(
-        c.onset == date(2024, 3, 1) and c.active and c.record == "Condition/c" for c in facts.conditions
-    )
+    assert all(c.onset == date(2024, 3, 1) and c.active and c.record == "Condition/c" for c in facts.conditions)
 
 
 def test_snomed_and_icd_codings_of_one_condition_give_one_fact() -> None:
@@ -218,8 +216,7 @@ def test_menopause_from_local_observation_codes(tmp_path: Path) -> None:
     extra = tmp_path / "x.yaml"
     extra.write_text(
         "".join(
-            f"- {{domain: conditions, system: 'urn:local', code: {code}, concept: {concept},"
-            " display: x, source: l}\n"
+            f"- {{domain: conditions, system: 'urn:local', code: {code}, concept: {concept}, display: x, source: l}}\n"
             for code, concept in [
                 ("premeno", "premenopausal"),
                 ("perimeno", "perimenopausal"),
@@ -240,10 +237,7 @@ def test_menopause_from_local_observation_codes(tmp_path: Path) -> None:
     facts = extract_facts([as_code, as_answer], NOW, terminology=t)
     assert facts.menopause is MenopauseStatus.PERIMENOPAUSAL  # the latest documented status
     post = obs("m3", "postmeno", system="urn:local", when="2019-01-01")
-    assert (
-        extract_facts([as_code, as_answer, post], NOW, terminology=t).menopause
-        is MenopauseStatus.POSTMENOPAUSAL
-    )
+    assert extract_facts([as_code, as_answer, post], NOW, terminology=t).menopause is MenopauseStatus.POSTMENOPAUSAL
 
 
 # --- planned spinal instrumentation (TX-04) ---

@@ -19,11 +19,7 @@ from .builders import LOINC, NOW, SNOMED, obs, patient
 US_CORE_FEMUR_L_T: dict[str, Any] = {
     "resourceType": "Observation",
     "id": "dxa-femur-l-t-score-bmd",
-    "meta": {
-        "profile": [
-            "http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-clinical-result|9.0.0"
-        ]
-    },
+    "meta": {"profile": ["http://hl7.org/fhir/us/core/StructureDefinition/us-core-observation-clinical-result|9.0.0"]},
     "status": "final",
     "category": [
         {
@@ -51,15 +47,9 @@ SYNTHEA_T: dict[str, Any] = {
     "id": "synthea-dxa",
     "status": "final",
     "category": [
-        {
-            "coding": [
-                {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "procedure"}
-            ]
-        }
+        {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "procedure"}]}
     ],
-    "code": {
-        "coding": [{"system": "http://loinc.org", "code": "38265-5", "display": "DXA [T-score] Bone density"}]
-    },
+    "code": {"coding": [{"system": "http://loinc.org", "code": "38265-5", "display": "DXA [T-score] Bone density"}]},
     "subject": {"reference": "urn:uuid:1b2c"},
     "effectiveDateTime": "2021-11-10T09:00:00-05:00",
     "valueQuantity": {
@@ -164,9 +154,7 @@ def _key(m: DxaMeasurement) -> tuple[Any, ...]:
             id="forearm-ultradistal",
         ),
         pytest.param(
-            obs(
-                "a", "38265-5", -2.6, when="2021-11-10", display="DXA Radius and Ulna [T-score] Bone density"
-            ),
+            obs("a", "38265-5", -2.6, when="2021-11-10", display="DXA Radius and Ulna [T-score] Bone density"),
             (ScoreKind.T, BoneSite.FOREARM, None, (), Decimal("-2.6"), date(2021, 11, 10)),
             id="forearm-loinc-display",
         ),
@@ -286,9 +274,7 @@ def test_parse_vertebrae(text: str, expected: tuple[str, ...]) -> None:
         ),  # not the laterality code
     ],
 )
-def test_proximal_femur_regions_from_body_site(
-    body_site: dict[str, Any], site: BoneSite, side: Side | None
-) -> None:
+def test_proximal_femur_regions_from_body_site(body_site: dict[str, Any], site: BoneSite, side: Side | None) -> None:
     m = _only(_facts(obs("a", "38263-0", -1.0, body_site=body_site)))
     assert (m.site, m.side) == (site, side)
 
@@ -305,14 +291,10 @@ def test_diagnostic_site_helper() -> None:
 @pytest.mark.parametrize(
     ("resource", "reason"),
     [
-        pytest.param(
-            obs("t", "38263-0", 0.889, unit="g/cm2", ucum="g/cm2"), "BMD unit", id="taiwan-bmd-on-t-code"
-        ),
+        pytest.param(obs("t", "38263-0", 0.889, unit="g/cm2", ucum="g/cm2"), "BMD unit", id="taiwan-bmd-on-t-code"),
         pytest.param(obs("t", "38267-1", 8.1, ucum="{T-score}"), "outside -6..+6", id="implausible-high"),
         pytest.param(obs("t", "38267-1", -6.01), "outside -6..+6", id="implausible-low"),
-        pytest.param(
-            obs("t", "38267-1", -2.0, unit="%", ucum="%"), "not valid for a T-score", id="percent-unit"
-        ),
+        pytest.param(obs("t", "38267-1", -2.0, unit="%", ucum="%"), "not valid for a T-score", id="percent-unit"),
         pytest.param(obs("t", "24966-4", 0.9), "unit missing", id="bmd-without-unit"),
         pytest.param(obs("t", "24966-4", -1.2, ucum="g/cm2"), "outside 0..3", id="t-score-on-bmd-code"),
         pytest.param(obs("t", "38267-1", None), "no numeric value", id="no-value"),
@@ -364,9 +346,7 @@ def test_conflicting_same_day_values_are_reported_and_not_used() -> None:
     (study,) = facts.dxa_studies
     assert [m.site for m in study.measurements] == [BoneSite.TOTAL_HIP]
     (issue,) = facts.data_issues
-    assert (
-        "conflicting" in issue.reason and "Observation/a" in issue.reason and "Observation/b" in issue.reason
-    )
+    assert "conflicting" in issue.reason and "Observation/a" in issue.reason and "Observation/b" in issue.reason
 
 
 def test_close_same_day_values_are_both_kept() -> None:

@@ -83,9 +83,7 @@ def _only(facts: PatientFacts) -> LabResult:
             "mg/dL",
             id="calcium-blood-synthea",
         ),
-        pytest.param(
-            obs("l", "1751-7", 40, unit="g/L", ucum="g/L"), Analyte.ALBUMIN, "4", "g/dL", id="albumin-g-l"
-        ),
+        pytest.param(obs("l", "1751-7", 40, unit="g/L", ucum="g/L"), Analyte.ALBUMIN, "4", "g/dL", id="albumin-g-l"),
         pytest.param(
             obs("l", "1751-7", 4.1, unit="g/dL", ucum="g/dL"),
             Analyte.ALBUMIN,
@@ -93,19 +91,13 @@ def _only(facts: PatientFacts) -> LabResult:
             "g/dL",
             id="albumin-g-dl",
         ),
-        pytest.param(
-            obs("l", "14879-1", 1, unit="mmol/L"), Analyte.PHOSPHATE, "3.097", "mg/dL", id="phosphate-molar"
-        ),
+        pytest.param(obs("l", "14879-1", 1, unit="mmol/L"), Analyte.PHOSPHATE, "3.097", "mg/dL", id="phosphate-molar"),
         pytest.param(obs("l", "14866-8", 5, unit="pmol/L"), Analyte.PTH, "47.125", "pg/mL", id="pth-molar"),
         pytest.param(obs("l", "2731-8", 47, unit="pg/mL"), Analyte.PTH, "47", "pg/mL", id="pth-mass"),
         pytest.param(obs("l", "6768-6", 80, unit="U/L", ucum="U/L"), Analyte.ALP, "80", "U/L", id="alp"),
         pytest.param(obs("l", "6768-6", 80, unit="IU/L"), Analyte.ALP, "80", "U/L", id="alp-iu"),
-        pytest.param(
-            obs("l", "3016-3", 1.8, unit="mIU/L", ucum="m[IU]/L"), Analyte.TSH, "1.8", "m[IU]/L", id="tsh"
-        ),
-        pytest.param(
-            obs("l", "3016-3", 1.8, unit="\u00b5IU/mL"), Analyte.TSH, "1.8", "m[IU]/L", id="tsh-uiu-ml"
-        ),
+        pytest.param(obs("l", "3016-3", 1.8, unit="mIU/L", ucum="m[IU]/L"), Analyte.TSH, "1.8", "m[IU]/L", id="tsh"),
+        pytest.param(obs("l", "3016-3", 1.8, unit="\u00b5IU/mL"), Analyte.TSH, "1.8", "m[IU]/L", id="tsh-uiu-ml"),
         pytest.param(
             obs("l", "2160-0", 1.1, unit="mg/dL", ucum="mg/dL"),
             Analyte.CREATININE,
@@ -205,9 +197,7 @@ def test_vitamin_d_conversion_boundaries_are_exact(nmol: str, ng: str, below_20:
         pytest.param({"value": 45}, "unit missing", id="missing"),
         pytest.param({"value": 45, "unit": "  "}, "unit missing", id="blank"),
         pytest.param({"value": 45, "unit": "mmol"}, "unit 'mmol' not recognised", id="unknown"),
-        pytest.param(
-            {"value": 45, "unit": "kg", "code": "kg"}, "cannot be converted to ng/mL", id="wrong-dimension"
-        ),
+        pytest.param({"value": 45, "unit": "kg", "code": "kg"}, "cannot be converted to ng/mL", id="wrong-dimension"),
         pytest.param(
             {"value": 45, "unit": "ng/mL", "code": "nmol/L", "system": "http://unitsofmeasure.org"},
             "disagree",
@@ -243,9 +233,7 @@ def test_calcium_mislabelled_units_are_implausible_not_used() -> None:
 
 def test_comparator_is_kept() -> None:
     lab = _only(
-        _facts(
-            obs("e", "98979-8", None, valueQuantity={"value": 90, "comparator": ">", "unit": "mL/min/1.73m2"})
-        )
+        _facts(obs("e", "98979-8", None, valueQuantity={"value": 90, "comparator": ">", "unit": "mL/min/1.73m2"}))
     )
     assert (lab.value, lab.comparator) == (Decimal("90"), ">")
 

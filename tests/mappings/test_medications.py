@@ -76,9 +76,7 @@ def _mg(value: Any) -> dict[str, Any]:
         pytest.param(
             med_request("m", rx("M05BA04", "alendronic acid", system=ATC)), MedicationSource.REQUEST, id="atc"
         ),
-        pytest.param(
-            med_request("m", rx("M05BB03", system=ATC)), MedicationSource.REQUEST, id="atc-combination"
-        ),
+        pytest.param(med_request("m", rx("M05BB03", system=ATC)), MedicationSource.REQUEST, id="atc-combination"),
         pytest.param(
             med_request(
                 "m",
@@ -182,14 +180,8 @@ def test_anabolic_recognised_from_ingredient_text_when_no_code_is_listed(med: di
 
 
 def test_text_fallback_does_not_apply_to_coded_drugs_or_unrelated_text() -> None:
-    assert (
-        _facts(med_statement("m", {"medicationCodeableConcept": {"text": "Metformin 500 mg"}})).medications
-        == ()
-    )
-    assert (
-        _facts(med_statement("m", {"medicationCodeableConcept": {"text": "Prednisone 5 mg"}})).medications
-        == ()
-    )
+    assert _facts(med_statement("m", {"medicationCodeableConcept": {"text": "Metformin 500 mg"}})).medications == ()
+    assert _facts(med_statement("m", {"medicationCodeableConcept": {"text": "Prednisone 5 mg"}})).medications == ()
 
 
 # --- statuses ---
@@ -270,21 +262,15 @@ def test_statuses(resource: dict[str, Any], expected: MedicationStatus | None) -
             "5",
             id="dose-in-grams",
         ),
-        pytest.param(
-            med_statement("m", rx("6902"), dosage=[daily_dosage(_mg(4))]), "4", "5", id="methylpred"
-        ),
-        pytest.param(
-            med_statement("m", rx("3264"), dosage=[daily_dosage(_mg(0.75))]), "0.75", "5", id="dexa"
-        ),
+        pytest.param(med_statement("m", rx("6902"), dosage=[daily_dosage(_mg(4))]), "4", "5", id="methylpred"),
+        pytest.param(med_statement("m", rx("3264"), dosage=[daily_dosage(_mg(0.75))]), "0.75", "5", id="dexa"),
         pytest.param(
             med_statement("m", rx("3264"), dosage=[daily_dosage(_mg(1.125))]),
             "1.125",
             "7.5",
             id="dexa-exactly-7.5",
         ),
-        pytest.param(
-            med_statement("m", rx("5492"), dosage=[daily_dosage(_mg(20))]), "20", "5", id="hydrocortisone"
-        ),
+        pytest.param(med_statement("m", rx("5492"), dosage=[daily_dosage(_mg(20))]), "20", "5", id="hydrocortisone"),
         pytest.param(
             med_statement("m", rx("828248"), dosage=[daily_dosage({"value": 1})]),
             "25",
@@ -324,9 +310,7 @@ def test_statuses(resource: dict[str, Any], expected: MedicationStatus | None) -
             id="contained-medication-strength",
         ),
         pytest.param(
-            med_request(
-                "m", rx("8640", text="prednisone 7.5 MG Oral Tablet"), dosage=[daily_dosage({"value": 2})]
-            ),
+            med_request("m", rx("8640", text="prednisone 7.5 MG Oral Tablet"), dosage=[daily_dosage({"value": 2})]),
             "15",
             "15",
             id="strength-from-text",
@@ -414,12 +398,7 @@ def test_structured_dose_and_timing_frequency_encodings_agree() -> None:
             )
         )
     )
-    assert (
-        a.prednisone_eq_mg_per_day
-        == b.prednisone_eq_mg_per_day
-        == c.prednisone_eq_mg_per_day
-        == Decimal("10")
-    )
+    assert a.prednisone_eq_mg_per_day == b.prednisone_eq_mg_per_day == c.prednisone_eq_mg_per_day == Decimal("10")
 
 
 def test_weekly_alendronate_daily_equivalent() -> None:
@@ -435,9 +414,7 @@ def test_weekly_alendronate_daily_equivalent() -> None:
             med_request("m", PREDNISONE_IN, dosage=[{"doseAndRate": [{"doseQuantity": _mg(5)}]}]),
             id="no-timing",
         ),
-        pytest.param(
-            med_request("m", PREDNISONE_IN, dosage=[daily_dosage({"value": 1})]), id="count-no-strength"
-        ),
+        pytest.param(med_request("m", PREDNISONE_IN, dosage=[daily_dosage({"value": 1})]), id="count-no-strength"),
         pytest.param(
             med_request("m", PREDNISONE_IN, dosage=[{**daily_dosage(_mg(5)), "asNeededBoolean": True}]),
             id="as-needed",
@@ -472,17 +449,11 @@ def test_old_glucocorticoid_without_dose_is_not_reported() -> None:
 @pytest.mark.parametrize(
     "resource",
     [
-        pytest.param(
-            med_statement("m", rx("19831", "Budesonide"), dosage=[daily_dosage(_mg(9))]), id="budesonide"
-        ),
+        pytest.param(med_statement("m", rx("19831", "Budesonide"), dosage=[daily_dosage(_mg(9))]), id="budesonide"),
         pytest.param(med_statement("m", rx("1366550")), id="oral-budesonide-gut-selective"),
+        pytest.param(med_statement("m", rx("5492", text="hydrocortisone 1 % Topical Cream")), id="topical-form"),
         pytest.param(
-            med_statement("m", rx("5492", text="hydrocortisone 1 % Topical Cream")), id="topical-form"
-        ),
-        pytest.param(
-            med_statement(
-                "m", rx("8638"), dosage=[{**daily_dosage({"value": 1}), "route": {"text": "Ophthalmic"}}]
-            ),
+            med_statement("m", rx("8638"), dosage=[{**daily_dosage({"value": 1}), "route": {"text": "Ophthalmic"}}]),
             id="eye-route",
         ),
         pytest.param(
@@ -521,11 +492,7 @@ def test_route_words(route: str | None, expected: str | None) -> None:
 
 def test_systemic_route_is_recorded() -> None:
     m = _only(
-        _facts(
-            med_statement(
-                "m", rx("6902"), dosage=[{**daily_dosage(_mg(4)), "route": {"text": "Intravenous"}}]
-            )
-        )
+        _facts(med_statement("m", rx("6902"), dosage=[{**daily_dosage(_mg(4)), "route": {"text": "Intravenous"}}]))
     )
     assert (m.route, m.prednisone_eq_mg_per_day) == ("intravenous", Decimal("5"))
 
@@ -677,13 +644,9 @@ def test_cumulative_oral_bisphosphonate_months_merges_gaps_under_90_days() -> No
 
 def test_cumulative_months_active_and_planned_courses() -> None:
     now = date(2025, 6, 30)
-    assert (
-        oral_bisphosphonate_months((_bp("2020-06-30", None, MedicationStatus.ACTIVE),), now) == 60
-    )
+    assert oral_bisphosphonate_months((_bp("2020-06-30", None, MedicationStatus.ACTIVE),), now) == 60
     assert oral_bisphosphonate_months((_bp("2024-01-01", None, planned=90),), now) == 2
-    assert (
-        oral_bisphosphonate_months((_bp("2024-01-01", None, MedicationStatus.PLANNED),), now) == 0
-    )
+    assert oral_bisphosphonate_months((_bp("2024-01-01", None, MedicationStatus.PLANNED),), now) == 0
     zol = MedicationExposure(
         drug_class=DrugClass.ZOLEDRONIC_ACID,
         drug="zoledronic acid",

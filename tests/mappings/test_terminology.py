@@ -48,9 +48,7 @@ def test_builtin_file_without_source_is_refused(tmp_path: Path, monkeypatch: pyt
     for domain in DOMAINS:
         text = (CODES_DIR / f"{domain}.yaml").read_text(encoding="utf-8")
         if domain == "frax":
-            text = text.replace(
-                'source: "CMS249 CQL (AppropriateDXAScansForWomenUnder65FHIR.cql)"', "note: x"
-            )
+            text = text.replace('source: "CMS249 CQL (AppropriateDXAScansForWomenUnder65FHIR.cql)"', "note: x")
         (codes / f"{domain}.yaml").write_text(text, encoding="utf-8")
     monkeypatch.setattr(tmod, "CODES_DIR", codes)
     with pytest.raises(InvalidCodeFile, match=r"frax\.yaml:\d+: entry 1: missing required field 'source'"):
@@ -311,9 +309,7 @@ def test_empty_extra_codes_file_adds_nothing(tmp_path: Path, term: Terminology) 
 
 
 def test_default_terminology_reads_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = _write(
-        tmp_path, "- domain: labs\n  system: urn:x\n  code: a\n  concept: egfr\n  display: x\n  source: s\n"
-    )
+    path = _write(tmp_path, "- domain: labs\n  system: urn:x\n  code: a\n  concept: egfr\n  display: x\n  source: s\n")
     default_terminology.cache_clear()
     try:
         monkeypatch.setenv(tmod.EXTRA_CODES_ENV, str(path))

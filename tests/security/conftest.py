@@ -74,11 +74,21 @@ def evil_server(ec_key: SigningKey) -> Iterator[RecordingServer]:
 
 def trusted_clients(jwks_server: RecordingServer, ec_key: SigningKey) -> list[dict[str, Any]]:
     return [
-        {"issuer": EC_ISSUER, "jwks_url": jwks_server.url(EC_JWKS_PATH),
-         "jku_allowlist": [jwks_server.url(EC_JWKS_PATH)], "algorithms": ["ES384"],
-         "jwks_ttl_seconds": 3600, "min_refetch_interval_seconds": MIN_REFETCH_INTERVAL},
-        {"issuer": RS_ISSUER, "jwks_url": jwks_server.url(RS_JWKS_PATH), "algorithms": ["RS384"],
-         "jwks_ttl_seconds": 3600, "min_refetch_interval_seconds": MIN_REFETCH_INTERVAL},
+        {
+            "issuer": EC_ISSUER,
+            "jwks_url": jwks_server.url(EC_JWKS_PATH),
+            "jku_allowlist": [jwks_server.url(EC_JWKS_PATH)],
+            "algorithms": ["ES384"],
+            "jwks_ttl_seconds": 3600,
+            "min_refetch_interval_seconds": MIN_REFETCH_INTERVAL,
+        },
+        {
+            "issuer": RS_ISSUER,
+            "jwks_url": jwks_server.url(RS_JWKS_PATH),
+            "algorithms": ["RS384"],
+            "jwks_ttl_seconds": 3600,
+            "min_refetch_interval_seconds": MIN_REFETCH_INTERVAL,
+        },
         {"issuer": TENANT_ISSUER, "jwks": jwks(ec_key), "tenants": ["org-1"]},
         {"issuer": JKU_ISSUER, "jku_allowlist": [jwks_server.url(JKU_JWKS_PATH)]},
     ]
@@ -111,8 +121,16 @@ class Signer:
     ec_key: SigningKey
     rs_key: SigningKey
 
-    def token(self, key: SigningKey | None = None, *, url: str | list[str] = SERVICE_URL, issuer: str | None = None,
-              headers: dict[str, Any] | None = None, algorithm: str | None = None, **claims: Any) -> str:
+    def token(
+        self,
+        key: SigningKey | None = None,
+        *,
+        url: str | list[str] = SERVICE_URL,
+        issuer: str | None = None,
+        headers: dict[str, Any] | None = None,
+        algorithm: str | None = None,
+        **claims: Any,
+    ) -> str:
         key = key or self.ec_key
         issuer = issuer or (RS_ISSUER if key is self.rs_key else EC_ISSUER)
         return key.sign(claims_for(url, issuer, **claims), algorithm=algorithm, headers=headers)

@@ -90,7 +90,8 @@ def test_postgresql_is_shared_and_a_lost_database_fails_closed(tmp_path: Path) -
 
 
 def test_a_token_accepted_by_one_app_instance_is_refused_by_another_sharing_the_database(
-        make_app: Callable[..., Flask], required_env: dict[str, str], signer: Signer) -> None:
+    make_app: Callable[..., Flask], required_env: dict[str, str], signer: Signer
+) -> None:
     first, second = make_app(**required_env), make_app(**required_env)  # same data directory, no Redis
     token = {"Authorization": f"Bearer {signer.token()}"}
 

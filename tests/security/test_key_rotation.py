@@ -62,8 +62,9 @@ class FakeJwksEndpoint:
 
 
 def client_with(**fields: Any) -> TrustedClient:
-    return TrustedClient(issuer=ISSUER, **{"jwks_url": JWKS_URL, "jwks_ttl_seconds": 100,
-                                           "min_refetch_interval_seconds": 10, **fields})
+    return TrustedClient(
+        issuer=ISSUER, **{"jwks_url": JWKS_URL, "jwks_ttl_seconds": 100, "min_refetch_interval_seconds": 10, **fields}
+    )
 
 
 @pytest.fixture
@@ -78,6 +79,7 @@ def new_key() -> SigningKey:
 
 # --- over HTTP, through the app -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def clock(secure_app: Flask) -> FakeClock:
     clock = FakeClock()
@@ -90,8 +92,12 @@ def _discovery(client: FlaskClient, signer: Signer, key: SigningKey) -> int:
 
 
 def test_a_rotated_key_is_picked_up_without_a_restart_and_the_removed_key_stops_working(
-        secure_client: FlaskClient, signer: Signer, clock: FakeClock, jwks_server: RecordingServer,
-        caplog: pytest.LogCaptureFixture) -> None:
+    secure_client: FlaskClient,
+    signer: Signer,
+    clock: FakeClock,
+    jwks_server: RecordingServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     rotated = generate_key("ES384", kid="rotated-key")
     assert _discovery(secure_client, signer, signer.ec_key) == 200
 
@@ -109,8 +115,9 @@ def test_a_rotated_key_is_picked_up_without_a_restart_and_the_removed_key_stops_
     assert len(jwks_server.requests_to(EC_JWKS_PATH)) == 2
 
 
-def test_during_an_overlapping_rotation_both_keys_work(secure_client: FlaskClient, signer: Signer,
-                                                       clock: FakeClock, jwks_server: RecordingServer) -> None:
+def test_during_an_overlapping_rotation_both_keys_work(
+    secure_client: FlaskClient, signer: Signer, clock: FakeClock, jwks_server: RecordingServer
+) -> None:
     rotated = generate_key("ES384", kid="rotated-key")
     assert _discovery(secure_client, signer, signer.ec_key) == 200
 
@@ -122,6 +129,7 @@ def test_during_an_overlapping_rotation_both_keys_work(secure_client: FlaskClien
 
 
 # --- the key cache ----------------------------------------------------------------------------------------------
+
 
 def test_fetched_keys_are_reused_until_the_ttl_then_refetched(old_key: SigningKey) -> None:
     endpoint, clock = FakeJwksEndpoint(jwks(old_key)), FakeClock()
@@ -260,8 +268,15 @@ def test_a_jwks_file_is_reread_after_rotation(tmp_path: Path, old_key: SigningKe
 
 def test_unusable_keys_in_a_fetched_set_are_skipped(old_key: SigningKey, new_key: SigningKey) -> None:
     private = {**json.loads(json.dumps(new_key.public_jwk())), "d": "c2VjcmV0"}
-    document = {"keys": [{"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"}, private, {"kty": "EC"},
-                         {**old_key.public_jwk(), "use": "enc", "kid": "enc"}, old_key.public_jwk()]}
+    document = {
+        "keys": [
+            {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0"},
+            private,
+            {"kty": "EC"},
+            {**old_key.public_jwk(), "use": "enc", "kid": "enc"},
+            old_key.public_jwk(),
+        ]
+    }
     client = client_with()
     cache = KeyCache({ISSUER: client}, fetch=FakeJwksEndpoint(document), clock=FakeClock())
 
@@ -272,6 +287,7 @@ def test_unusable_keys_in_a_fetched_set_are_skipped(old_key: SigningKey, new_key
 
 
 # --- fetching over HTTP ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def keys_server(old_key: SigningKey) -> Any:
@@ -289,8 +305,9 @@ def test_the_fetcher_does_not_follow_redirects(keys_server: RecordingServer) -> 
     assert keys_server.requests_to("/jwks.json") == []
 
 
-def test_the_fetcher_ignores_proxy_settings_from_the_environment(keys_server: RecordingServer,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_fetcher_ignores_proxy_settings_from_the_environment(
+    keys_server: RecordingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.delenv("NO_PROXY", raising=False)
@@ -299,14 +316,17 @@ def test_the_fetcher_ignores_proxy_settings_from_the_environment(keys_server: Re
     assert HttpJwksFetcher()(keys_server.url("/jwks.json"))["keys"]
 
 
-@pytest.mark.parametrize(("serve", "message"), [
-    (lambda s: s.serve("/big.json", {"keys": [], "pad": "x" * 300_000}), "larger than"),
-    (lambda s: s.serve("/error.json", {}, status=500), "HTTP 500"),
-    (lambda s: None, "HTTP 404"),
-])
-def test_the_fetcher_refuses_oversized_and_failed_answers(keys_server: RecordingServer,
-                                                          serve: Callable[[RecordingServer], None],
-                                                          message: str) -> None:
+@pytest.mark.parametrize(
+    ("serve", "message"),
+    [
+        (lambda s: s.serve("/big.json", {"keys": [], "pad": "x" * 300_000}), "larger than"),
+        (lambda s: s.serve("/error.json", {}, status=500), "HTTP 500"),
+        (lambda s: None, "HTTP 404"),
+    ],
+)
+def test_the_fetcher_refuses_oversized_and_failed_answers(
+    keys_server: RecordingServer, serve: Callable[[RecordingServer], None], message: str
+) -> None:
     serve(keys_server)
     path = {"larger than": "/big.json", "HTTP 500": "/error.json", "HTTP 404": "/missing.json"}[message]
 

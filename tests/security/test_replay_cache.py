@@ -35,6 +35,7 @@ class FakeClock:
 
 # --- in-process ---------------------------------------------------------------------------------------------
 
+
 def test_in_process_cache_accepts_a_jti_once_until_it_expires() -> None:
     clock = FakeClock()
     cache = InProcessReplayCache(clock=clock)
@@ -81,6 +82,7 @@ def test_in_process_cache_is_thread_safe() -> None:
 
 # --- Redis --------------------------------------------------------------------------------------------------
 
+
 def test_redis_cache_records_the_jti_with_the_ttl_given(redis_server: RedisServer) -> None:
     cache = RedisReplayCache(redis_server.url)
     jti = str(uuid.uuid4())
@@ -124,14 +126,16 @@ def test_an_unreachable_redis_fails_closed() -> None:
 
 
 @pytest.fixture
-def make_replica(make_app: Callable[..., Flask], required_env: dict[str, str],
-                 redis_server: RedisServer) -> Callable[[], Flask]:
+def make_replica(
+    make_app: Callable[..., Flask], required_env: dict[str, str], redis_server: RedisServer
+) -> Callable[[], Flask]:
     """A "replica": one more app instance with its own process state, sharing the Redis replay cache."""
     return lambda: make_app(**required_env, REDIS_URL=redis_server.url)
 
 
 def test_a_token_accepted_by_one_replica_is_refused_by_another(
-        make_replica: Callable[[], Flask], signer: Signer, caplog: pytest.LogCaptureFixture) -> None:
+    make_replica: Callable[[], Flask], signer: Signer, caplog: pytest.LogCaptureFixture
+) -> None:
     first, second = make_replica(), make_replica()
     token = {"Authorization": f"Bearer {signer.token()}"}
 
@@ -145,7 +149,8 @@ def test_a_token_accepted_by_one_replica_is_refused_by_another(
 
 
 def test_the_replay_ttl_covers_the_token_lifetime_and_the_leeway(
-        make_replica: Callable[[], Flask], signer: Signer, redis_server: RedisServer) -> None:
+    make_replica: Callable[[], Flask], signer: Signer, redis_server: RedisServer
+) -> None:
     app = make_replica()
     jti = str(uuid.uuid4())
 
@@ -157,8 +162,8 @@ def test_the_replay_ttl_covers_the_token_lifetime_and_the_leeway(
 
 
 def test_with_redis_down_valid_tokens_are_refused_and_readyz_says_so(
-        make_app: Callable[..., Flask], required_env: dict[str, str], signer: Signer,
-        caplog: pytest.LogCaptureFixture) -> None:
+    make_app: Callable[..., Flask], required_env: dict[str, str], signer: Signer, caplog: pytest.LogCaptureFixture
+) -> None:
     app = make_app(**required_env, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     client = app.test_client()
 

@@ -25,11 +25,16 @@ from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture
-def replicas(tmp_path: Path, jwks_server: RecordingServer, ec_key: SigningKey,
-             redis_server: RedisServer) -> Iterator[list[ServiceProcess]]:
+def replicas(
+    tmp_path: Path, jwks_server: RecordingServer, ec_key: SigningKey, redis_server: RedisServer
+) -> Iterator[list[ServiceProcess]]:
     clients_file = write_trusted_clients(tmp_path / "trusted-clients.yaml", trusted_clients(jwks_server, ec_key))
-    env = {"OSTEO_CDS_AUTH_MODE": "required", "OSTEO_CDS_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-           "OSTEO_CDS_TRUSTED_CLIENTS": str(clients_file), "OSTEO_CDS_REDIS_URL": redis_server.url}
+    env = {
+        "OSTEO_CDS_AUTH_MODE": "required",
+        "OSTEO_CDS_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "OSTEO_CDS_TRUSTED_CLIENTS": str(clients_file),
+        "OSTEO_CDS_REDIS_URL": redis_server.url,
+    }
     started: list[ServiceProcess] = []
     try:
         for name in ("replica-a", "replica-b"):
@@ -42,17 +47,20 @@ def replicas(tmp_path: Path, jwks_server: RecordingServer, ec_key: SigningKey,
             process.stop()
 
 
-def test_a_token_replayed_to_another_gunicorn_replica_is_refused(replicas: list[ServiceProcess],
-                                                                  signer: Signer) -> None:
+def test_a_token_replayed_to_another_gunicorn_replica_is_refused(
+    replicas: list[ServiceProcess], signer: Signer
+) -> None:
     a, b = replicas
-    templates = requests.get(a.base_url + DISCOVERY_PATH, headers=signer.auth(url=DISCOVERY_URL),
-                             timeout=5).json()["services"][0]["prefetch"]
+    templates = requests.get(a.base_url + DISCOVERY_PATH, headers=signer.auth(url=DISCOVERY_URL), timeout=5).json()[
+        "services"
+    ][0]["prefetch"]
     body = hook_request(PATIENT_ID, prefetch=prefetch_from_chart(templates, osteoporosis_chart(), PATIENT_ID))
     token = signer.token()
 
     def call(replica: ServiceProcess, authorization: str) -> int:
-        return requests.post(replica.base_url + SERVICE_PATH, json=body, timeout=10,
-                             headers={"Authorization": f"Bearer {authorization}"}).status_code
+        return requests.post(
+            replica.base_url + SERVICE_PATH, json=body, timeout=10, headers={"Authorization": f"Bearer {authorization}"}
+        ).status_code
 
     assert call(a, token) == 200
     assert call(b, token) == 401

@@ -43,11 +43,15 @@ PHI = {"patient id": PATIENT_ID, "family name": FAMILY_NAME, "given name": GIVEN
 
 
 def chart() -> list[dict[str, Any]]:
-    patient = {**fhir.patient(PATIENT_ID, birth_date=BIRTH_DATE),
-               "name": [{"use": "official", "family": FAMILY_NAME, "given": [GIVEN_NAME]}]}
-    return [patient,
-            fhir.t_score("dxa-ls", PATIENT_ID, "38267-1", -2.8, "2026-06-15", display="DXA Lumbar spine T-score"),
-            fhir.t_score("dxa-th", PATIENT_ID, "38264-8", -2.1, "2026-06-15", display="DXA Hip T-score")]
+    patient = {
+        **fhir.patient(PATIENT_ID, birth_date=BIRTH_DATE),
+        "name": [{"use": "official", "family": FAMILY_NAME, "given": [GIVEN_NAME]}],
+    }
+    return [
+        patient,
+        fhir.t_score("dxa-ls", PATIENT_ID, "38267-1", -2.8, "2026-06-15", display="DXA Lumbar spine T-score"),
+        fhir.t_score("dxa-th", PATIENT_ID, "38264-8", -2.1, "2026-06-15", display="DXA Hip T-score"),
+    ]
 
 
 @dataclass
@@ -89,10 +93,14 @@ class Traffic:
         answered = self.call("service call", "POST", SERVICE_PATH, request(), service_token)
         assert answered.status == 200 and answered.body["cards"]
         card = answered.body["cards"][0]
-        feedback = feedback_for(card, "overridden", reason={"system": "urn:osteo-cds:override-reason",
-                                                            "code": "patient-declined", "display": "Declined"})
+        feedback = feedback_for(
+            card,
+            "overridden",
+            reason={"system": "urn:osteo-cds:override-reason", "code": "patient-declined", "display": "Declined"},
+        )
         feedback["feedback"][0]["overrideReason"]["userComment"] = (
-            f"{GIVEN_NAME} {FAMILY_NAME} ({BIRTH_DATE}, {PATIENT_ID}) declined; token {ACCESS_TOKEN}")
+            f"{GIVEN_NAME} {FAMILY_NAME} ({BIRTH_DATE}, {PATIENT_ID}) declined; token {ACCESS_TOKEN}"
+        )
         assert self.call("feedback", "POST", FEEDBACK_PATH, feedback, self.jwt(FEEDBACK_URL)).status == 200
 
         expected = {
@@ -102,23 +110,55 @@ class Traffic:
             "discovery JWT on the service": (401, "POST", SERVICE_PATH, request(), self.jwt(DISCOVERY_URL)),
             "token as the hook": (400, "POST", SERVICE_PATH, request(hook=ACCESS_TOKEN), self.jwt(SERVICE_URL)),
             "token as the token_type": (400, "POST", SERVICE_PATH, _with_token_type(request()), self.jwt(SERVICE_URL)),
-            "token in the fhirServer": (400, "POST", SERVICE_PATH, request(fhirServer=f"ftp://{ACCESS_TOKEN}"),
-                                        self.jwt(SERVICE_URL)),
-            "token and patient id as a prefetch key": (400, "POST", SERVICE_PATH,
-                                                       request(prefetch={f"{ACCESS_TOKEN}-{PATIENT_ID}": 1}),
-                                                       self.jwt(SERVICE_URL)),
-            "JWT as the hookInstance": (400, "POST", SERVICE_PATH, request(hookInstance=service_token),
-                                        self.jwt(SERVICE_URL)),
-            "patient id in a non-string context": (400, "POST", SERVICE_PATH,
-                                                   {**request(), "context": {"patientId": [PATIENT_ID], "userId": 7}},
-                                                   self.jwt(SERVICE_URL)),
-            "FHIR fetch with the token fails": (412, "POST", SERVICE_PATH,
-                                                {**request(), "prefetch": {}}, self.jwt(SERVICE_URL)),
-            "unknown service": (404, "POST", "/cds-services/no-such-service", request(),
-                                self.jwt(PUBLIC_BASE_URL + "/cds-services/no-such-service")),
-            "feedback naming the patient, invalid": (400, "POST", FEEDBACK_PATH,
-                                                     {"feedback": [{"card": PATIENT_ID, "outcome": ACCESS_TOKEN}]},
-                                                     self.jwt(FEEDBACK_URL)),
+            "token in the fhirServer": (
+                400,
+                "POST",
+                SERVICE_PATH,
+                request(fhirServer=f"ftp://{ACCESS_TOKEN}"),
+                self.jwt(SERVICE_URL),
+            ),
+            "token and patient id as a prefetch key": (
+                400,
+                "POST",
+                SERVICE_PATH,
+                request(prefetch={f"{ACCESS_TOKEN}-{PATIENT_ID}": 1}),
+                self.jwt(SERVICE_URL),
+            ),
+            "JWT as the hookInstance": (
+                400,
+                "POST",
+                SERVICE_PATH,
+                request(hookInstance=service_token),
+                self.jwt(SERVICE_URL),
+            ),
+            "patient id in a non-string context": (
+                400,
+                "POST",
+                SERVICE_PATH,
+                {**request(), "context": {"patientId": [PATIENT_ID], "userId": 7}},
+                self.jwt(SERVICE_URL),
+            ),
+            "FHIR fetch with the token fails": (
+                412,
+                "POST",
+                SERVICE_PATH,
+                {**request(), "prefetch": {}},
+                self.jwt(SERVICE_URL),
+            ),
+            "unknown service": (
+                404,
+                "POST",
+                "/cds-services/no-such-service",
+                request(),
+                self.jwt(PUBLIC_BASE_URL + "/cds-services/no-such-service"),
+            ),
+            "feedback naming the patient, invalid": (
+                400,
+                "POST",
+                FEEDBACK_PATH,
+                {"feedback": [{"card": PATIENT_ID, "outcome": ACCESS_TOKEN}]},
+                self.jwt(FEEDBACK_URL),
+            ),
         }
         for label, (status, method, path, body, token) in expected.items():
             exchange = self.call(label, method, path, body, token)
@@ -151,14 +191,20 @@ def assert_the_token_was_used_against_the_fhir_server(fhir_server: RecordingServ
 
 
 def test_no_token_jwt_or_phi_in_logs_error_bodies_or_the_database_in_process(
-        make_app: Callable[..., Flask], required_env: dict[str, str], signer: Signer,
-        fhir_server: RecordingServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    make_app: Callable[..., Flask],
+    required_env: dict[str, str],
+    signer: Signer,
+    fhir_server: RecordingServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     app = make_app(**required_env, LOG_LEVEL="DEBUG", ALLOW_HTTP_FHIR="true")
     client = app.test_client()
 
     def send(method: str, path: str, body: Any, authorization: str | None) -> Exchange:
-        response = client.open(path, method=method, json=body,
-                               headers={"Authorization": authorization} if authorization else {})
+        response = client.open(
+            path, method=method, json=body, headers={"Authorization": authorization} if authorization else {}
+        )
         return Exchange(response.status_code, response.get_json(silent=True), response.get_data(as_text=True))
 
     traffic = Traffic(send, signer, fhir_server.url("/fhir"))
@@ -177,19 +223,31 @@ def test_no_token_jwt_or_phi_in_logs_error_bodies_or_the_database_in_process(
 
 
 def test_no_token_jwt_or_phi_in_the_gunicorn_service_log_or_database(
-        tmp_path: Path, jwks_server: RecordingServer, ec_key: SigningKey, signer: Signer,
-        fhir_server: RecordingServer) -> None:
+    tmp_path: Path, jwks_server: RecordingServer, ec_key: SigningKey, signer: Signer, fhir_server: RecordingServer
+) -> None:
     clients_file = write_trusted_clients(tmp_path / "trusted-clients.yaml", trusted_clients(jwks_server, ec_key))
-    service = ServiceProcess(tmp_path / "data", {
-        "OSTEO_CDS_AUTH_MODE": "required", "OSTEO_CDS_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        "OSTEO_CDS_TRUSTED_CLIENTS": str(clients_file), "OSTEO_CDS_LOG_LEVEL": "DEBUG",
-        "OSTEO_CDS_ALLOW_HTTP_FHIR": "true"}, workers=1)
+    service = ServiceProcess(
+        tmp_path / "data",
+        {
+            "OSTEO_CDS_AUTH_MODE": "required",
+            "OSTEO_CDS_PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "OSTEO_CDS_TRUSTED_CLIENTS": str(clients_file),
+            "OSTEO_CDS_LOG_LEVEL": "DEBUG",
+            "OSTEO_CDS_ALLOW_HTTP_FHIR": "true",
+        },
+        workers=1,
+    )
     (tmp_path / "data").mkdir()
     session = requests.Session()
 
     def send(method: str, path: str, body: Any, authorization: str | None) -> Exchange:
-        response = session.request(method, service.base_url + path, json=body, timeout=10,
-                                   headers={"Authorization": authorization} if authorization else {})
+        response = session.request(
+            method,
+            service.base_url + path,
+            json=body,
+            timeout=10,
+            headers={"Authorization": authorization} if authorization else {},
+        )
         try:
             parsed = response.json()
         except ValueError:
@@ -241,8 +299,10 @@ def test_validation_messages_never_echo_member_names_chosen_by_the_client(secure
 def test_a_parsed_hook_request_does_not_show_its_token_or_patient() -> None:
     from cds_service.validation import parse_hook_request
 
-    hook = parse_hook_request(hook_request(PATIENT_ID, fhir_server="https://ehr.example.org/fhir",
-                                           access_token=ACCESS_TOKEN), expected_hook="patient-view")
+    hook = parse_hook_request(
+        hook_request(PATIENT_ID, fhir_server="https://ehr.example.org/fhir", access_token=ACCESS_TOKEN),
+        expected_hook="patient-view",
+    )
 
     assert hook.access_token == ACCESS_TOKEN  # it is there, for the FHIR client...
     assert_no_secrets(f"{hook!r} {hook!s}", {"access token": ACCESS_TOKEN, "patient id": PATIENT_ID}, "repr")

@@ -79,39 +79,73 @@ BAD_FILES: list[tuple[str, Callable[[SigningKey], Any], str]] = [
     ("hs256", lambda k: [{"issuer": "https://a", "jwks": jwks(k), "algorithms": ["HS256"]}], "'HS256' is refused"),
     ("none", lambda k: [{"issuer": "https://a", "jwks": jwks(k), "algorithms": ["none"]}], "'none' is refused"),
     ("unknown-alg", lambda k: [{"issuer": "https://a", "jwks": jwks(k), "algorithms": ["XS1"]}], "'XS1' is refused"),
-    ("typo-field", lambda k: [{"issuer": "https://a", "jwks": jwks(k), "algorithm": ["ES384"]}],
-     "unknown field(s) algorithm"),
+    (
+        "typo-field",
+        lambda k: [{"issuer": "https://a", "jwks": jwks(k), "algorithm": ["ES384"]}],
+        "unknown field(s) algorithm",
+    ),
     ("no-issuer", lambda k: [{"jwks": jwks(k)}], "clients[0].issuer must be a non-empty string"),
     ("no-keys", lambda k: [{"issuer": "https://a"}], "no keys"),
-    ("two-key-sources", lambda k: [{"issuer": "https://a", "jwks": jwks(k), "jwks_url": "https://a/jwks"}],
-     "only one of jwks, jwks_file, jwks_url"),
+    (
+        "two-key-sources",
+        lambda k: [{"issuer": "https://a", "jwks": jwks(k), "jwks_url": "https://a/jwks"}],
+        "only one of jwks, jwks_file, jwks_url",
+    ),
     ("private-key", lambda k: [{"issuer": "https://a", "jwks": {"keys": [_private_jwk(k)]}}], "PRIVATE key"),
-    ("symmetric-key", lambda k: [{"issuer": "https://a", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0",
-                                                                           "kid": "s"}]}}], "kty must be EC or RSA"),
-    ("key-without-kid", lambda k: [{"issuer": "https://a", "jwks": {"keys": [{**k.public_jwk(), "kid": None}]}}],
-     "no kid"),
+    (
+        "symmetric-key",
+        lambda k: [{"issuer": "https://a", "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "s"}]}}],
+        "kty must be EC or RSA",
+    ),
+    (
+        "key-without-kid",
+        lambda k: [{"issuer": "https://a", "jwks": {"keys": [{**k.public_jwk(), "kid": None}]}}],
+        "no kid",
+    ),
     ("duplicate-issuer", lambda k: [{"issuer": "https://a", "jwks": jwks(k)}] * 2, "listed twice"),
-    ("http-jku", lambda k: [{"issuer": "https://a", "jku_allowlist": ["http://keys.example.org/jwks"]}],
-     "must be an https URL"),
-    ("http-jwks-url", lambda k: [{"issuer": "https://a", "jwks_url": "http://keys.example.org/jwks"}],
-     "must be an https URL"),
-    ("tenants-not-strings", lambda k: [{"issuer": "https://a", "jwks": jwks(k), "tenants": [1]}],
-     "tenants must be a list of non-empty strings"),
-    ("refetch-slower-than-ttl", lambda k: [{"issuer": "https://a", "jwks": jwks(k), "jwks_ttl_seconds": 30,
-                                            "min_refetch_interval_seconds": 60}], "must not exceed jwks_ttl_seconds"),
+    (
+        "http-jku",
+        lambda k: [{"issuer": "https://a", "jku_allowlist": ["http://keys.example.org/jwks"]}],
+        "must be an https URL",
+    ),
+    (
+        "http-jwks-url",
+        lambda k: [{"issuer": "https://a", "jwks_url": "http://keys.example.org/jwks"}],
+        "must be an https URL",
+    ),
+    (
+        "tenants-not-strings",
+        lambda k: [{"issuer": "https://a", "jwks": jwks(k), "tenants": [1]}],
+        "tenants must be a list of non-empty strings",
+    ),
+    (
+        "refetch-slower-than-ttl",
+        lambda k: [
+            {"issuer": "https://a", "jwks": jwks(k), "jwks_ttl_seconds": 30, "min_refetch_interval_seconds": 60}
+        ],
+        "must not exceed jwks_ttl_seconds",
+    ),
     ("missing-jwks-file", lambda k: [{"issuer": "https://a", "jwks_file": "nope.json"}], "cannot be read"),
     ("empty", lambda k: {"clients": []}, "at least one client"),
-    ("other-top-level-key", lambda k: {"clients": [{"issuer": "https://a", "jwks": jwks(k)}], "extra": 1},
-     "only top-level key"),
-    ("not-yaml", lambda k: "clients: [\n  - {issuer: 'https://a', jwks: {keys: [{d: 'SECRET-PART'}]\n",
-     "is not valid YAML at line"),
+    (
+        "other-top-level-key",
+        lambda k: {"clients": [{"issuer": "https://a", "jwks": jwks(k)}], "extra": 1},
+        "only top-level key",
+    ),
+    (
+        "not-yaml",
+        lambda k: "clients: [\n  - {issuer: 'https://a', jwks: {keys: [{d: 'SECRET-PART'}]\n",
+        "is not valid YAML at line",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("content", "message"), [(make, message) for _, make, message in BAD_FILES],
-                         ids=[name for name, _, _ in BAD_FILES])
+@pytest.mark.parametrize(
+    ("content", "message"), [(make, message) for _, make, message in BAD_FILES], ids=[name for name, _, _ in BAD_FILES]
+)
 def test_a_bad_trusted_clients_file_is_refused_with_a_clear_message(
-        tmp_path: Path, key: SigningKey, content: Callable[[SigningKey], Any], message: str) -> None:
+    tmp_path: Path, key: SigningKey, content: Callable[[SigningKey], Any], message: str
+) -> None:
     with pytest.raises(ConfigError) as refused:
         load(tmp_path, content(key))
 
@@ -137,7 +171,8 @@ def test_settings_load_without_auth_settings_for_the_cli_commands() -> None:
 
 @pytest.mark.parametrize("missing", ["PUBLIC_BASE_URL", "TRUSTED_CLIENTS"])
 def test_required_mode_refuses_to_start_without_its_settings(
-        make_app: Callable[..., Flask], required_auth_env: dict[str, str], missing: str) -> None:
+    make_app: Callable[..., Flask], required_auth_env: dict[str, str], missing: str
+) -> None:
     env = {name: value for name, value in required_auth_env.items() if name != missing}
 
     with pytest.raises(ConfigError, match=f"OSTEO_CDS_{missing} must be set"):
@@ -145,7 +180,8 @@ def test_required_mode_refuses_to_start_without_its_settings(
 
 
 def test_serve_reports_a_bad_trusted_clients_file_before_starting_workers(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "clients.yaml"
     bad.write_text("clients:\n  - issuer: https://a\n    jwks_url: https://a/jwks\n    algorithms: [HS256]\n")
     monkeypatch.setenv("OSTEO_CDS_AUTH_MODE", "required")
@@ -157,8 +193,9 @@ def test_serve_reports_a_bad_trusted_clients_file_before_starting_workers(
     assert "'HS256' is refused" in capsys.readouterr().err
 
 
-def test_readyz_warns_about_unauthenticated_metrics_until_a_token_is_set(make_app: Callable[..., Flask],
-                                                                         required_auth_env: dict[str, str]) -> None:
+def test_readyz_warns_about_unauthenticated_metrics_until_a_token_is_set(
+    make_app: Callable[..., Flask], required_auth_env: dict[str, str]
+) -> None:
     open_metrics = make_app(**required_auth_env).test_client().get("/readyz").get_json()
     guarded = make_app(**required_auth_env, METRICS_TOKEN="s").test_client().get("/readyz").get_json()
 
@@ -168,13 +205,23 @@ def test_readyz_warns_about_unauthenticated_metrics_until_a_token_is_set(make_ap
 
 
 def test_trusting_the_sandbox_is_logged_loudly_but_not_advertised_by_readyz(
-        make_app: Callable[..., Flask], tmp_path: Path, key: SigningKey, redis_server: RedisServer,
-        caplog: pytest.LogCaptureFixture) -> None:
-    path = write_trusted_clients(tmp_path / "sandbox.yaml", [{"issuer": "https://sandbox.cds-hooks.org",
-                                                              "jwks": jwks(key), "algorithms": ["ES384"]}])
+    make_app: Callable[..., Flask],
+    tmp_path: Path,
+    key: SigningKey,
+    redis_server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path = write_trusted_clients(
+        tmp_path / "sandbox.yaml",
+        [{"issuer": "https://sandbox.cds-hooks.org", "jwks": jwks(key), "algorithms": ["ES384"]}],
+    )
     with caplog.at_level(logging.WARNING):
-        app = make_app(AUTH_MODE="required", PUBLIC_BASE_URL="https://cds.example.org", TRUSTED_CLIENTS=str(path),
-                       REDIS_URL=redis_server.url)
+        app = make_app(
+            AUTH_MODE="required",
+            PUBLIC_BASE_URL="https://cds.example.org",
+            TRUSTED_CLIENTS=str(path),
+            REDIS_URL=redis_server.url,
+        )
 
     assert any("sandbox" in r.getMessage() and "never in production" in r.getMessage() for r in caplog.records)
     body = app.test_client().get("/readyz").get_json()

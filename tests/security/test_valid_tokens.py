@@ -35,16 +35,24 @@ OVERRIDE_REASON = {"system": "urn:osteo-cds:override-reason", "code": "patient-d
 
 @pytest.mark.parametrize("algorithm", ["ES384", "RS384"])
 def test_a_valid_token_is_accepted_on_discovery_service_and_feedback(
-        algorithm: str, secure_app: Flask, secure_client: FlaskClient, signer: Signer,
-        jwks_server: RecordingServer, caplog: pytest.LogCaptureFixture) -> None:
+    algorithm: str,
+    secure_app: Flask,
+    secure_client: FlaskClient,
+    signer: Signer,
+    jwks_server: RecordingServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     key = signer.ec_key if algorithm == "ES384" else signer.rs_key
 
     with caplog.at_level(logging.DEBUG):
         discovery = secure_client.get(DISCOVERY_PATH, headers=signer.auth(key, url=DISCOVERY_URL))
         call = secure_client.post(SERVICE_PATH, json=hook_body(secure_app), headers=signer.auth(key, url=SERVICE_URL))
         card = call.get_json()["cards"][0]
-        feedback = secure_client.post(FEEDBACK_PATH, headers=signer.auth(key, url=FEEDBACK_URL),
-                                      json=feedback_for(card, "overridden", reason=OVERRIDE_REASON))
+        feedback = secure_client.post(
+            FEEDBACK_PATH,
+            headers=signer.auth(key, url=FEEDBACK_URL),
+            json=feedback_for(card, "overridden", reason=OVERRIDE_REASON),
+        )
 
     assert discovery.status_code == 200 and discovery.get_json()["services"]
     assert call.status_code == 200 and response_problems(call.get_json()) == []
@@ -55,8 +63,9 @@ def test_a_valid_token_is_accepted_on_discovery_service_and_feedback(
     assert all("Authorization" not in r.headers and "Cookie" not in r.headers for r in jwks_server.requests)
 
 
-def test_success_is_logged_at_debug_without_the_token(secure_client: FlaskClient, signer: Signer,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_success_is_logged_at_debug_without_the_token(
+    secure_client: FlaskClient, signer: Signer, caplog: pytest.LogCaptureFixture
+) -> None:
     token = signer.token(url=DISCOVERY_URL)
 
     with caplog.at_level(logging.DEBUG, logger="osteo_cds"):
@@ -67,19 +76,21 @@ def test_success_is_logged_at_debug_without_the_token(secure_client: FlaskClient
     assert token not in "\n".join(JsonFormatter().format(r) for r in caplog.records)
 
 
-@pytest.mark.parametrize("variant", [
-    pytest.param({"url": [DISCOVERY_URL, "https://other.example.org/cds-services"]}, id="aud-as-array"),
-    pytest.param({"headers": {"typ": "jwt"}}, id="typ-lowercase"),
-    # Times are offsets from the moment the token is signed (not from test collection, which may be minutes
-    # earlier in a full run).
-    pytest.param({"nbf": -300, "sub": "epic-cds-client"}, id="epic-style-nbf-and-sub"),
-    pytest.param({"issued_at": 30}, id="iat-ahead-within-leeway"),
-    pytest.param({"issued_at": -320, "lifetime": 300}, id="exp-passed-within-leeway"),
-    pytest.param({"issuer": TENANT_ISSUER, "tenant": "org-1"}, id="allowlisted-tenant"),
-    pytest.param({"lifetime": 3600}, id="lifetime-of-one-hour"),
-])
-def test_valid_variants_are_accepted(variant: dict[str, object], secure_client: FlaskClient,
-                                     signer: Signer) -> None:
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param({"url": [DISCOVERY_URL, "https://other.example.org/cds-services"]}, id="aud-as-array"),
+        pytest.param({"headers": {"typ": "jwt"}}, id="typ-lowercase"),
+        # Times are offsets from the moment the token is signed (not from test collection, which may be minutes
+        # earlier in a full run).
+        pytest.param({"nbf": -300, "sub": "epic-cds-client"}, id="epic-style-nbf-and-sub"),
+        pytest.param({"issued_at": 30}, id="iat-ahead-within-leeway"),
+        pytest.param({"issued_at": -320, "lifetime": 300}, id="exp-passed-within-leeway"),
+        pytest.param({"issuer": TENANT_ISSUER, "tenant": "org-1"}, id="allowlisted-tenant"),
+        pytest.param({"lifetime": 3600}, id="lifetime-of-one-hour"),
+    ],
+)
+def test_valid_variants_are_accepted(variant: dict[str, object], secure_client: FlaskClient, signer: Signer) -> None:
     options: dict[str, object] = {"url": DISCOVERY_URL, **variant}
     now = time.time()
     for name in ("nbf", "issued_at"):
@@ -91,20 +102,22 @@ def test_valid_variants_are_accepted(variant: dict[str, object], secure_client: 
 
 
 def test_keys_named_by_an_allowlisted_jku_are_fetched_from_it_and_cached(
-        secure_client: FlaskClient, signer: Signer, jwks_server: RecordingServer) -> None:
+    secure_client: FlaskClient, signer: Signer, jwks_server: RecordingServer
+) -> None:
     jku = jwks_server.url(JKU_JWKS_PATH)
 
     for _ in range(3):
-        response = secure_client.get(DISCOVERY_PATH, headers=signer.auth(
-            issuer=JKU_ISSUER, url=DISCOVERY_URL, headers={"jku": jku}))
+        response = secure_client.get(
+            DISCOVERY_PATH, headers=signer.auth(issuer=JKU_ISSUER, url=DISCOVERY_URL, headers={"jku": jku})
+        )
         assert response.status_code == 200
 
     assert len(jwks_server.requests_to(JKU_JWKS_PATH)) == 1
 
 
 def test_an_issuer_whose_keys_come_only_from_jku_refuses_a_token_without_jku(
-        secure_client: FlaskClient, signer: Signer, jwks_server: RecordingServer,
-        caplog: pytest.LogCaptureFixture) -> None:
+    secure_client: FlaskClient, signer: Signer, jwks_server: RecordingServer, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.INFO):
         response = secure_client.get(DISCOVERY_PATH, headers=signer.auth(issuer=JKU_ISSUER, url=DISCOVERY_URL))
 

@@ -52,8 +52,9 @@ def test_an_unknown_service_has_no_catalog(client: FlaskClient) -> None:
     assert client.get("/cds-services/nope/catalog").status_code == 404
 
 
-def test_catalog_command_writes_the_page_and_valid_example_cards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_catalog_command_writes_the_page_and_valid_example_cards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("OSTEO_CDS_AUTH_MODE", "development")
 
     assert main(["catalog", "--out", str(tmp_path / "catalog")]) == 0

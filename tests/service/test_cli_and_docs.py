@@ -17,8 +17,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cds_service", *args], capture_output=True, text=True, cwd=REPO,
-                          env={"PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "cds_service", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_evaluate_prints_cards_readably() -> None:

@@ -10,13 +10,19 @@ from flask.testing import FlaskClient
 SANDBOX = "https://sandbox.cds-hooks.org"
 
 
-def test_preflight_is_answered_before_authentication(make_app: Callable[..., Flask],
-        required_auth_env: dict[str, str]) -> None:
+def test_preflight_is_answered_before_authentication(
+    make_app: Callable[..., Flask], required_auth_env: dict[str, str]
+) -> None:
     client = make_app(**required_auth_env, CORS_ORIGINS=SANDBOX).test_client()
 
-    response = client.options("/cds-services/osteoporosis-management", headers={
-        "Origin": SANDBOX, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type"})
+    response = client.options(
+        "/cds-services/osteoporosis-management",
+        headers={
+            "Origin": SANDBOX,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
 
     assert response.status_code == 204
     assert "Authorization" in response.headers["Access-Control-Allow-Headers"]
@@ -24,20 +30,23 @@ def test_preflight_is_answered_before_authentication(make_app: Callable[..., Fla
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
 
 
-def test_an_origin_not_on_the_list_gets_no_cors_headers(make_app: Callable[..., Flask],
-        required_auth_env: dict[str, str]) -> None:
+def test_an_origin_not_on_the_list_gets_no_cors_headers(
+    make_app: Callable[..., Flask], required_auth_env: dict[str, str]
+) -> None:
     client = make_app(**required_auth_env, CORS_ORIGINS=SANDBOX).test_client()
 
-    preflight = client.options("/cds-services", headers={"Origin": "https://evil.example",
-                                                          "Access-Control-Request-Method": "GET"})
+    preflight = client.options(
+        "/cds-services", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    )
     call = client.get("/healthz", headers={"Origin": "https://evil.example"})
 
     assert "Access-Control-Allow-Methods" not in preflight.headers
     assert "Access-Control-Allow-Origin" not in call.headers
 
 
-def test_production_mode_allows_no_origin_by_default(make_app: Callable[..., Flask],
-        required_auth_env: dict[str, str]) -> None:
+def test_production_mode_allows_no_origin_by_default(
+    make_app: Callable[..., Flask], required_auth_env: dict[str, str]
+) -> None:
     client = make_app(**required_auth_env).test_client()
 
     response = client.options("/cds-services", headers={"Origin": SANDBOX, "Access-Control-Request-Method": "GET"})
@@ -52,8 +61,9 @@ def test_development_mode_allows_any_origin_on_real_calls(client: FlaskClient) -
     assert response.headers["Vary"] == "Origin"
 
 
-def test_required_mode_refuses_unauthenticated_calls_but_not_health(make_app: Callable[..., Flask],
-        required_auth_env: dict[str, str]) -> None:
+def test_required_mode_refuses_unauthenticated_calls_but_not_health(
+    make_app: Callable[..., Flask], required_auth_env: dict[str, str]
+) -> None:
     client = make_app(**required_auth_env).test_client()
 
     refused = client.get("/cds-services")

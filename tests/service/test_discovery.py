@@ -26,8 +26,15 @@ def test_discovery_lists_the_bone_health_service(client: FlaskClient) -> None:
 def test_prefetch_templates_use_only_r4_syntax_and_context_tokens(client: FlaskClient) -> None:
     prefetch = client.get("/cds-services").get_json()["services"][0]["prefetch"]
 
-    assert {"patient", "bmd", "observations", "conditions", "medicationStatements", "medicationRequests",
-            "medicationAdministrations"} <= set(prefetch)
+    assert {
+        "patient",
+        "bmd",
+        "observations",
+        "conditions",
+        "medicationStatements",
+        "medicationRequests",
+        "medicationAdministrations",
+    } <= set(prefetch)
     assert prefetch["patient"] == "Patient/{{context.patientId}}"
     for key, template in prefetch.items():
         tokens = re.findall(r"{{(.*?)}}", template)

@@ -21,9 +21,18 @@ def issue_cards(client: FlaskClient) -> list[dict[str, Any]]:
 
 
 def overridden(card_uuid: str, **extra: Any) -> dict[str, Any]:
-    item = {"card": card_uuid, "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:15:00Z",
-            "overrideReason": {"reason": {"system": "urn:osteo-cds:override-reason", "code": "patient-declined",
-                                          "display": "Patient declined"}}}
+    item = {
+        "card": card_uuid,
+        "outcome": "overridden",
+        "outcomeTimestamp": "2026-11-25T10:15:00Z",
+        "overrideReason": {
+            "reason": {
+                "system": "urn:osteo-cds:override-reason",
+                "code": "patient-declined",
+                "display": "Patient declined",
+            }
+        },
+    }
     item.update(extra)
     return item
 
@@ -76,28 +85,48 @@ INVALID: list[tuple[str, Any]] = [
     ("empty feedback list", {"feedback": []}),
     ("missing card", {"feedback": [{"outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:15:00Z"}]}),
     ("bad outcome", {"feedback": [{"card": "c", "outcome": "ignored", "outcomeTimestamp": "2026-11-25T10:15:00Z"}]}),
-    ("accepted without suggestions",
-     {"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-25T10:15:00Z"}]}),
-    ("timestamp without offset", {"feedback": [{"card": "c", "outcome": "overridden",
-                                                "outcomeTimestamp": "2026-11-25T10:15:00"}]}),
+    (
+        "accepted without suggestions",
+        {"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-25T10:15:00Z"}]},
+    ),
+    (
+        "timestamp without offset",
+        {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:15:00"}]},
+    ),
     ("timestamp not a date", {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"}]}),
-    ("empty override reason", {"feedback": [{"card": "c", "outcome": "overridden",
-                                             "outcomeTimestamp": "2026-11-25T10:15:00Z", "overrideReason": {}}]}),
-    ("reason without system", {"feedback": [{"card": "c", "outcome": "overridden",
-                                             "outcomeTimestamp": "2026-11-25T10:15:00Z",
-                                             "overrideReason": {"reason": {"code": "x"}}}]}),
+    (
+        "empty override reason",
+        {
+            "feedback": [
+                {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:15:00Z", "overrideReason": {}}
+            ]
+        },
+    ),
+    (
+        "reason without system",
+        {
+            "feedback": [
+                {
+                    "card": "c",
+                    "outcome": "overridden",
+                    "outcomeTimestamp": "2026-11-25T10:15:00Z",
+                    "overrideReason": {"reason": {"code": "x"}},
+                }
+            ]
+        },
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "body"), INVALID, ids=[c for c, _ in INVALID])
-def test_invalid_feedback_is_400_and_nothing_is_stored(app: Flask, client: FlaskClient, case: str,
-                                                       body: Any) -> None:
+def test_invalid_feedback_is_400_and_nothing_is_stored(app: Flask, client: FlaskClient, case: str, body: Any) -> None:
     assert_outcome(client.post(FEEDBACK, json=body), 400)
     assert app.extensions["osteo_cds"].store.feedback_report() == []
 
 
-def test_a_valid_item_is_not_stored_when_another_in_the_same_request_is_invalid(app: Flask,
-                                                                                client: FlaskClient) -> None:
+def test_a_valid_item_is_not_stored_when_another_in_the_same_request_is_invalid(
+    app: Flask, client: FlaskClient
+) -> None:
     body = {"feedback": [overridden("c1"), overridden("c2", outcomeTimestamp="not-a-time")]}
 
     assert_outcome(client.post(FEEDBACK, json=body), 400)
@@ -105,9 +134,13 @@ def test_a_valid_item_is_not_stored_when_another_in_the_same_request_is_invalid(
 
 
 def test_accepted_feedback_with_a_user_comment_keeps_no_comment_text(app: Flask, client: FlaskClient) -> None:
-    item = {"card": "c3", "outcome": "accepted", "outcomeTimestamp": "2026-11-25T10:15:00.52Z",
-            "acceptedSuggestions": [{"id": "s1"}],
-            "overrideReason": {"userComment": "Mrs Example declined, see note"}}
+    item = {
+        "card": "c3",
+        "outcome": "accepted",
+        "outcomeTimestamp": "2026-11-25T10:15:00.52Z",
+        "acceptedSuggestions": [{"id": "s1"}],
+        "overrideReason": {"userComment": "Mrs Example declined, see note"},
+    }
 
     assert client.post(FEEDBACK, json={"feedback": [item]}).status_code == 200
     engine = app.extensions["osteo_cds"].store.engine
@@ -128,7 +161,6 @@ def test_issued_cards_reach_the_database_without_a_feedback_call(app: Flask, cli
     stored: list[Any] = []
     while time.monotonic() < deadline and not stored:
         with engine.connect() as connection:
-            stored = connection.exec_driver_sql("SELECT rule_id FROM issued WHERE uuid = ?",
-                                                (card["uuid"],)).fetchall()
+            stored = connection.exec_driver_sql("SELECT rule_id FROM issued WHERE uuid = ?", (card["uuid"],)).fetchall()
         time.sleep(0.05)
     assert stored == [(card["source"]["topic"]["code"],)]

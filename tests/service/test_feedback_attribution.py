@@ -26,8 +26,12 @@ def cards_with_suggestions(client: FlaskClient) -> list[dict[str, Any]]:
 
 
 def accepted(card: dict[str, Any], suggestion: dict[str, Any]) -> dict[str, Any]:
-    return {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": WHEN,
-            "acceptedSuggestions": [{"id": suggestion["uuid"]}]}
+    return {
+        "card": card["uuid"],
+        "outcome": "accepted",
+        "outcomeTimestamp": WHEN,
+        "acceptedSuggestions": [{"id": suggestion["uuid"]}],
+    }
 
 
 def report(app: Flask) -> dict[str, Any]:
@@ -62,16 +66,21 @@ def test_an_override_with_the_cards_coded_reason_is_counted_per_rule(app: Flask,
     card = next(c for c in response.get_json()["cards"] if c.get("overrideReasons"))
     reason = card["overrideReasons"][0]
 
-    item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": WHEN,
-            "overrideReason": {"reason": reason, "userComment": "discussed at visit"}}
+    item = {
+        "card": card["uuid"],
+        "outcome": "overridden",
+        "outcomeTimestamp": WHEN,
+        "overrideReason": {"reason": reason, "userComment": "discussed at visit"},
+    }
     assert client.post(FEEDBACK, json={"feedback": [item]}).status_code == 200
 
     row = report(app)[card["source"]["topic"]["code"]]
     assert row.overridden == 1 and row.override_reasons == {reason["code"]: 1}
 
 
-def test_a_known_suggestion_attributes_feedback_even_when_the_card_uuid_is_not_ours(app: Flask,
-                                                                                    client: FlaskClient) -> None:
+def test_a_known_suggestion_attributes_feedback_even_when_the_card_uuid_is_not_ours(
+    app: Flask, client: FlaskClient
+) -> None:
     card = cards_with_suggestions(client)[0]
     item = accepted(card, card["suggestions"][0]) | {"card": "3b1f8a52-93c4-4e55-8f0e-2b9f4d0a7c61"}
 
@@ -81,8 +90,8 @@ def test_a_known_suggestion_attributes_feedback_even_when_the_card_uuid_is_not_o
 
 
 def test_feedback_report_command_attributes_the_suggestion_to_the_rule(
-        app: Flask, client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    app: Flask, client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     card = cards_with_suggestions(client)[0]
     assert client.post(FEEDBACK, json={"feedback": [accepted(card, card["suggestions"][0])]}).status_code == 200
     app.extensions["osteo_cds"].store.dispose()

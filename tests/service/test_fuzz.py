@@ -14,8 +14,12 @@ from hypothesis import strategies as st
 from tests.service.test_service_call import full_request
 from tests.support.fuzz import fuzz_targets, response_problem
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 KINDS = sorted(fuzz_targets({}))
 
 

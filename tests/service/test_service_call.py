@@ -54,7 +54,7 @@ def test_unknown_members_and_extensions_are_ignored(client: FlaskClient) -> None
     assert client.post(SERVICE, json=body).status_code == 200
 
 
-@pytest.mark.parametrize("payload", [b"not json", b"{\"hook\": ", b"\xff\xfe", b"[]", b"42", b""])
+@pytest.mark.parametrize("payload", [b"not json", b'{"hook": ', b"\xff\xfe", b"[]", b"42", b""])
 def test_a_body_that_is_not_a_json_object_is_400(client: FlaskClient, payload: bytes) -> None:
     assert_outcome(client.post(SERVICE, data=payload, content_type="application/json"), 400)
 
@@ -144,8 +144,9 @@ def test_no_prefetch_and_no_fhir_server_is_412_not_500(client: FlaskClient) -> N
     assert_outcome(client.post(SERVICE, json=hook_request(PATIENT_ID)), 412)
 
 
-def test_an_internal_error_is_a_500_operation_outcome_without_details(app: Flask, client: FlaskClient,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_internal_error_is_a_500_operation_outcome_without_details(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("boom with patient osteo-1")
 
@@ -186,4 +187,5 @@ def test_a_treatment_card_does_not_claim_no_medication_when_the_list_was_unavail
     assert "medication list could not be checked" in cards["TX-01"]["summary"]
     assert "not on osteoporosis medication" not in cards["TX-01"]["summary"]
     assert "suggestions" not in cards["TX-01"] or all(
-        s["actions"][0]["resource"]["resourceType"] != "MedicationRequest" for s in cards["TX-01"]["suggestions"])
+        s["actions"][0]["resource"]["resourceType"] != "MedicationRequest" for s in cards["TX-01"]["suggestions"]
+    )

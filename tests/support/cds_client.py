@@ -31,8 +31,9 @@ def _matches(resource: Mapping[str, Any], codes: set[str] | None) -> bool:
     return False
 
 
-def prefetch_from_chart(templates: Mapping[str, str], chart: Iterable[Mapping[str, Any]],
-                        patient_id: str) -> dict[str, Any]:
+def prefetch_from_chart(
+    templates: Mapping[str, str], chart: Iterable[Mapping[str, Any]], patient_id: str
+) -> dict[str, Any]:
     chart = list(chart)
     prefetch: dict[str, Any] = {}
     for key, template in templates.items():
@@ -48,9 +49,15 @@ def prefetch_from_chart(templates: Mapping[str, str], chart: Iterable[Mapping[st
     return prefetch
 
 
-def hook_request(patient_id: str, *, prefetch: Mapping[str, Any] | None = None, fhir_server: str | None = None,
-                 access_token: str | None = None, user_id: str = "Practitioner/COREPRACTITIONER1",
-                 **extra: Any) -> dict[str, Any]:
+def hook_request(
+    patient_id: str,
+    *,
+    prefetch: Mapping[str, Any] | None = None,
+    fhir_server: str | None = None,
+    access_token: str | None = None,
+    user_id: str = "Practitioner/COREPRACTITIONER1",
+    **extra: Any,
+) -> dict[str, Any]:
     traffic_secrets.register("patient id", patient_id)
     traffic_secrets.register("FHIR access token", access_token)
     body: dict[str, Any] = {
@@ -61,16 +68,26 @@ def hook_request(patient_id: str, *, prefetch: Mapping[str, Any] | None = None, 
     if fhir_server is not None:
         body["fhirServer"] = fhir_server
     if access_token is not None:
-        body["fhirAuthorization"] = {"access_token": access_token, "token_type": "Bearer", "expires_in": 300,
-                                     "scope": "user/Patient.read user/Observation.read", "subject": "osteo-cds"}
+        body["fhirAuthorization"] = {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "user/Patient.read user/Observation.read",
+            "subject": "osteo-cds",
+        }
     if prefetch is not None:
         body["prefetch"] = dict(prefetch)
     body.update(extra)
     return body
 
 
-def feedback_for(card: Mapping[str, Any], outcome: str, *, timestamp: str = "2026-11-25T10:15:00Z",
-                 reason: Mapping[str, str] | None = None) -> dict[str, Any]:
+def feedback_for(
+    card: Mapping[str, Any],
+    outcome: str,
+    *,
+    timestamp: str = "2026-11-25T10:15:00Z",
+    reason: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     item: dict[str, Any] = {"card": card["uuid"], "outcome": outcome, "outcomeTimestamp": timestamp}
     if outcome == "accepted":
         item["acceptedSuggestions"] = [{"id": s["uuid"]} for s in card.get("suggestions", ())[:1]]

@@ -34,8 +34,9 @@ class SigningKey:
             jwk = jwt.algorithms.RSAAlgorithm.to_jwk(public, as_dict=True)
         return {**jwk, "kid": self.kid, "use": "sig"}
 
-    def sign(self, claims: Mapping[str, Any], *, algorithm: str | None = None,
-             headers: Mapping[str, Any] | None = None) -> str:
+    def sign(
+        self, claims: Mapping[str, Any], *, algorithm: str | None = None, headers: Mapping[str, Any] | None = None
+    ) -> str:
         """A compact JWS; `headers` adds or overrides header parameters (None removes one, e.g. `kid` or `typ`)."""
         header = {"typ": "JWT", "kid": self.kid, **(headers or {})}
         if header["kid"] is None:
@@ -58,13 +59,19 @@ def jwks(*keys: SigningKey) -> dict[str, Any]:
     return {"keys": [key.public_jwk() for key in keys]}
 
 
-def claims_for(audience: str | list[str], issuer: str, *, lifetime: int = 300, issued_at: float | None = None,
-               **extra: Any) -> dict[str, Any]:
+def claims_for(
+    audience: str | list[str], issuer: str, *, lifetime: int = 300, issued_at: float | None = None, **extra: Any
+) -> dict[str, Any]:
     """The claims a CDS client sends for one call to `audience` (the exact endpoint URL); `extra` adds or
     overrides claims, and a value of None removes that claim."""
     iat = int(issued_at if issued_at is not None else time.time())
-    claims: dict[str, Any] = {"iss": issuer, "aud": audience, "iat": iat, "exp": iat + lifetime,
-                              "jti": str(uuid.uuid4())}
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "aud": audience,
+        "iat": iat,
+        "exp": iat + lifetime,
+        "jti": str(uuid.uuid4()),
+    }
     claims.update(extra)
     return {name: value for name, value in claims.items() if value is not None}
 
@@ -75,8 +82,9 @@ def b64url(data: bytes) -> str:
 
 def unsigned_token(header: Mapping[str, Any], claims: Mapping[str, Any], signature: bytes = b"") -> str:
     """A compact JWS assembled by hand, for attacks PyJWT refuses to produce (alg none, HS256 with a public key)."""
-    return ".".join((b64url(json.dumps(dict(header)).encode()), b64url(json.dumps(dict(claims)).encode()),
-                     b64url(signature)))
+    return ".".join(
+        (b64url(json.dumps(dict(header)).encode()), b64url(json.dumps(dict(claims)).encode()), b64url(signature))
+    )
 
 
 def write_trusted_clients(path: Path, clients: list[dict[str, Any]]) -> Path:

@@ -50,7 +50,7 @@ def route_of(target: str) -> str:
     path = urlsplit(target).path
     if not path.startswith(PREFIX + "/"):
         return path
-    return path[len(PREFIX) + 1:].split("/")[0]
+    return path[len(PREFIX) + 1 :].split("/")[0]
 
 
 class Exchange:
@@ -71,8 +71,14 @@ class Exchange:
         """Sleep up to `seconds`; True when the server is stopping (the behaviour should then give up)."""
         return self.server.stopping.wait(seconds)
 
-    def send_head(self, status: int, *, content_type: str = FHIR_JSON, length: int | None = None,
-                  headers: Mapping[str, str] | None = None) -> None:
+    def send_head(
+        self,
+        status: int,
+        *,
+        content_type: str = FHIR_JSON,
+        length: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         handler = self._handler
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
@@ -86,8 +92,9 @@ class Exchange:
         self._handler.wfile.write(data)
         self._handler.wfile.flush()
 
-    def send(self, status: int, body: bytes, *, content_type: str = FHIR_JSON,
-             headers: Mapping[str, str] | None = None) -> None:
+    def send(
+        self, status: int, body: bytes, *, content_type: str = FHIR_JSON, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.send_head(status, content_type=content_type, length=len(body), headers=headers)
         self.write(body)
 
@@ -194,8 +201,11 @@ class MisbehavingFhirServer:
 
 
 def searchset(resources: list[dict[str, Any]], *, next_url: str | None = None) -> dict[str, Any]:
-    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset",
-                              "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources]}
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources],
+    }
     if next_url is not None:
         bundle["link"] = [{"relation": "next", "url": next_url}]
     return bundle
@@ -236,7 +246,7 @@ def trickle(document: Any, *, interval: float = 0.05) -> Behaviour:
     def behave(exchange: Exchange) -> None:
         exchange.send_head(200, length=len(body))
         for i in range(len(body)):
-            exchange.write(body[i:i + 1])
+            exchange.write(body[i : i + 1])
             if exchange.wait(interval):
                 return
 

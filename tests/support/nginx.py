@@ -83,11 +83,13 @@ def nginx_binary() -> str:
     return found
 
 
-def render_config(directory: Path, listen_port: int, upstream_ports: Sequence[int],
-                  max_body_bytes: int = 5 * 1024 * 1024) -> str:
+def render_config(
+    directory: Path, listen_port: int, upstream_ports: Sequence[int], max_body_bytes: int = 5 * 1024 * 1024
+) -> str:
     servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in upstream_ports)
-    return CONFIG_TEMPLATE.format(directory=directory, listen=f"127.0.0.1:{listen_port}", servers=servers,
-                                  max_body_bytes=max_body_bytes)
+    return CONFIG_TEMPLATE.format(
+        directory=directory, listen=f"127.0.0.1:{listen_port}", servers=servers, max_body_bytes=max_body_bytes
+    )
 
 
 class NginxProxy:
@@ -112,8 +114,12 @@ class NginxProxy:
         config = self.directory / "nginx.conf"
         config.write_text(render_config(self.directory, self.port, self.upstream_ports), "utf-8")
         log = (self.directory / "nginx.out").open("ab")
-        self.process = subprocess.Popen([nginx_binary(), "-c", str(config), "-p", str(self.directory)],
-                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            [nginx_binary(), "-c", str(config), "-p", str(self.directory)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

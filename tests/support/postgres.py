@@ -55,19 +55,36 @@ class PostgresServer:
                 parent.chmod(parent.stat().st_mode | 0o011)
         self._run(str(self.bin / "initdb"), "-D", str(data), "-U", "osteo", "--auth=trust", "-E", "UTF8")
         self.process = self._run(
-            str(self.bin / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(self.port),
-            "-k", str(self.directory), "-c", "fsync=on", "-c", "synchronous_commit=on", background=True)
+            str(self.bin / "postgres"),
+            "-D",
+            str(data),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.directory),
+            "-c",
+            "fsync=on",
+            "-c",
+            "synchronous_commit=on",
+            background=True,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            ready = subprocess.run([str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                                   capture_output=True)
+            ready = subprocess.run(
+                [str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True
+            )
             if ready.returncode == 0:
                 break
             time.sleep(0.1)
         else:
             raise TimeoutError("PostgreSQL did not start")
-        subprocess.run([str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "osteo",
-                        "osteo"], check=True, capture_output=True)
+        subprocess.run(
+            [str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "osteo", "osteo"],
+            check=True,
+            capture_output=True,
+        )
         return self
 
     def stop(self) -> None:

@@ -74,7 +74,10 @@ class ServiceProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             dockerfile_command("127.0.0.1", self.port),
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_until_up(self.base_url + "/healthz", self.process)
         return self

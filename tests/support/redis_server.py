@@ -25,9 +25,21 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)],
-            stdout=(self.directory / "redis.log").open("ab"), stderr=subprocess.STDOUT,
+            [
+                executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=(self.directory / "redis.log").open("ab"),
+            stderr=subprocess.STDOUT,
         )
         client = redis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
         deadline = time.monotonic() + timeout

@@ -50,8 +50,10 @@ class ScaleOutTopology:
         with ThreadPoolExecutor(2) as pool:  # independent servers: start them side by side
             for started in [pool.submit(self.postgres.start), pool.submit(self.redis.start)]:
                 started.result()
-        trusted = write_trusted_clients(self.directory / "trusted-clients.yaml",
-                                        [{"issuer": ISSUER, "jwks": jwks(self.key), "algorithms": ["ES384"]}])
+        trusted = write_trusted_clients(
+            self.directory / "trusted-clients.yaml",
+            [{"issuer": ISSUER, "jwks": jwks(self.key), "algorithms": ["ES384"]}],
+        )
         env = {
             "OSTEO_CDS_AUTH_MODE": "required",
             "OSTEO_CDS_PUBLIC_BASE_URL": self.public_base_url,
@@ -107,8 +109,11 @@ def log_events(instance: ServiceProcess) -> list[dict[str, Any]]:
 
 def served_hook_calls(instance: ServiceProcess) -> int:
     """How many hook calls this instance has answered with 200, from its request log."""
-    return sum(1 for e in log_events(instance) if e.get("event") == "request" and e.get("status") == 200
-               and e.get("path") == "/cds-services/<service_id>")
+    return sum(
+        1
+        for e in log_events(instance)
+        if e.get("event") == "request" and e.get("status") == 200 and e.get("path") == "/cds-services/<service_id>"
+    )
 
 
 @dataclass(frozen=True)
@@ -148,15 +153,15 @@ class EhrTraffic:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._workers: list[threading.Thread] = []
-        discovery = requests.get(topology.public_base_url + "/cds-services", timeout=10,
-                                 headers=topology.auth("/cds-services"))
+        discovery = requests.get(
+            topology.public_base_url + "/cds-services", timeout=10, headers=topology.auth("/cds-services")
+        )
         discovery.raise_for_status()
         templates = discovery.json()["services"][0]["prefetch"]
         self.prefetch = prefetch_from_chart(templates, osteoporosis_chart(), PATIENT_ID)
 
     def start(self) -> EhrTraffic:
-        self._workers = [threading.Thread(target=self._run, name=f"ehr-{n}", daemon=True)
-                         for n in range(self.threads)]
+        self._workers = [threading.Thread(target=self._run, name=f"ehr-{n}", daemon=True) for n in range(self.threads)]
         for worker in self._workers:
             worker.start()
         return self
@@ -174,28 +179,38 @@ class EhrTraffic:
             if answer is None or not answer["cards"]:
                 continue
             card = answer["cards"][0]
-            item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z",
-                    "overrideReason": {"reason": {"system": "urn:osteo-cds:override-reason",
-                                                  "code": "already-addressed"}}}
+            item = {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "outcomeTimestamp": "2026-11-25T10:00:00Z",
+                "overrideReason": {"reason": {"system": "urn:osteo-cds:override-reason", "code": "already-addressed"}},
+            }
             if self._call(session, "feedback", FEEDBACK_PATH, {"feedback": [item]}) is not None:
                 with self._lock:
                     self.report.acknowledged_feedback.add(card["uuid"])
 
-    def _call(self, session: requests.Session, kind: str, path: str,
-              payload: dict[str, Any]) -> dict[str, Any] | None:
+    def _call(self, session: requests.Session, kind: str, path: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """POST `payload` until a 200; every retry sends the same body (same hookInstance, same feedback item)."""
         for _ in range(1 + self.retries):
             try:
-                response = session.post(self.topology.public_base_url + path, json=payload, timeout=15,
-                                        headers=self.topology.auth(path))
+                response = session.post(
+                    self.topology.public_base_url + path, json=payload, timeout=15, headers=self.topology.auth(path)
+                )
             except requests.RequestException as exc:
                 self._record(Attempt(kind, time.monotonic(), None, False, type(exc).__name__))
                 time.sleep(0.05)
                 continue
             parsed = _json_or_none(response)
             is_outcome = isinstance(parsed, dict) and parsed.get("resourceType") == "OperationOutcome"
-            self._record(Attempt(kind, time.monotonic(), response.status_code, is_outcome,
-                                 "" if response.status_code == 200 else response.text[:300]))
+            self._record(
+                Attempt(
+                    kind,
+                    time.monotonic(),
+                    response.status_code,
+                    is_outcome,
+                    "" if response.status_code == 200 else response.text[:300],
+                )
+            )
             if response.status_code == 200:
                 return parsed
             if response.status_code != 502:

@@ -40,7 +40,9 @@ class SekmetServer:
         executable = Path(sys.executable).parent / "sekmet"
         self.process = subprocess.Popen(
             [str(executable), "serve", "-c", str(config), "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=self.directory, stdout=(self.directory / "sekmet.log").open("ab"), stderr=subprocess.STDOUT,
+            cwd=self.directory,
+            stdout=(self.directory / "sekmet.log").open("ab"),
+            stderr=subprocess.STDOUT,
         )
         wait_until_up(self.base_url + "/metadata", self.process)
         return self

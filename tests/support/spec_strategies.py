@@ -12,8 +12,21 @@ from cards.spec_values import KeyType, ValueType, variant_keys
 from decision_core.specs import RuleSpec
 
 # Chart text can hold anything: markup, HTML, U+2212 minus signs, newlines.
-_HOSTILE = st.sampled_from(["<script>alert(1)</script>", "<img src=x onerror=y>", "**bold**", "[x](javascript:1)",
-                            "a|b", "# heading", "\u22122.5", "line\nbreak", "&lt;b&gt;", "`code`", "> quote"])
+_HOSTILE = st.sampled_from(
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=y>",
+        "**bold**",
+        "[x](javascript:1)",
+        "a|b",
+        "# heading",
+        "\u22122.5",
+        "line\nbreak",
+        "&lt;b&gt;",
+        "`code`",
+        "> quote",
+    ]
+)
 _TEXT = st.one_of(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=60), _HOSTILE)
 
 

@@ -90,6 +90,7 @@ def test_samples_cover_every_variant_with_exactly_the_spec_keys() -> None:
 
 # --- the loader refuses files that disagree with the core -----------------------------------------------------------
 
+
 def _files_with(rule_id: str, change: Callable[[dict[str, Any]], None]) -> tuple[list[str], list[str]]:
     names, texts = [], []
     for name, text in rule_files():
@@ -177,8 +178,9 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
 
 
 @pytest.mark.parametrize(("rule_id", "change", "message"), BROKEN, ids=[b[1].__name__.strip("_") for b in BROKEN])
-def test_loader_rejects_a_file_that_disagrees_with_the_spec(rule_id: str, change: Callable[[dict[str, Any]], None],
-                                                            message: str) -> None:
+def test_loader_rejects_a_file_that_disagrees_with_the_spec(
+    rule_id: str, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
     names, texts = _files_with(rule_id, change)
 
     with pytest.raises(CatalogError) as raised:
@@ -203,6 +205,7 @@ def test_loader_rejects_a_file_named_after_another_rule() -> None:
 
 # --- summary fitting --------------------------------------------------------------------------------------------------
 
+
 def test_fit_summary_takes_the_first_candidate_that_fits() -> None:
     long = "word " * 40
     assert fit_summary(["short enough"]) == "short enough"
@@ -225,16 +228,19 @@ def test_fit_summary_cuts_a_single_endless_word_hard() -> None:
     assert len(cut) == 139 and cut.endswith("...")
 
 
-@pytest.mark.parametrize(("value", "shown"), [
-    ("9.39876", "9.39"),  # 2.345 mmol/L calcium in mg/dL
-    ("19.996", "19.99"),  # never "20.00" on a below-20 card
-    ("-2.509", "-2.5"),  # still at or below -2.5
-    ("-2.49", "-2.49"),
-    ("-1.0", "-1.0"),  # as recorded
-    ("35", "35"),
-    ("20.0001", "20.0"),
-    ("-0.004", "0.0"),
-])
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("9.39876", "9.39"),  # 2.345 mmol/L calcium in mg/dL
+        ("19.996", "19.99"),  # never "20.00" on a below-20 card
+        ("-2.509", "-2.5"),  # still at or below -2.5
+        ("-2.49", "-2.49"),
+        ("-1.0", "-1.0"),  # as recorded
+        ("35", "35"),
+        ("20.0001", "20.0"),
+        ("-0.004", "0.0"),
+    ],
+)
 def test_decimals_are_shown_with_at_most_two_places_cut_toward_zero(value: str, shown: str) -> None:
     from decimal import Decimal
 

@@ -40,8 +40,11 @@ def test_every_rule_renders_a_valid_card_for_its_sample_patient(sample: Sample) 
     assert "\u2212" not in card["summary"] + card["detail"]  # negatives use the ASCII hyphen-minus
     assert not RAW_HTML.search(card["detail"])
     assert card["indicator"] == RULE_SPECS[sample.rule_id].variants[sample.variant].indicator.value
-    assert card["source"]["topic"] == {"system": "urn:osteo-cds:rule", "code": sample.rule_id,
-                                       "display": default_catalog().cards[sample.rule_id].title}
+    assert card["source"]["topic"] == {
+        "system": "urn:osteo-cds:rule",
+        "code": sample.rule_id,
+        "display": default_catalog().cards[sample.rule_id].title,
+    }
     assert card["source"]["url"].startswith("https://")
     assert "**Why**" in card["detail"] and "**What to do**" in card["detail"]
     for suggestion in card.get("suggestions", ()):
@@ -92,10 +95,19 @@ def test_risk_01_detail_prefills_the_frax_inputs_from_the_chart() -> None:
 
     detail = _card(risk.recommendation)["detail"]
 
-    for expected in ("Age: 66", "sex: female", "Weight: 61.5 kg", "height: 162 cm", "Previous fragility fracture: none",
-                     "Parent fractured hip: not recorded, ask", "Current smoking: no", "Glucocorticoids",
-                     "Rheumatoid arthritis: no", "Alcohol 3 or more units/day: not recorded, ask",
-                     "Femoral neck T-score: -1.7 (left femoral neck)"):
+    for expected in (
+        "Age: 66",
+        "sex: female",
+        "Weight: 61.5 kg",
+        "height: 162 cm",
+        "Previous fragility fracture: none",
+        "Parent fractured hip: not recorded, ask",
+        "Current smoking: no",
+        "Glucocorticoids",
+        "Rheumatoid arthritis: no",
+        "Alcohol 3 or more units/day: not recorded, ask",
+        "Femoral neck T-score: -1.7 (left femoral neck)",
+    ):
         assert expected in detail, expected
 
 
@@ -106,8 +118,14 @@ def test_the_smart_app_link_comes_from_config_on_the_cards_that_offer_it() -> No
     for sample in SAMPLES:
         smart = [link for link in _card(sample.recommendation, options)["links"] if link["type"] == "smart"]
         if sample.rule_id in offering:
-            assert smart == [{"label": "Open the bone-health app", "url": "https://apps.example.org/bone/launch",
-                              "type": "smart", "appContext": "view=timeline"}]
+            assert smart == [
+                {
+                    "label": "Open the bone-health app",
+                    "url": "https://apps.example.org/bone/launch",
+                    "type": "smart",
+                    "appContext": "view=timeline",
+                }
+            ]
         else:
             assert smart == []
     assert {"TX-01", "RISK-01", "SAFE-01"} <= offering
@@ -117,8 +135,11 @@ def test_no_smart_link_without_config_and_no_app_context_when_unset() -> None:
     tx01 = next(s for s in SAMPLES if s.rule_id == "TX-01").recommendation
 
     assert all(link["type"] == "absolute" for link in _card(tx01)["links"])
-    (smart,) = [link for link in _card(tx01, RenderOptions(smart_app_url="https://apps.example.org/x"))["links"]
-                if link["type"] == "smart"]
+    (smart,) = [
+        link
+        for link in _card(tx01, RenderOptions(smart_app_url="https://apps.example.org/x"))["links"]
+        if link["type"] == "smart"
+    ]
     assert "appContext" not in smart
 
 
@@ -131,9 +152,15 @@ def test_source_url_points_at_the_catalog_page_when_the_public_url_is_known() ->
 
 
 def test_cards_are_ordered_critical_warning_info_then_by_rule_order() -> None:
-    picks = {("UNIV-01", "basics"), ("SAFE-01", "overdue-critical"), ("DX-01", "osteoporosis-dxa"),
-             ("TX-01", "osteoporosis-dxa"), ("SAFE-03", "advanced-ckd"), ("DATA-03", "uninterpretable"),
-             ("SAFE-02", "bisphosphonate-low-egfr")}
+    picks = {
+        ("UNIV-01", "basics"),
+        ("SAFE-01", "overdue-critical"),
+        ("DX-01", "osteoporosis-dxa"),
+        ("TX-01", "osteoporosis-dxa"),
+        ("SAFE-03", "advanced-ckd"),
+        ("DATA-03", "uninterpretable"),
+        ("SAFE-02", "bisphosphonate-low-egfr"),
+    }
     recommendations = [s.recommendation for s in reversed(SAMPLES) if (s.rule_id, s.variant) in picks]
 
     rendered = render_cards(recommendations, default_catalog(), PATIENT)
@@ -161,8 +188,14 @@ def test_selection_behavior_fits_the_number_of_drafts() -> None:
 def test_chart_text_cannot_inject_html_or_markdown_into_the_detail() -> None:
     sample = next(s for s in SAMPLES if s.rule_id == "DATA-03")
     values = dict(sample.recommendation.values)
-    values["issues"] = ({"item": "<script>alert(1)</script>", "reason": "**unit** [x](javascript:1) | <b>",
-                         "record": "Observation/1", "affects": "TX-01"},)
+    values["issues"] = (
+        {
+            "item": "<script>alert(1)</script>",
+            "reason": "**unit** [x](javascript:1) | <b>",
+            "record": "Observation/1",
+            "affects": "TX-01",
+        },
+    )
     values["first_item"] = "<script>alert(1)</script>"
 
     evidence = sample.recommendation.evidence
@@ -175,6 +208,7 @@ def test_chart_text_cannot_inject_html_or_markdown_into_the_detail() -> None:
 
 
 # --- summaries stay under 140 characters for any values the spec allows ---------------------------------------------
+
 
 @pytest.mark.parametrize(("rule_id", "variant"), VARIANTS, ids=[f"{r}:{v}" for r, v in VARIANTS])
 def test_any_spec_shaped_values_give_a_short_summary_and_a_clean_detail(rule_id: str, variant: str) -> None:
@@ -193,14 +227,23 @@ def test_any_spec_shaped_values_give_a_short_summary_and_a_clean_detail(rule_id:
 
 # Realistic worst cases: the longest site labels, drug names and reasons the core produces, and 4-digit numbers.
 WORST_CASE: dict[str, Any] = {
-    "lowest_t_site": "lumbar spine L1,L3,L4", "historical_t_site": "lumbar spine L1,L2,L4",
-    "lowest_z_site": "right femoral neck", "femoral_neck_site": "right femoral neck",
-    "reason_text": "prior vertebral fracture 2023-02-10 (presumed)", "drug": "zoledronic acid",
-    "first_item": "DXA T-score -1.4 (site not stated) 2026-01-12", "first_reason": "unit 'mmol' not recognised",
+    "lowest_t_site": "lumbar spine L1,L3,L4",
+    "historical_t_site": "lumbar spine L1,L2,L4",
+    "lowest_z_site": "right femoral neck",
+    "femoral_neck_site": "right femoral neck",
+    "reason_text": "prior vertebral fracture 2023-02-10 (presumed)",
+    "drug": "zoledronic acid",
+    "first_item": "DXA T-score -1.4 (site not stated) 2026-01-12",
+    "first_reason": "unit 'mmol' not recognised",
     "procedure": "Posterior lumbar interbody fusion L4-L5",
     "missing": ("CBC", "Ca", "albumin", "phos", "eGFR", "ALP", "TSH", "25-OH D", "testosterone"),
-    "vitamin_d_iu_text": "800-1000", "acr_category": "very-high", "fracture_group": "other-major",
-    "fracture_site": "proximal-humerus", "fracture_date": None, "planned_date": None, "due_date": None,
+    "vitamin_d_iu_text": "800-1000",
+    "acr_category": "very-high",
+    "fracture_group": "other-major",
+    "fracture_site": "proximal-humerus",
+    "fracture_date": None,
+    "planned_date": None,
+    "due_date": None,
 }
 
 

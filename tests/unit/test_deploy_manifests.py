@@ -42,8 +42,13 @@ def dockerfile_cmd() -> list[str]:
 
 
 def test_every_manifest_parses_and_names_its_kind() -> None:
-    assert {p.name for p in MANIFESTS} >= {"configmap.yaml", "deployment.yaml", "service.yaml", "pdb.yaml",
-                                          "kustomization.yaml"}
+    assert {p.name for p in MANIFESTS} >= {
+        "configmap.yaml",
+        "deployment.yaml",
+        "service.yaml",
+        "pdb.yaml",
+        "kustomization.yaml",
+    }
     for doc in documents():
         assert doc.get("apiVersion") and doc.get("kind"), doc
         if doc["kind"] != "Kustomization":
@@ -103,8 +108,18 @@ def test_every_osteo_cds_name_in_the_manifests_and_docs_is_a_setting() -> None:
         assert named <= known, f"{path.name}: unknown settings {sorted(named - known)}"
         everything |= named
     # The production essentials are all there (and this test is reading the right files).
-    assert {PREFIX + name for name in ("AUTH_MODE", "PUBLIC_BASE_URL", "TRUSTED_CLIENTS", "DATABASE_URL",
-                                       "REDIS_URL", "METRICS_TOKEN", "WORKERS")} <= everything
+    assert {
+        PREFIX + name
+        for name in (
+            "AUTH_MODE",
+            "PUBLIC_BASE_URL",
+            "TRUSTED_CLIENTS",
+            "DATABASE_URL",
+            "REDIS_URL",
+            "METRICS_TOKEN",
+            "WORKERS",
+        )
+    } <= everything
 
 
 def test_configmap_and_secret_give_the_service_a_configuration_it_accepts(tmp_path: Path) -> None:

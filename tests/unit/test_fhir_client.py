@@ -82,7 +82,7 @@ def test_a_timeout_is_unavailable(client: FhirClient) -> None:
     assert not fetched.ok and fetched.reason == "timed out"
 
 
-@pytest.mark.parametrize("body", ["<html>oops</html>", "{\"not\": \"fhir\"}", "[1, 2]"])
+@pytest.mark.parametrize("body", ["<html>oops</html>", '{"not": "fhir"}', "[1, 2]"])
 @responses.activate
 def test_non_fhir_bodies_are_unavailable(client: FhirClient, body: str) -> None:
     responses.get(f"{BASE}/Patient/1", body=body, content_type="application/json")
@@ -90,13 +90,16 @@ def test_non_fhir_bodies_are_unavailable(client: FhirClient, body: str) -> None:
     assert not client.get(BASE, "Patient/1", None, Deadline.after(5)).ok
 
 
-@pytest.mark.parametrize("body", [
-    {"resourceType": "Bundle", "type": "searchset", "entry": {"resource": {"resourceType": "Patient"}}},
-    {"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": "urn:a"}]},
-    {"resourceType": "Bundle", "type": "searchset", "entry": ["junk"]},
-    {"resourceType": "Bundle", "type": "searchset", "link": {"relation": "next", "url": f"{BASE}/Patient?p=2"}},
-    {"resourceType": "Patient", "id": "1"},  # a resource where a search result was asked for
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resourceType": "Bundle", "type": "searchset", "entry": {"resource": {"resourceType": "Patient"}}},
+        {"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": "urn:a"}]},
+        {"resourceType": "Bundle", "type": "searchset", "entry": ["junk"]},
+        {"resourceType": "Bundle", "type": "searchset", "link": {"relation": "next", "url": f"{BASE}/Patient?p=2"}},
+        {"resourceType": "Patient", "id": "1"},  # a resource where a search result was asked for
+    ],
+)
 @responses.activate
 def test_an_unreadable_search_answer_is_unavailable_not_empty(client: FhirClient, body: dict[str, Any]) -> None:
     responses.get(f"{BASE}/Patient?x=1", json=body)
@@ -127,9 +130,15 @@ def test_no_request_is_made_after_the_deadline(client: FhirClient) -> None:
 @responses.activate
 def test_next_links_are_followed_and_outcome_entries_dropped(client: FhirClient) -> None:
     first = page(["a", "b"], next_url=f"{BASE}/Patient?page=2")
-    first["entry"].append({"resource": {"resourceType": "OperationOutcome", "issue": [
-        {"severity": "warning", "code": "not-supported", "diagnostics": "unknown parameter"}]},
-        "search": {"mode": "outcome"}})
+    first["entry"].append(
+        {
+            "resource": {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "warning", "code": "not-supported", "diagnostics": "unknown parameter"}],
+            },
+            "search": {"mode": "outcome"},
+        }
+    )
     responses.get(f"{BASE}/Patient?x=1", json=first)
     responses.get(f"{BASE}/Patient?page=2", json=page(["c"]))
 
@@ -182,15 +191,19 @@ def test_the_token_goes_only_to_the_fhir_server(client: FhirClient) -> None:
     assert fetched.partial and "tok-123" not in json.dumps(fetched.__dict__)
 
 
-@pytest.mark.parametrize("next_url", [
-    f"{BASE}/../admin/Patient?p=2",
-    f"{BASE}/./Patient/%2E%2E/%2e%2e/admin?p=2",
-    f"{BASE}/..%2Fadmin/Patient?p=2",
-    f"{BASE}/Patient/..%5C..%5Cadmin?p=2",
-])
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        f"{BASE}/../admin/Patient?p=2",
+        f"{BASE}/./Patient/%2E%2E/%2e%2e/admin?p=2",
+        f"{BASE}/..%2Fadmin/Patient?p=2",
+        f"{BASE}/Patient/..%5C..%5Cadmin?p=2",
+    ],
+)
 @responses.activate
-def test_a_next_link_that_climbs_out_of_the_base_by_dot_segments_is_not_followed(client: FhirClient,
-                                                                                  next_url: str) -> None:
+def test_a_next_link_that_climbs_out_of_the_base_by_dot_segments_is_not_followed(
+    client: FhirClient, next_url: str
+) -> None:
     responses.get(f"{BASE}/Patient?x=1", json=page(["a"], next_url=next_url))
 
     fetched = client.get(BASE, "Patient?x=1", "tok-123", Deadline.after(5))

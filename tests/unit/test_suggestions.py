@@ -43,8 +43,13 @@ def test_missing_labs_become_one_suggestion_with_one_order_per_lab() -> None:
 
 
 def test_doses_are_filled_in() -> None:
-    calcium, vitamin_d = build_suggestions([SuggestedAction(ActionKind.DRAFT_CALCIUM, {"mg_per_day": 1000}),
-                                            SuggestedAction(ActionKind.DRAFT_VITAMIN_D, {"iu_per_day": 600})], "p")
+    calcium, vitamin_d = build_suggestions(
+        [
+            SuggestedAction(ActionKind.DRAFT_CALCIUM, {"mg_per_day": 1000}),
+            SuggestedAction(ActionKind.DRAFT_VITAMIN_D, {"iu_per_day": 600}),
+        ],
+        "p",
+    )
 
     assert "1000 mg/day" in calcium["label"]
     dose = vitamin_d["actions"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
@@ -68,8 +73,9 @@ def test_a_glucocorticoid_dxa_asks_for_vertebral_fracture_assessment() -> None:
 
 
 def test_a_referral_carries_its_reason() -> None:
-    (referral,) = build_suggestions([SuggestedAction(ActionKind.REFERRAL, {"specialty": "endocrinology",
-                                                                           "reason": "low BMD for age"})], "p")
+    (referral,) = build_suggestions(
+        [SuggestedAction(ActionKind.REFERRAL, {"specialty": "endocrinology", "reason": "low BMD for age"})], "p"
+    )
 
     resource = referral["actions"][0]["resource"]
     assert resource["reasonCode"] == [{"text": "low BMD for age"}]

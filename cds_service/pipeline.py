@@ -16,9 +16,9 @@ from cds_service.queries import DataQuery
 from cds_service.render import RenderedCard, RenderOptions, render_cards
 from cds_service.validation import HookRequest
 from decision_core import evaluate
+from decision_core.facts import PatientFacts
 from decision_core.model import Recommendation
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import PatientFacts
 from fhir_mappings.terminology import Terminology
 
 log = logging.getLogger("osteo_cds.pipeline")

@@ -8,7 +8,9 @@ from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 
-from fhir_mappings.facts import (
+from .dates import add_months, as_date, within_months_before
+from .dxa import BmdCategory, DxaAssessment, assess_dxa
+from .facts import (
     ConditionConcept,
     ConditionFact,
     MenopauseStatus,
@@ -16,9 +18,6 @@ from fhir_mappings.facts import (
     PlannedProcedure,
     Sex,
 )
-
-from .dates import add_months, as_date, within_months_before
-from .dxa import BmdCategory, DxaAssessment, assess_dxa
 from .fractures import FractureAssessment, FractureGroup, FragilityFracture, assess_fractures
 from .frax import FraxAssessment, FraxReading, assess_frax
 from .glucocorticoids import GcExposure, assess_glucocorticoids

@@ -10,9 +10,8 @@ from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 
-from fhir_mappings.facts import BoneSite, DxaMeasurement, DxaStudy, ScoreKind
-
 from .dates import add_months, months_between
+from .facts import BoneSite, DxaMeasurement, DxaStudy, ScoreKind
 from .issues import CoreIssue
 from .thresholds import THRESHOLDS
 

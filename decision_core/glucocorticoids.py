@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from fhir_mappings.facts import DrugClass, MedicationExposure, MedicationStatus
-
 from .dates import add_months
+from .facts import DrugClass, MedicationExposure, MedicationStatus
 from .issues import CoreIssue
 from .thresholds import THRESHOLDS
 

@@ -11,9 +11,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from fhir_mappings.facts import Analyte, LabResult
-
 from .dates import within_days_before, within_months_before
+from .facts import Analyte, LabResult
 from .issues import CoreIssue
 from .thresholds import THRESHOLDS
 

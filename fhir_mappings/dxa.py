@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
-from fhir_mappings.facts import BoneSite, DataIssue, DxaMeasurement, DxaStudy, ScoreKind, Side
+from decision_core.facts import BoneSite, DataIssue, DxaMeasurement, DxaStudy, ScoreKind, Side
 from fhir_mappings.fhir_json import Coding
 from fhir_mappings.observations import Qty
 from fhir_mappings.terminology import SNOMED, CodeEntry, Terminology, default_terminology, normalize_system

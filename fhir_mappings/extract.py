@@ -14,14 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from fhir_mappings import conditions as cond_mod
-from fhir_mappings import dxa as dxa_mod
-from fhir_mappings import frax as frax_mod
-from fhir_mappings import labs as labs_mod
-from fhir_mappings import medications as med_mod
-from fhir_mappings import procedures as proc_mod
-from fhir_mappings import vitals as vitals_mod
-from fhir_mappings.facts import (
+from decision_core.facts import (
     ConditionFact,
     DataIssue,
     DxaMeasurement,
@@ -32,6 +25,13 @@ from fhir_mappings.facts import (
     PlannedProcedure,
     Sex,
 )
+from fhir_mappings import conditions as cond_mod
+from fhir_mappings import dxa as dxa_mod
+from fhir_mappings import frax as frax_mod
+from fhir_mappings import labs as labs_mod
+from fhir_mappings import medications as med_mod
+from fhir_mappings import procedures as proc_mod
+from fhir_mappings import vitals as vitals_mod
 from fhir_mappings.fhir_json import (
     codings,
     first_text,

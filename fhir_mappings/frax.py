@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from fhir_mappings.facts import DataIssue, FraxResult
+from decision_core.facts import DataIssue, FraxResult
 from fhir_mappings.observations import Qty
 from fhir_mappings.quality import differs
 from fhir_mappings.terminology import CodeEntry

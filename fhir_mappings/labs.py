@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from fhir_mappings.facts import Analyte, DataIssue, LabResult
+from decision_core.facts import Analyte, DataIssue, LabResult
 from fhir_mappings.observations import Qty
 from fhir_mappings.terminology import UCUM, CodeEntry, normalize_system
 from fhir_mappings.units import ANALYTE_UNITS, Unit, lab_to_canonical, parse_unit

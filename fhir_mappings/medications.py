@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from fhir_mappings.facts import DataIssue, DrugClass, MedicationExposure, MedicationSource, MedicationStatus
+from decision_core.facts import DataIssue, DrugClass, MedicationExposure, MedicationSource, MedicationStatus
 from fhir_mappings.fhir_json import codings, parse, texts, to_date
 from fhir_mappings.observations import Qty, qty
 from fhir_mappings.terminology import CodeEntry, Concept, Terminology

@@ -7,7 +7,7 @@ from collections.abc import Callable, Hashable, Iterable
 from decimal import Decimal
 from typing import TypeVar
 
-from fhir_mappings.facts import DataIssue
+from decision_core.facts import DataIssue
 
 T = TypeVar("T")
 CONFLICT_FRACTION = Decimal("0.10")

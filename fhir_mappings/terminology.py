@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from fhir_mappings.facts import Analyte, BoneSite, DrugClass, FractureSite, MenopauseStatus, ScoreKind
+from decision_core.facts import Analyte, BoneSite, DrugClass, FractureSite, MenopauseStatus, ScoreKind
 
 EXTRA_CODES_ENV = "OSTEO_CDS_EXTRA_CODES"
 CODES_DIR = Path(__file__).parent / "codes"

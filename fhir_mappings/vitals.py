@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from fhir_mappings.facts import DataIssue, Lifestyle, Measured, SmokingStatus
+from decision_core.facts import DataIssue, Lifestyle, Measured, SmokingStatus
 from fhir_mappings.observations import Qty
 from fhir_mappings.terminology import CodeEntry
 from fhir_mappings.units import convert, parse_unit

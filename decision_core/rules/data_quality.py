@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fhir_mappings.facts import ConditionConcept, MenopauseStatus, Sex, SmokingStatus
-
 from ..assessment import Assessment
 from ..dates import months_between
 from ..dxa import BmdCategory
+from ..facts import ConditionConcept, MenopauseStatus, Sex, SmokingStatus
 from ..model import Recommendation
 from ..therapy import new_bone_toxic_drug_since
 from ..thresholds import THRESHOLDS

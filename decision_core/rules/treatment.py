@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_mappings.facts import Analyte, ConditionConcept
-
 from ..assessment import Assessment
 from ..dates import add_months
+from ..facts import Analyte, ConditionConcept
 from ..model import ActionKind, Recommendation, SuggestedAction
 from ..therapy import new_bone_toxic_drug_since
 from ..thresholds import THRESHOLDS

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from fhir_mappings.facts import (
+from decision_core.facts import (
     Analyte,
     BoneSite,
     ConditionConcept,

@@ -6,8 +6,7 @@ import time
 
 from decision_core import assess, evaluate
 from decision_core.assessment import RiskTier, fmt_number
-from decision_core.fractures import FragilityBasis
-from fhir_mappings.facts import (
+from decision_core.facts import (
     ConditionConcept,
     DrugClass,
     FractureSite,
@@ -16,6 +15,7 @@ from fhir_mappings.facts import (
     MenopauseStatus,
     Sex,
 )
+from decision_core.fractures import FragilityBasis
 
 from .builders import (
     NOW,

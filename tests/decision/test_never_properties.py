@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from decision_core import evaluate
 from decision_core.contract import assert_conforms
 from decision_core.dates import add_months
-from decision_core.model import ActionKind, Recommendation
-from fhir_mappings.facts import (
+from decision_core.facts import (
     Analyte,
     BoneSite,
     DrugClass,
@@ -35,6 +34,7 @@ from fhir_mappings.facts import (
     ScoreKind,
     Sex,
 )
+from decision_core.model import ActionKind, Recommendation
 
 from .builders import CANONICAL_UNIT, NOW, rid
 from .strategies import decimals, patients

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decision_core import assess
+from decision_core.facts import Analyte, BoneSite, ConditionConcept, DataIssue, DrugClass, FractureSite, Sex
 from decision_core.labs import VitaminDBand, vitamin_d_band
 from decision_core.model import ActionKind, Indicator
-from fhir_mappings.facts import Analyte, BoneSite, ConditionConcept, DataIssue, DrugClass, FractureSite, Sex
 
 from .builders import (
     NOW,

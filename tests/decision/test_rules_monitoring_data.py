@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from decision_core.model import ActionKind, Indicator
-from fhir_mappings.facts import (
+from decision_core.facts import (
     BoneSite,
     ConditionConcept,
     DrugClass,
@@ -15,6 +14,7 @@ from fhir_mappings.facts import (
     Sex,
     SmokingStatus,
 )
+from decision_core.model import ActionKind, Indicator
 
 from .builders import (
     D,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from decision_core.model import ActionKind, Indicator
-from fhir_mappings.facts import (
+from decision_core.facts import (
     Analyte,
     BoneSite,
     ConditionConcept,
@@ -18,6 +17,7 @@ from fhir_mappings.facts import (
     Sex,
     SmokingStatus,
 )
+from decision_core.model import ActionKind, Indicator
 
 from .builders import (
     D,

@@ -6,8 +6,8 @@ in each test. The expected cards follow the decision table where it resolves a s
 
 from __future__ import annotations
 
+from decision_core.facts import BoneSite, PlannedProcedure, Side
 from decision_core.model import ActionKind
-from fhir_mappings.facts import BoneSite, PlannedProcedure, Side
 
 from .builders import (
     D,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from decision_core.facts import BoneSite, DxaMeasurement, PatientFacts, ScoreKind, Side
 from fhir_mappings.dxa import is_diagnostic_site, parse_vertebrae
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import BoneSite, DxaMeasurement, PatientFacts, ScoreKind, Side
 
 from .builders import LOINC, NOW, SNOMED, obs, patient
 

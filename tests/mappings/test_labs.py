@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from decision_core.facts import Analyte, LabResult, PatientFacts
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import Analyte, LabResult, PatientFacts
 from fhir_mappings.units import lab_to_canonical, parse_unit
 
 from .builders import LOINC, NOW, obs, patient

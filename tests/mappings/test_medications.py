@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 
 from decision_core.dates import add_months, months_between
-from decision_core.therapy import dose_dates, oral_bisphosphonate_months, zoledronic_infusion_count
-from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import (
+from decision_core.facts import (
     DrugClass,
     MedicationExposure,
     MedicationSource,
     MedicationStatus,
     PatientFacts,
 )
+from decision_core.therapy import dose_dates, oral_bisphosphonate_months, zoledronic_infusion_count
+from fhir_mappings.extract import extract_facts
 from fhir_mappings.medications import route_from_text
 
 from .builders import (

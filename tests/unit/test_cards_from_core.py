@@ -11,8 +11,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from cards.catalog import default_catalog
 from cds_service.render import render_cards
 from cds_service.validation import response_problems
-from decision_core.specs import RULE_SPECS
-from fhir_mappings.facts import (
+from decision_core.facts import (
     Analyte,
     BoneSite,
     DataIssue,
@@ -23,6 +22,7 @@ from fhir_mappings.facts import (
     Sex,
     Side,
 )
+from decision_core.specs import RULE_SPECS
 from tests.decision.builders import (
     alendronate,
     core_labs,

@@ -13,6 +13,10 @@ from .dxa import BmdCategory, DxaAssessment, assess_dxa
 from .facts import (
     ConditionConcept,
     ConditionFact,
+    DataDomain,
+    DataIssue,
+    DrugClass,
+    IssueKind,
     MenopauseStatus,
     PatientFacts,
     PlannedProcedure,
@@ -21,7 +25,6 @@ from .facts import (
 from .fractures import FractureAssessment, FractureGroup, FragilityFracture, assess_fractures
 from .frax import FraxAssessment, FraxReading, assess_frax
 from .glucocorticoids import GcExposure, assess_glucocorticoids
-from .issues import CoreIssue
 from .labs import LabAssessment, assess_labs
 from .population import Population, PopulationPath, population_path
 from .therapy import TherapyAssessment, assess_therapy, is_on_therapy_on
@@ -106,7 +109,7 @@ class Assessment:
     spinal_procedure: PlannedProcedure | None
     bhc_reasons: tuple[str, ...]
     risk_tier: RiskTier | None
-    issues: tuple[CoreIssue, ...]  # found by the core (DATA-03)
+    issues: tuple[DataIssue, ...]  # found by the core (DATA-03)
     incomplete_domains: frozenset[str]
 
     # --- convenience ---
@@ -403,6 +406,11 @@ def _risk_tier(
     return RiskTier.NORMAL
 
 
+def _reported(facts: PatientFacts, kind: IssueKind, topic: DrugClass) -> bool:
+    """The extraction already names this problem: DATA-03 lists each finding once."""
+    return any(i.kind is kind and i.topic is topic for i in facts.data_issues)
+
+
 def assess(facts: PatientFacts, now: date | datetime) -> Assessment:
     today = as_date(now)
     age = facts.age_on(today)
@@ -425,20 +433,35 @@ def assess(facts: PatientFacts, now: date | datetime) -> Assessment:
     tx01 = _tx01_reasons(dxa, fractures, frax) if adult50 else ()
     tx02 = _tx02_reasons(facts, today, dxa, fractures, frax, gc, therapy) if adult50 else ()
     acr = _acr(path, dxa, fractures, frax, gc) if gc.qualifies else None
-    issues: list[CoreIssue] = [*dxa.issues, *gc.issues, *labs.issues]
-    if therapy.denosumab.records_without_dates:
-        issues.append(CoreIssue("Denosumab", "listed without any administration date", None, ("SAFE-01", "SAFE-03")))
+    issues: list[DataIssue] = [*dxa.issues, *gc.issues, *labs.issues]
+    if therapy.denosumab.records_without_dates and not _reported(facts, IssueKind.NO_DOSE_DATE, DrugClass.DENOSUMAB):
+        issues.append(
+            DataIssue(
+                "Denosumab",
+                "listed without any administration date",
+                kind=IssueKind.NO_DOSE_DATE,
+                domain=DataDomain.MEDICATIONS,
+                topic=DrugClass.DENOSUMAB,
+            )
+        )
     if adult50 and dxa.latest_valid is not None and dxa.latest_with_t is None:
         issues.append(
-            CoreIssue(
+            DataIssue(
                 f"DXA {dxa.latest_valid.date.isoformat()}",
                 "no T-score at a diagnostic site",
-                None,
-                ("DX-01",),
+                kind=IssueKind.NO_DIAGNOSTIC_T_SCORE,
+                domain=DataDomain.DXA,
             )
         )
     if facts.birth_date is None:
-        issues.append(CoreIssue("Birth date", "missing: age-based rules could not run", None, ("DX-01", "DX-02")))
+        issues.append(
+            DataIssue(
+                "Birth date",
+                "missing: age-based rules could not run",
+                kind=IssueKind.MISSING,
+                domain=DataDomain.PATIENT,
+            )
+        )
     d = therapy.denosumab
     denosumab_overdue = d.last_dose is not None and not d.follow_on and d.due is not None and today > d.due
     return Assessment(

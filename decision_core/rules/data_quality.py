@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..assessment import Assessment
+from ..data_issues import issue_value
 from ..dates import months_between
 from ..dxa import BmdCategory
-from ..facts import ConditionConcept, MenopauseStatus, Sex, SmokingStatus
+from ..facts import ConditionConcept, DataDomain, DataIssue, IssueKind, MenopauseStatus, Sex, SmokingStatus
 from ..model import Recommendation
 from ..therapy import new_bone_toxic_drug_since
 from ..thresholds import THRESHOLDS
@@ -126,54 +127,32 @@ def data02(a: Assessment) -> Recommendation | None:
     return recommend(a, "DATA-02", "stale-dxa", values, order_dxa(a))
 
 
-# Which rules cannot fully run when a data domain is missing (named in the DATA-03 detail).
-DOMAIN_AFFECTS: dict[str, tuple[str, ...]] = {
-    "labs": ("TX-01", "SAFE-02", "SAFE-03", "VITD-01", "LAB-01", "TX-04"),
-    "medications": ("TX-01", "SAFE-01", "SAFE-02", "SAFE-03", "MON-02", "MON-03", "GC-01", "UNIV-01"),
-    "conditions": ("DX-01", "TX-01", "TX-02", "RISK-01", "LAB-01", "DATA-01"),
-    "frax": ("RISK-01", "TX-01", "TX-02", "TX-03", "GC-01"),
-    "dxa": ("DX-01", "DX-02", "TX-01", "RISK-01", "MON-01", "DATA-01", "DATA-02"),
-    "procedures": ("TX-04", "DX-01"),
-}
+def _retrieval_issue(domain: str, reason: str, kind: IssueKind) -> DataIssue:
+    return DataIssue(f"{domain} data", reason, kind=kind, domain=DataDomain(domain))
 
 
 def data03(a: Assessment) -> Recommendation | None:
     facts = a.facts
-    issues: list[dict[str, object]] = []
-    for issue in facts.data_issues:
-        issues.append({"item": issue.item, "reason": issue.reason, "record": issue.record, "affects": issue.affects})
-    issues.extend(i.as_value() for i in a.issues)
-    for domain in sorted(facts.unavailable):
-        issues.append(
-            {
-                "item": f"{domain} data",
-                "reason": "could not be retrieved",
-                "record": None,
-                "affects": DOMAIN_AFFECTS.get(domain, ()),
-            }
-        )
-    for domain in sorted(facts.partial - facts.unavailable):
-        issues.append(
-            {
-                "item": f"{domain} data",
-                "reason": "only partly retrieved",
-                "record": None,
-                "affects": DOMAIN_AFFECTS.get(domain, ()),
-            }
-        )
+    found: list[DataIssue] = [*facts.data_issues, *a.issues]
+    found += [_retrieval_issue(d, "could not be retrieved", IssueKind.NOT_RETRIEVED) for d in sorted(facts.unavailable)]
+    found += [
+        _retrieval_issue(d, "only partly retrieved", IssueKind.PARTLY_RETRIEVED)
+        for d in sorted(facts.partial - facts.unavailable)
+    ]
     if facts.unreadable_records:
-        issues.append(
-            {
-                "item": f"{facts.unreadable_records} chart entries",
-                "reason": "could not be read (failed validation)",
-                "record": None,
-                "affects": (),
-            }
+        found.append(
+            DataIssue(
+                f"{facts.unreadable_records} chart entries",
+                "could not be read (failed validation)",
+                kind=IssueKind.UNREADABLE,
+                domain=None,
+            )
         )
-    if not issues:
+    if not found:
         return None
+    issues = tuple(issue_value(i) for i in found)
     values = {
-        "issues": tuple(issues),
+        "issues": issues,
         "first_item": str(issues[0]["item"]),
         "first_reason": str(issues[0]["reason"]),
         "count": len(issues),

@@ -14,8 +14,10 @@ from cds_service.validation import response_problems
 from decision_core.facts import (
     Analyte,
     BoneSite,
+    DataDomain,
     DataIssue,
     FractureSite,
+    IssueKind,
     MenopauseStatus,
     PatientFacts,
     PlannedProcedure,
@@ -116,7 +118,16 @@ PATIENTS: dict[str, PatientFacts] = {
         age=70,
         studies=[study(months_ago(4), t(BoneSite.FEMORAL_NECK, "-1.8"))],
         labs=(lab(Analyte.VITAMIN_D_25OH, "45", days_ago(20), unit=None), *gate_labs(months_ago(1))),
-        issues=[DataIssue("25-OH D 2026-02-09", "unit missing <script>", "Observation/x", ("VITD-01",))],
+        issues=[
+            DataIssue(
+                "25-OH D 2026-02-09",
+                "unit missing <script>",
+                "Observation/x",
+                kind=IssueKind.UNIT_MISSING,
+                domain=DataDomain.LABS,
+                topic=Analyte.VITAMIN_D_25OH,
+            )
+        ],
     ),
     "young-low-z": patient(
         age=38,

@@ -23,11 +23,11 @@ from typing import Any
 
 import jwt
 
+from cards.render import RenderOptions, render_cards
 from cds_service import create_app
 from cds_service.config import Settings
 from cds_service.fhir_client import Deadline
 from cds_service.prefetch import resolve
-from cds_service.render import RenderOptions, render_cards
 from cds_service.validation import parse_hook_request
 from decision_core import evaluate
 from fhir_mappings import extract as extract_module

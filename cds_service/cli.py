@@ -118,8 +118,8 @@ def tune_garbage_collector() -> None:
 
 def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
     from cards.catalog import default_catalog
+    from cards.render import RenderOptions
     from cds_service.pipeline import evaluate_resources
-    from cds_service.render import RenderOptions
     from fhir_mappings.terminology import load_terminology
 
     try:
@@ -178,8 +178,8 @@ def format_cards(cards: Sequence[dict[str, Any]], now: datetime) -> str:
 
 def _catalog(out: Path) -> int:
     from cards.catalog import default_catalog
-    from cds_service.catalog_page import write_catalog
-    from cds_service.render import RenderOptions
+    from cards.catalog_page import write_catalog
+    from cards.render import RenderOptions
 
     written = write_catalog(out, default_catalog(), RenderOptions.from_settings(Settings.from_env()))
     print(f"Wrote {written[0]} and {len(written) - 1} example files in {out / 'examples'}")

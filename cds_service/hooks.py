@@ -12,14 +12,14 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from cards.catalog_page import CSP as CATALOG_CSP
+from cards.catalog_page import render_catalog_html
+from cards.render import RenderOptions
 from cds_service import metrics
 from cds_service.auth import unauthorized
-from cds_service.catalog_page import CSP as CATALOG_CSP
-from cds_service.catalog_page import render_catalog_html
 from cds_service.discovery import SERVICE_ID, service_definition
 from cds_service.errors import CdsError, Issue, outcome_response
 from cds_service.pipeline import run_hook
-from cds_service.render import RenderOptions
 from cds_service.runtime import Runtime
 from cds_service.store import IssuedCard
 from cds_service.validation import parse_feedback, parse_hook_request

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from cards.catalog import Catalog
+from cards.render import RenderedCard, RenderOptions, render_cards
 from cds_service.errors import CdsError, Issue
 from cds_service.fhir_client import Deadline, FhirClient
 from cds_service.prefetch import resolve
 from cds_service.queries import DataQuery
-from cds_service.render import RenderedCard, RenderOptions, render_cards
 from cds_service.validation import HookRequest
 from decision_core import evaluate
 from decision_core.facts import PatientFacts

@@ -12,9 +12,9 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from hypothesis import HealthCheck, given, settings
 
 from cards.catalog import default_catalog, evidence_registry, fit_summary
+from cards.render import RenderOptions, render_cards
 from cards.samples import Sample, load_samples
 from cards.spec_values import sample_values, variant_keys
-from cds_service.render import RenderOptions, render_cards
 from cds_service.validation import response_problems
 from decision_core.model import Indicator, Recommendation
 from decision_core.specs import RULE_SPECS

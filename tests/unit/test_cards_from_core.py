@@ -9,7 +9,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.catalog import default_catalog
-from cds_service.render import render_cards
+from cards.render import render_cards
 from cds_service.validation import response_problems
 from decision_core.facts import (
     Analyte,

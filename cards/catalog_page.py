@@ -21,9 +21,9 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 
 from cards.catalog import Catalog, evidence_registry, override_reason_registry
+from cards.render import SOURCE_LABEL, RenderOptions, render_card
 from cards.samples import Sample, load_samples
 from cds_service.discovery import SERVICE_ID
-from cds_service.render import SOURCE_LABEL, RenderOptions, render_card
 from decision_core.specs import RULE_SPECS
 
 EXAMPLE_PATIENT_ID = "example-patient"

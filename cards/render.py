@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.catalog import Catalog
+from cards.suggestions import build_suggestions
 from cds_service.config import Settings
 from cds_service.discovery import SERVICE_ID
-from cds_service.suggestions import build_suggestions
 from decision_core.model import Indicator, Recommendation
 
 SOURCE_LABEL = "Osteo CDS (bone health)"

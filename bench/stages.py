@@ -114,7 +114,7 @@ def main() -> int:
     )
     runtime = app.extensions["osteo_cds"]
     templates = app.test_client().get("/cds-services").get_json()["services"][0]["prefetch"]
-    options = RenderOptions.from_settings(runtime.settings)
+    options = runtime.render_options("osteoporosis-management")
     key = generate_key("ES384")
     public = key.private_key.public_key()
     token = key.sign(claims_for("https://cds.example.org/cds-services", "https://ehr.example.org"))

@@ -118,8 +118,9 @@ def tune_garbage_collector() -> None:
 
 def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
     from cards.catalog import default_catalog
-    from cards.render import RenderOptions
+    from cds_service.discovery import SERVICE_ID
     from cds_service.pipeline import evaluate_resources
+    from cds_service.runtime import render_options
     from fhir_mappings.terminology import load_terminology
 
     try:
@@ -145,7 +146,7 @@ def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:
         str(patients[0].get("id", "unknown")),
         load_terminology(settings.extra_codes),
         default_catalog(),
-        render_options=RenderOptions.from_settings(settings),
+        render_options=render_options(settings, SERVICE_ID),
     )
     cards = [c.card for c in evaluation.cards]
     if as_json:
@@ -179,9 +180,10 @@ def format_cards(cards: Sequence[dict[str, Any]], now: datetime) -> str:
 def _catalog(out: Path) -> int:
     from cards.catalog import default_catalog
     from cards.catalog_page import write_catalog
-    from cards.render import RenderOptions
+    from cds_service.discovery import SERVICE_ID
+    from cds_service.runtime import render_options
 
-    written = write_catalog(out, default_catalog(), RenderOptions.from_settings(Settings.from_env()))
+    written = write_catalog(out, default_catalog(), render_options(Settings.from_env(), SERVICE_ID))
     print(f"Wrote {written[0]} and {len(written) - 1} example files in {out / 'examples'}")
     return 0
 

@@ -14,7 +14,6 @@ from werkzeug.exceptions import HTTPException
 
 from cards.catalog_page import CSP as CATALOG_CSP
 from cards.catalog_page import render_catalog_html
-from cards.render import RenderOptions
 from cds_service import metrics
 from cds_service.auth import unauthorized
 from cds_service.discovery import SERVICE_ID, service_definition
@@ -157,7 +156,7 @@ def call_service(service_id: str) -> Response:
         rt.settings.hook_deadline,
         rt.terminology,
         rt.catalog,
-        RenderOptions.from_settings(rt.settings),
+        rt.render_options(service_id),
     )
     cards = [rendered.card for rendered in evaluation.cards]
     rt.store.record_issued(
@@ -175,7 +174,7 @@ def card_catalog(service_id: str) -> Response:
     """Every card this service can send, with examples and evidence, for a CDS committee (no PHI)."""
     _known_service(service_id)
     rt = runtime()
-    page = render_catalog_html(rt.catalog, RenderOptions.from_settings(rt.settings))
+    page = render_catalog_html(rt.catalog, rt.render_options(service_id))
     response = Response(page, mimetype="text/html")
     response.headers["Content-Security-Policy"] = CATALOG_CSP
     return response

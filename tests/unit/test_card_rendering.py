@@ -146,7 +146,8 @@ def test_no_smart_link_without_config_and_no_app_context_when_unset() -> None:
 def test_source_url_points_at_the_catalog_page_when_the_public_url_is_known() -> None:
     dx = next(s for s in SAMPLES if s.rule_id == "DX-01").recommendation
 
-    card = _card(dx, RenderOptions(public_base_url="https://cds.example.org"))
+    options = RenderOptions(service_id="osteoporosis-management", public_base_url="https://cds.example.org")
+    card = _card(dx, options)
 
     assert card["source"]["url"] == "https://cds.example.org/cds-services/osteoporosis-management/catalog#DX-01"
 

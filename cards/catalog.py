@@ -26,7 +26,7 @@ import yaml
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
 from jsonschema import Draft202012Validator
 
-from cards.spec_values import sample_values, variant_keys
+from cards.sample_values import sample_values
 from decision_core.model import Indicator, Recommendation
 from decision_core.specs import RULE_SPECS, RuleSpec
 
@@ -172,6 +172,14 @@ class CardText:
 
 
 @dataclass(frozen=True)
+class DecisionTableText:
+    """The decision table's own words for a rule (RULES.md and the catalog page show them; cards do not)."""
+
+    trigger: str
+    summaries: Mapping[str, str]  # variant -> the table's summary template ({value_key} placeholders)
+
+
+@dataclass(frozen=True)
 class RuleCard:
     rule_id: str
     title: str
@@ -184,6 +192,7 @@ class RuleCard:
     override_reasons: tuple[Mapping[str, str], ...]
     smart_link: bool
     seeds: Mapping[str, str]
+    decision_table: DecisionTableText
     source: Mapping[str, Any] = field(default_factory=dict)  # the YAML as loaded, for the catalog page
 
 
@@ -333,11 +342,12 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
         override_reasons=tuple(reasons),
         smart_link=bool(data.get("smart_link", False)),
         seeds=dict(data.get("seeds", {})),
+        decision_table=DecisionTableText(data["decision_table"]["trigger"], dict(data["decision_table"]["summaries"])),
         source=data,
     )
 
 
-def contract_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
+def rule_file_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
     """Where a rule file disagrees with the decision core's contract for that rule."""
     where = f"{card.rule_id}.yaml"
     problems: list[str] = []
@@ -345,10 +355,12 @@ def contract_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
     if set(card.summaries) != variants:
         missing, extra = sorted(variants - set(card.summaries)), sorted(set(card.summaries) - variants)
         problems.append(f"{where}: summaries must cover exactly the spec variants (missing {missing}, unknown {extra})")
+    if set(card.decision_table.summaries) != variants:
+        problems.append(f"{where}: decision_table.summaries must cover exactly the spec variants")
     if set(card.short_summaries) - variants:
         problems.append(f"{where}: short_summaries for unknown variants {sorted(set(card.short_summaries) - variants)}")
     source = card.source
-    every_key = set(spec.keys) | set(spec.variant_key_docs) | {"variant"}
+    every_key = set(spec.all_keys()) | {"variant"}
     unknown = _names(DETAIL_ENV, source["detail"]) - every_key
     if unknown:
         problems.append(f"{where}: detail uses keys the core does not provide: {sorted(unknown)}")
@@ -380,7 +392,7 @@ def render_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
     """Render every template of every variant with spec-shaped values: typical, all-optional-None, longest."""
     problems = []
     for variant in spec.variants:
-        keys = variant_keys(spec, variant)
+        keys = spec.keys_of(variant)
         for mode in ("typical", "none", "long"):
             values = sample_values(keys, mode)
             templates = [("summaries", card.summaries[variant])]
@@ -428,7 +440,7 @@ def load_catalog_from(
         problems.append("two rule files share an order number")
     for rule_id, card in cards.items():
         if rule_id in specs:
-            problems.extend(contract_problems(card, specs[rule_id]))
+            problems.extend(rule_file_problems(card, specs[rule_id]))
     if problems:
         raise CatalogError(problems)
     return Catalog(cards, specs)

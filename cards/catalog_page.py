@@ -90,7 +90,7 @@ def build_entries(catalog: Catalog, options: RenderOptions | None = None) -> lis
                 VariantRow(
                     name,
                     variant.indicator.value,
-                    variant.summary,
+                    card.decision_table.summaries[name],
                     example["summary"],
                     [s["label"] for s in example.get("suggestions", ())],
                 )

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from decision_core import evaluate
-from decision_core.contract import assert_conforms
+from decision_core.conformance import assert_conforms
 from decision_core.facts import (
     Analyte,
     BoneSite,

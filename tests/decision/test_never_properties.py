@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decision_core import evaluate
-from decision_core.contract import assert_conforms
+from decision_core.conformance import assert_conforms
 from decision_core.dates import add_months
 from decision_core.facts import (
     Analyte,

@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, given, settings
 
 from cards.catalog import default_catalog, evidence_registry, fit_summary
 from cards.render import RenderOptions, render_cards
+from cards.sample_values import sample_values
 from cards.samples import Sample, load_samples
-from cards.spec_values import sample_values, variant_keys
 from cds_service.validation import response_problems
 from decision_core.model import Indicator, Recommendation
 from decision_core.specs import RULE_SPECS
+from decision_core.value_types import is_optional, main_type
 from tests.support.spec_strategies import values_strategy
 
 PATIENT = "pat-42"
@@ -251,14 +252,14 @@ WORST_CASE: dict[str, Any] = {
 @pytest.mark.parametrize(("rule_id", "variant"), VARIANTS, ids=[f"{r}:{v}" for r, v in VARIANTS])
 def test_worst_case_values_fit_without_cutting_words(rule_id: str, variant: str) -> None:
     spec = RULE_SPECS[rule_id]
-    keys = variant_keys(spec, variant)
+    keys = spec.keys_of(variant)
     values = sample_values(keys, "long")
     for name, key in keys.items():
-        if name in WORST_CASE and (WORST_CASE[name] is not None or key.optional):
+        if name in WORST_CASE and (WORST_CASE[name] is not None or is_optional(key.type)):
             values[name] = WORST_CASE[name]
-        elif key.main.kind == "Decimal":
+        elif main_type(key.type) is Decimal:
             values[name] = Decimal("-1234.5")
-        elif key.main.kind == "int":
+        elif main_type(key.type) is int:
             values[name] = 1234
     text = default_catalog().text(Recommendation(rule_id, spec.variants[variant].indicator, variant, values))
 
@@ -268,7 +269,7 @@ def test_worst_case_values_fit_without_cutting_words(rule_id: str, variant: str)
 
 def test_a_summary_that_cannot_fit_is_shortened_by_its_fallback_template() -> None:
     spec = RULE_SPECS["TX-01"]
-    values = sample_values(variant_keys(spec, "frax"), "typical")
+    values = sample_values(spec.keys_of("frax"), "typical")
     values["reason_text"] = "FRAX hip 3.3% >=3% and a vertebral fracture 2023-02-10 (presumed fragility), T -2.8"
 
     text = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "frax", values))
@@ -279,7 +280,7 @@ def test_a_summary_that_cannot_fit_is_shortened_by_its_fallback_template() -> No
 
 def test_a_summary_beyond_every_template_is_cut_at_a_word_with_a_mark() -> None:
     spec = RULE_SPECS["TX-01"]
-    values = sample_values(variant_keys(spec, "frax"), "typical")
+    values = sample_values(spec.keys_of("frax"), "typical")
     values["reason_text"] = " ".join(["vertebral fracture 2023-02-10"] * 6)
 
     summary = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "frax", values)).summary

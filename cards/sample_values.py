@@ -15,9 +15,11 @@ from typing import Any
 from decision_core.rule_spec import Key
 from decision_core.value_types import (
     NoneType,
+    alternatives,
     choices,
     is_mapping,
     is_optional,
+    is_reasons,
     main_type,
     record_fields,
     tuple_item,
@@ -64,7 +66,7 @@ def sample_values(keys: Mapping[str, Key], mode: str) -> dict[str, Any]:
         if mode == "none":
             if is_optional(key.type):
                 values[name] = None
-            elif tuple_item(key.type) is not None:
+            elif tuple_item(key.type) is not None and not is_reasons(key.type):
                 values[name] = ()
             else:
                 values[name] = sample_of(key.type, "typical")
@@ -73,11 +75,20 @@ def sample_values(keys: Mapping[str, Key], mode: str) -> dict[str, Any]:
     return values
 
 
+def _member_for(value: Any, declared: Any) -> Any:
+    """The alternative of a union that `value` is: for coded records, the one whose `code` allows value's code."""
+    if isinstance(value, dict) and "code" in value:
+        for member in alternatives(declared):
+            if value["code"] in choices(record_fields(member).get("code")):
+                return member
+    return main_type(declared)
+
+
 def from_yaml(value: Any, declared: Any) -> Any:
     """A value written in YAML (floats, lists, ISO date strings) as the core gives it (Decimal, tuple, date)."""
     if value is None:
         return None
-    declared = main_type(declared)
+    declared = _member_for(value, declared)
     if (item := tuple_item(declared)) is not None:
         return tuple(from_yaml(v, item) for v in value)
     if fields := record_fields(declared):

@@ -17,6 +17,7 @@ from typing import Literal, TypedDict
 
 from .model import ActionKind, Indicator
 from .rule_spec import Key, RuleSpec, VariantSpec
+from .value_types import reasons
 
 
 class SiteValue(TypedDict):
@@ -37,9 +38,111 @@ class ExcludedSiteValue(TypedDict):
     reason: str
 
 
-class Reason(TypedDict):
-    code: str
-    text: str
+# Coded reasons (the card words each code, cards/rules/<RULE>.yaml `reasons:`).
+FractureSiteCode = Literal["hip", "vertebral", "distal-forearm", "proximal-humerus", "pelvis", "other"]
+
+
+class FractureReason(TypedDict):
+    code: Literal["hip-vertebral-fracture", "other-major-fracture"]
+    site: FractureSiteCode
+    onset: date | None
+
+
+class TScoreReason(TypedDict):
+    code: Literal["osteoporosis-dxa"]
+    t_score: Decimal
+    site: str  # site label
+
+
+class HistoricalTScoreReason(TypedDict):
+    code: Literal["osteoporosis-historical"]
+    t_score: Decimal
+    site: str
+    dxa_date: date
+
+
+class FraxReason(TypedDict):
+    code: Literal["frax"]
+    measure: Literal["mof", "hip"]
+    percent: Decimal  # after C-08 adjustment
+    threshold: Decimal  # the treatment threshold met (%)
+
+
+class VeryHighFractureReason(TypedDict):
+    code: Literal["fracture-on-therapy", "recent-fracture"]
+    site: FractureSiteCode
+    onset: date | None
+
+
+class FractureCountReason(TypedDict):
+    code: Literal["multiple-fractures"]
+    count: int
+
+
+class VeryLowTScoreReason(TypedDict):
+    code: Literal["very-low-t"]
+    t_score: Decimal
+    site: str
+
+
+class VeryHighFraxReason(TypedDict):
+    code: Literal["frax-very-high"]
+    measure: Literal["mof", "hip"]
+    percent: Decimal
+    threshold: Decimal  # the very-high threshold exceeded (%)
+
+
+class GlucocorticoidDoseReason(TypedDict):
+    code: Literal["glucocorticoid-high-dose"]
+    dose_mg: Decimal  # prednisone-equivalent mg/day
+
+
+class InjuriousFallReason(TypedDict):
+    code: Literal["injurious-fall"]
+    onset: date
+
+
+class AcrCriterion(TypedDict):
+    code: Literal[
+        "prior-fracture",
+        "frax-very-high",
+        "frax-high",
+        "frax-moderate",
+        "frax-needed",
+        "no-dxa",
+        "no-z-score",
+        "no-dxa-no-frax",
+        "no-criterion",
+    ]
+
+
+class AcrDoseCriterion(TypedDict):
+    code: Literal["very-high-dose"]
+    dose_mg: Decimal
+
+
+class AcrTScoreCriterion(TypedDict):
+    code: Literal["t-score"]
+    t_score: Decimal
+    site: str
+
+
+class AcrZScoreCriterion(TypedDict):
+    code: Literal["z-score-with-dose"]
+    z_score: Decimal
+    site: str
+
+
+Tx01Reason = FractureReason | TScoreReason | HistoricalTScoreReason | FraxReason
+Tx02Reason = (
+    VeryHighFractureReason
+    | FractureCountReason
+    | VeryLowTScoreReason
+    | VeryHighFraxReason
+    | GlucocorticoidDoseReason
+    | InjuriousFallReason
+)
+AcrBasis = AcrCriterion | AcrDoseCriterion | AcrTScoreCriterion | AcrZScoreCriterion
 
 
 class IssueValue(TypedDict):
@@ -224,8 +327,7 @@ _SPECS: list[RuleSpec] = [
             "frax": VariantSpec(W),
         },
         {
-            "reasons": Key(tuple[Reason, ...], "every criterion met, first = variant"),
-            "reason_text": Key(str, "the first reason, short, e.g. 'T-score -2.8 lumbar spine', 'FRAX hip 3.3% >=3%'"),
+            "reasons": Key(reasons(Tx01Reason), "every criterion met, first = variant (the card words them)"),
             "frax_below_threshold_ignored": Key(
                 bool, "(a)-(c) apply and a FRAX below threshold is on file: 'FRAX does not override this indication'"
             ),
@@ -268,8 +370,7 @@ _SPECS: list[RuleSpec] = [
             "injurious-fall": VariantSpec(W),
         },
         {
-            "reasons": Key(tuple[Reason, ...], "every criterion met, first = variant"),
-            "reason_text": Key(str, "the first reason, short"),
+            "reasons": Key(reasons(Tx02Reason), "every criterion met, first = variant (the card words them)"),
             "on_therapy": Key(bool, "on current osteoporosis therapy (check adherence, 25(OH)D, secondary causes)"),
             "fracture_count": Key(int, "fragility fractures at >=50"),
             "lowest_t": Key(Decimal | None),
@@ -334,7 +435,7 @@ _SPECS: list[RuleSpec] = [
             "gc_cum12_mg": Key(Decimal, "prednisone-equivalent mg over the past 12 months"),
             "drugs": Key(tuple[str, ...], "glucocorticoids of the current course"),
             "acr_category": Key(Literal["very-high", "high", "moderate", "low", "not-assessable"]),
-            "category_basis": Key(tuple[str, ...], "criteria met, e.g. 'T-score -2.6 total hip', 'prior fracture'"),
+            "category_basis": Key(reasons(AcrBasis), "ACR criteria met, or why none could be assessed"),
             "age_column": Key(str, "'>=40' or '<40' (ACR22 table column used)"),
             "needs_dxa": Key(bool, "no DXA within 12 months: DXA order drafted (subject to the 12-month floor)"),
             "needs_frax": Key(bool, ">=40 and no valid FRAX"),
@@ -522,8 +623,7 @@ _SPECS: list[RuleSpec] = [
             "no-dxa": VariantSpec(I),
         },
         {
-            "reasons": Key(tuple[ScreeningReason, ...]),
-            "reason_text": Key(str, "first reason, e.g. 'woman >=65, USPSTF B'"),
+            "reasons": Key(reasons(ScreeningReason), "every indication met, first = the one the summary names"),
             "risk_factors": Key(tuple[ScreeningRiskFactor, ...]),
             "menopause_assumed": Key(bool),
         },

@@ -2,8 +2,9 @@
 
 A declared type is one of `str`, `int`, `bool`, `Decimal`, `date`, a `Literal` of strings (the known values), a
 `tuple[T, ...]`, a `TypedDict` (a record of named fields), `Mapping[str, str]` (free names to codes), or a union of
-these with `None`. The core checks what it emits against them (`conforms`); cards fill templates with values made
-from them; RULES.md prints them (`describe`).
+these with `None`. `reasons(T)` declares a non-empty tuple of coded reasons (codes, or records with a `code` field)
+that the card words, code by code. The core checks what it emits against them (`conforms`); cards fill templates
+with values made from them; RULES.md prints them (`describe`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,48 @@ import typing
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, get_args, get_origin, is_typeddict
+from typing import Annotated, Any, Literal, get_args, get_origin, is_typeddict
 
 NoneType = type(None)
 SCALARS: tuple[type, ...] = (str, int, bool, Decimal, date)
+_REASONS = "reasons"  # Annotated marker: a non-empty tuple of coded reasons, worded by the card
+
+
+def reasons(item: Any) -> Any:
+    """The type of a non-empty tuple of coded reasons: `item` is a Literal of codes, or (a union of) TypedDicts
+    whose `code` field is a Literal of codes."""
+    return Annotated[tuple[item, ...], _REASONS]
+
+
+def _bare(declared: Any) -> Any:
+    return get_args(declared)[0] if get_origin(declared) is Annotated else declared
+
+
+def is_reasons(declared: Any) -> bool:
+    return get_origin(declared) is Annotated and _REASONS in declared.__metadata__
+
+
+def reason_codes(declared: Any) -> tuple[str, ...]:
+    """Every code a `reasons(...)` type allows (empty for any other type)."""
+    if not is_reasons(declared):
+        return ()
+    codes: list[str] = []
+    for member in alternatives(tuple_item(declared)):
+        codes += choices(member) or choices(record_fields(member).get("code"))
+    return tuple(codes)
+
+
+def reason_record(declared: Any, code: str) -> Any:
+    """The member of a `reasons(...)` type that carries `code`: a TypedDict, or the Literal of plain codes."""
+    for member in alternatives(tuple_item(declared)):
+        if code in choices(member) or code in choices(record_fields(member).get("code")):
+            return member
+    raise KeyError(code)
 
 
 def alternatives(declared: Any) -> tuple[Any, ...]:
     """The members of a union (`Decimal | None` -> (Decimal, NoneType)), or the type itself."""
+    declared = _bare(declared)
     if get_origin(declared) in (types.UnionType, typing.Union):
         return get_args(declared)
     return (declared,)
@@ -42,6 +77,7 @@ def choices(declared: Any) -> tuple[str, ...]:
 
 def tuple_item(declared: Any) -> Any | None:
     """T of `tuple[T, ...]`, else None."""
+    declared = _bare(declared)
     if get_origin(declared) is tuple:
         return get_args(declared)[0]
     return None
@@ -65,6 +101,8 @@ def describe(declared: Any) -> str:
         return "None"
     if get_origin(declared) is Literal:
         return " | ".join(f"'{c}'" for c in get_args(declared))
+    if is_reasons(declared):
+        return f"reasons[{describe(tuple_item(declared))}]"
     if (item := tuple_item(declared)) is not None:
         return f"tuple[{describe(item)}]"
     if is_mapping(declared):
@@ -77,6 +115,10 @@ def describe(declared: Any) -> str:
 
 def conforms(value: Any, declared: Any, path: str) -> list[str]:
     """Every way `value` departs from `declared` (empty when it conforms)."""
+    if is_reasons(declared):
+        if value == ():
+            return [f"{path}: at least one reason is required"]
+        declared = _bare(declared)
     problems: list[list[str]] = []
     for alternative in alternatives(declared):
         found = _conforms_one(value, alternative, path)

@@ -14,18 +14,6 @@ from ..therapy import new_bone_toxic_drug_since
 from ..thresholds import THRESHOLDS
 from .common import dxa_values, order_dxa, recommend
 
-_REASON_TEXT = {
-    "female-65": "woman >=65, USPSTF B",
-    "postmenopausal-risk-factor": "postmenopausal woman <65 with a risk factor, USPSTF B",
-    "male-70": "man >=70, ISCD/Endocrine Society",
-    "male-50-69-risk-factor": "man 50-69 with a risk factor, ISCD/Endocrine Society",
-    "any-sex-70": "age >=70",
-    "any-sex-50-risk-factor": "age >=50 with a risk factor",
-    "fragility-fracture": "fragility fracture",
-    "glucocorticoid": "long-term glucocorticoid, ACR",
-    "osteoporosis-drug": "osteoporosis drug without baseline DXA",
-}
-
 
 def _bmi(a: Assessment) -> Decimal | None:
     life = a.facts.lifestyle
@@ -96,7 +84,6 @@ def data01(a: Assessment) -> Recommendation | None:
         return None
     values = {
         "reasons": tuple(reasons),
-        "reason_text": _REASON_TEXT[reasons[0]],
         "risk_factors": risk,
         "menopause_assumed": menopause_assumed,
     }

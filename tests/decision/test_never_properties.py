@@ -192,7 +192,7 @@ def never_4_no_computed_frax(f: PatientFacts, recs: list[Recommendation]) -> Non
             elif key in ("frax_hip", "frax_hip_raw"):
                 assert value in allowed_hip, (rec.rule_id, key, value)
         if not f.frax:
-            assert "FRAX" not in str(rec.values.get("reason_text", "")) or rec.rule_id != "TX-01"
+            assert rec.rule_id != "TX-01" or all(r["code"] != "frax" for r in rec.values["reasons"])
 
 
 def never_5_bisphosphonate_at_low_or_unknown_egfr(f: PatientFacts, recs: list[Recommendation]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cards.catalog import default_catalog
 from decision_core.facts import (
     BoneSite,
     ConditionConcept,
@@ -95,7 +96,8 @@ def test_data01_reasons() -> None:
     def data01(**kw):
         return by_id(run(patient(**kw))).get("DATA-01")
 
-    assert data01(age=65).values["reason_text"] == "woman >=65, USPSTF B"
+    assert data01(age=65).values["reasons"][0] == "female-65"
+    assert default_catalog().word_reason("DATA-01", "female-65") == "woman >=65, USPSTF B"
     assert data01(age=64) is None
     smoker = Lifestyle(smoking=SmokingStatus.CURRENT)
     rec = data01(age=55, lifestyle=smoker)

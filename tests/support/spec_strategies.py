@@ -10,7 +10,15 @@ from typing import Any
 from hypothesis import strategies as st
 
 from decision_core.rule_spec import RuleSpec
-from decision_core.value_types import NoneType, alternatives, choices, is_mapping, record_fields, tuple_item
+from decision_core.value_types import (
+    NoneType,
+    alternatives,
+    choices,
+    is_mapping,
+    is_reasons,
+    record_fields,
+    tuple_item,
+)
 
 # Chart text can hold anything: markup, HTML, U+2212 minus signs, newlines.
 _HOSTILE = st.sampled_from(
@@ -38,7 +46,8 @@ def value_strategy(declared: Any) -> st.SearchStrategy[Any]:
     if known := choices(declared):
         return st.sampled_from(known)
     if (item := tuple_item(declared)) is not None:
-        return st.lists(value_strategy(item), max_size=4).map(tuple)
+        min_size = 1 if is_reasons(declared) else 0  # a recommendation states at least one reason
+        return st.lists(value_strategy(item), min_size=min_size, max_size=4).map(tuple)
     if fields := record_fields(declared):
         return st.fixed_dictionaries({name: value_strategy(field) for name, field in fields.items()})
     if is_mapping(declared):

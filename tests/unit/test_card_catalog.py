@@ -256,3 +256,16 @@ def test_decimals_are_shown_with_at_most_two_places_cut_toward_zero(value: str, 
     from cards.catalog import display_decimal
 
     assert display_decimal(Decimal(value)) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("19.996", "19.99"), ("20.01", "20.01"), ("3.30", "3.3"), ("21", "21"), ("20.0", "20"), ("-0.001", "0")],
+)
+def test_trimmed_numbers_never_round_across_a_threshold(value: str, shown: str) -> None:
+    """Reason texts write percentages and doses trimmed ("FRAX hip 3.3% >=3%"), cut toward zero like every value."""
+    from decimal import Decimal
+
+    from cards.catalog import display_decimal
+
+    assert display_decimal(Decimal(value), trim=True) == shown

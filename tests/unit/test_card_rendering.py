@@ -270,20 +270,26 @@ def test_worst_case_values_fit_without_cutting_words(rule_id: str, variant: str)
 def test_a_summary_that_cannot_fit_is_shortened_by_its_fallback_template() -> None:
     spec = RULE_SPECS["TX-01"]
     values = sample_values(spec.keys_of("frax"), "typical")
-    values["reason_text"] = "FRAX hip 3.3% >=3% and a vertebral fracture 2023-02-10 (presumed fragility), T -2.8"
+    site = "lumbar spine L1-L4, L3 and L4 excluded for degenerative change"
+    values["reasons"] = ({"code": "osteoporosis-dxa", "t_score": Decimal("-2.8"), "site": site},)
+    values["reasons"] += ({"code": "frax", "measure": "hip", "percent": Decimal("3.3"), "threshold": Decimal("3")},)
+    reason = f"T-score -2.8 {site}"
+    assert len(f"Osteoporosis treatment indicated ({reason}); not on osteoporosis medication") >= 140
 
-    text = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "frax", values))
+    text = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "osteoporosis-dxa", values))
 
     assert text.summary_fallback
-    assert text.summary == "Osteoporosis treatment indicated, not on therapy: " + values["reason_text"]
+    assert text.summary == "Osteoporosis treatment indicated, not on therapy: " + reason
 
 
 def test_a_summary_beyond_every_template_is_cut_at_a_word_with_a_mark() -> None:
     spec = RULE_SPECS["TX-01"]
     values = sample_values(spec.keys_of("frax"), "typical")
-    values["reason_text"] = " ".join(["vertebral fracture 2023-02-10"] * 6)
+    site = " ".join(["vertebral fracture 2023-02-10"] * 6)  # a site label as long as chart text can be
+    values["reasons"] = ({"code": "osteoporosis-dxa", "t_score": Decimal("-2.8"), "site": site},)
+    reason = f"T-score -2.8 {site}"
 
-    summary = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "frax", values)).summary
+    summary = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "osteoporosis-dxa", values)).summary
 
-    assert summary == fit_summary(["Osteoporosis treatment indicated, not on therapy: " + values["reason_text"]])
-    assert len(summary) < 140 and summary.endswith(" vertebral fracture...")
+    assert summary == fit_summary(["Osteoporosis treatment indicated, not on therapy: " + reason])
+    assert len(summary) < 140 and summary.endswith(" vertebral...")

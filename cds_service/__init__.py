@@ -39,6 +39,7 @@ def create_app(
     """Build the app from `settings`, or from the OSTEO_CDS_* environment (or `env`) when none are given.
     `log_warnings=False`: `osteo-cds serve` has logged them once in the gunicorn master, not once per worker."""
     from cards.catalog import default_catalog
+    from cds_service import root
     from cds_service.auth import Authenticator
     from cds_service.errors import register_error_handlers
     from cds_service.fhir_client import FhirClient
@@ -81,4 +82,5 @@ def create_app(
     )
     register_error_handlers(app)
     app.register_blueprint(bp)
+    app.register_blueprint(root.bp)  # GET /, /openapi.json, discovery URLs with a trailing slash, CORS refusals
     return app

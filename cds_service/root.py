@@ -61,12 +61,15 @@ def _links() -> dict[str, str]:
 @bp.get(ROOT_PATH)
 def index() -> Response:
     links = _links()
-    about = {
+    description = (
+        "CDS Hooks 2.0 service (FHIR R4). Register the discovery URL in the EHR or the CDS Hooks sandbox; the "
+        "OpenAPI document describes every endpoint."
+    )
+    about: dict[str, Any] = {
         "name": "osteo-cds",
         "title": TITLE,
         "version": _package_version(),
-        "description": "CDS Hooks 2.0 service (FHIR R4). Register the discovery URL in the EHR or the CDS Hooks "
-        "sandbox; the OpenAPI document describes every endpoint.",
+        "description": description,
         "links": links,
     }
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
@@ -76,8 +79,8 @@ def index() -> Response:
         )
         page = (
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>osteo-cds</title></head><body>'
-            f"<h1>osteo-cds {html.escape(about['version'])}</h1><p>{html.escape(TITLE)}.</p>"
-            f"<p>{html.escape(about['description'])}</p><ul>{items}</ul></body></html>"
+            f"<h1>osteo-cds {html.escape(_package_version())}</h1><p>{html.escape(TITLE)}.</p>"
+            f"<p>{html.escape(description)}</p><ul>{items}</ul></body></html>"
         )
         response = Response(page, mimetype="text/html")
         response.headers["Content-Security-Policy"] = "default-src 'none'"

@@ -31,8 +31,11 @@ _CORS_METHODS = "GET, POST, OPTIONS"
 _CORS_HEADERS = "Authorization, Content-Type"
 # Paths without CDS client authentication: the probes, the Prometheus endpoint (no PHI; its own optional token,
 # OSTEO_CDS_METRICS_TOKEN) and the card catalog (static reference text for CDS committees and for card source links,
-# no PHI). CORS preflight is answered before auth too. Any other path, including future ones, needs a JWT.
-_UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics", f"/cds-services/{SERVICE_ID}/catalog"})
+# no PHI), the root page and the OpenAPI document (root.py: links and the API description, no PHI). CORS preflight
+# is answered before auth too. Any other path, including future ones, needs a JWT.
+_UNAUTHENTICATED_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", f"/cds-services/{SERVICE_ID}/catalog", "/", "/openapi.json"}
+)
 
 
 def runtime() -> Runtime:

@@ -69,8 +69,11 @@ def _describe(error: ValidationError, prefix: str, known: frozenset[str]) -> Iss
     where = _where(error, prefix, known)
     kind = error.validator
     if kind == "required":
+        # jsonschema reports one error per missing member, each naming the whole `required` list: the member this
+        # error is about is the one its message quotes (checked against the list, so a value is never shown).
         missing = [m for m in error.validator_value if m not in (error.instance or {})]
-        name = missing[0] if missing else "a member"
+        name = next((m for m in missing if error.message.startswith(f"{m!r} ")), missing[0] if missing else None)
+        name = name or "a member"
         member = f"{where}.{name}" if where != "(body)" else name
         return Issue(f"'{member}' is required.", code="required", expression=(member,))
     if kind == "dependentRequired":
@@ -108,9 +111,18 @@ def schema_issues(name: str, instance: Any, prefix: str = "") -> list[Issue]:
     errors = sorted(validator(name).iter_errors(instance), key=lambda e: (len(e.absolute_path), e.json_path))
     # `if/then` failures are reported by their inner (more specific) error.
     known = declared_members(name)
-    return [_describe(e, prefix, known) for e in errors if e.validator not in ("if", "then", "allOf")] or [
+    issues = [_describe(e, prefix, known) for e in errors if e.validator not in ("if", "then", "allOf")] or [
         _describe(e, prefix, known) for e in errors
     ]
+    # One issue per problem, in order: two schema errors can describe the same one.
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    unique = []
+    for issue in issues:
+        key = (issue.diagnostics, issue.code, tuple(issue.expression))
+        if key not in seen:
+            seen.add(key)
+            unique.append(issue)
+    return unique
 
 
 @dataclass(frozen=True)

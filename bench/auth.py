@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.support.jwt_clients import claims_for, generate_key, jwks, write_trusted_clients
+from testkit.jwt_clients import claims_for, generate_key, jwks, write_trusted_clients
 
 ISSUER = "https://bench-ehr.example.org"
 

@@ -36,10 +36,10 @@ from cds_service.config import Settings
 from cds_service.discovery import service_definition
 from cds_service.queries import queries_for
 from fhir_mappings.terminology import load_terminology
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.fuzz import fuzz_targets, response_problem
-from tests.support.processes import ServiceProcess
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
+from testkit.fuzz import fuzz_targets, response_problem
+from testkit.processes import ServiceProcess
 
 NOW = "2026-11-25T09:00:00Z"
 # (status, content type, body) for a POST of `body` to `path`.

@@ -34,9 +34,9 @@ from typing import Any
 import requests
 
 from bench.auth import TokenFactory
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.processes import free_port, wait_until_up
-from tests.support.sekmet import SekmetServer
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.processes import free_port, wait_until_up
+from testkit.sekmet import SekmetServer
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from tests.support.jwt_clients import SigningKey, claims_for
-from tests.support.scale_out import ISSUER, EhrTraffic, ScaleOutTopology, served_hook_calls
+from testkit.jwt_clients import SigningKey, claims_for
+from testkit.scale_out import ISSUER, EhrTraffic, ScaleOutTopology, served_hook_calls
 
 KEY_FILE = "client-key.pem"
 

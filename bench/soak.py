@@ -43,10 +43,10 @@ from typing import Any
 import jwt
 import requests
 
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
-from tests.support.processes import ServiceProcess
-from tests.support.sekmet import SekmetServer
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
+from testkit.processes import ServiceProcess
+from testkit.sekmet import SekmetServer
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "tests" / "fixtures"

@@ -32,8 +32,8 @@ from cds_service.validation import parse_hook_request
 from decision_core import evaluate
 from fhir_mappings import extract as extract_module
 from fhir_mappings.extract import extract_facts
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.jwt_clients import claims_for, generate_key
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.jwt_clients import claims_for, generate_key
 
 HERE = Path(__file__).resolve().parent
 NOW = datetime(2026, 11, 25, 9, tzinfo=UTC)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cds_service.config import PREFIX, SETTINGS, ConfigError, Settings, parse_datetime
+from cds_service.gc_tuning import tune_garbage_collector
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,17 +103,6 @@ def _serve(host: str, port: int, workers: int | None) -> int:
         if os.getpid() == master:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
-
-
-def tune_garbage_collector() -> None:
-    """Per worker, once the app is loaded: the objects alive now (code, models, terminology) are never garbage,
-    so they leave the collector's view (`gc.freeze`), and young-generation collections run every 50,000 new
-    container objects instead of every 700. Parsing a large prefetch body allocates hundreds of thousands of
-    dicts and lists; with the default thresholds the collector rescans them over and over, which made a
-    10,000-resource hook call cost 2.4 times as much (python -m bench.run measures it)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _evaluate(bundle_path: Path, now_text: str | None, as_json: bool) -> int:

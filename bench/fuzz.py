@@ -31,15 +31,16 @@ import requests
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from bench.progress import Progress
 from cds_service import create_app
 from cds_service.config import Settings
 from cds_service.discovery import service_definition
 from cds_service.queries import queries_for
 from fhir_mappings.terminology import load_terminology
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.fuzz import fuzz_targets, response_problem
-from tests.support.processes import ServiceProcess
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
+from testkit.fuzz import fuzz_targets, response_problem
+from testkit.processes import ServiceProcess
 
 NOW = "2026-11-25T09:00:00Z"
 # (status, content type, body) for a POST of `body` to `path`.
@@ -90,6 +91,7 @@ def run_kind(
     deadline: float,
     run_seed: int,
     statuses: collections.Counter[str],
+    progress: Progress,
 ) -> None:
     @seed(run_seed)
     @settings(
@@ -107,6 +109,7 @@ def run_kind(
         status, content_type, answer = post(path, body)
         elapsed = time.perf_counter() - started
         statuses[f"{kind} {status}"] += 1
+        progress.advance(1, kind)
         problem = response_problem(status, content_type, answer)
         if problem is None and elapsed > deadline:
             problem = f"answered in {elapsed:.2f} s, over the hook deadline of {deadline} s"
@@ -123,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=10_000, help="total cases, split evenly over the kinds")
     parser.add_argument("--seed", type=int, default=None, help="hypothesis seed (default: random, printed)")
     parser.add_argument("--http", action="store_true", help="over HTTP to `osteo-cds serve` instead of in-process")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
     run_seed = args.seed if args.seed is not None else int(time.time())
 
@@ -138,11 +142,13 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             statuses: collections.Counter[str] = collections.Counter()
+            # counts every case hypothesis runs, shrinking included, so a failing run may pass its total
+            progress = Progress("bench.fuzz", per_kind * len(kinds), "cases", quiet=args.quiet)
             started = time.monotonic()
             for kind, strategy in kinds.items():
                 kind_started = time.monotonic()
                 try:
-                    run_kind(kind, strategy, post, per_kind, deadline, run_seed, statuses)
+                    run_kind(kind, strategy, post, per_kind, deadline, run_seed, statuses, progress)
                 except Exception:
                     traceback.print_exc()
                     print(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gc
 import json
 import logging
 import os
@@ -32,6 +31,7 @@ from cds_service.config import (
     parse_datetime,
     required_mode_problems,
 )
+from cds_service.gc_tuning import tune_garbage_collector
 
 _EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a C tool reports when `| head` stops reading
 _MASK = "***"
@@ -208,17 +208,6 @@ def _serve(host: str, port: int | None, workers: int | None) -> int:
         if os.getpid() == master:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
-
-
-def tune_garbage_collector() -> None:
-    """Per worker, once the app is loaded: the objects alive now (code, models, terminology) are never garbage,
-    so they leave the collector's view (`gc.freeze`), and young-generation collections run every 50,000 new
-    container objects instead of every 700. Parsing a large prefetch body allocates hundreds of thousands of
-    dicts and lists; with the default thresholds the collector rescans them over and over, which made a
-    10,000-resource hook call cost 2.4 times as much (python -m bench.run measures it)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 _ACCEPTED_FILES = (

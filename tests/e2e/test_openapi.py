@@ -15,10 +15,10 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from openapi_core.exceptions import OpenAPIError
 from openapi_spec_validator import validate
 
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.jwt_clients import generate_key, jwks, write_trusted_clients
-from tests.support.processes import REPO, ServiceProcess, free_port
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
+from testkit.jwt_clients import generate_key, jwks, write_trusted_clients
+from testkit.processes import REPO, ServiceProcess, free_port
 
 SERVICE = "/cds-services/osteoporosis-management"
 METRICS_TOKEN = "openapi-test-metrics-token"

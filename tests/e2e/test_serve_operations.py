@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.jwt_clients import claims_for, generate_key, write_trusted_clients
-from tests.support.processes import REPO, ServiceProcess, dockerfile_command, free_port
+from testkit.jwt_clients import claims_for, generate_key, write_trusted_clients
+from testkit.processes import REPO, ServiceProcess, dockerfile_command, free_port
 
 OSTEO_CDS = str(Path(sys.executable).parent / "osteo-cds")
 SERVICE = "/cds-services/osteoporosis-management"

@@ -27,10 +27,12 @@ from flask.testing import FlaskClient
 
 from cds_service.queries import queries_for
 from fhir_mappings.terminology import load_terminology
+from testkit import fhir
+from testkit.cds_client import hook_request
+from testkit.charts import osteoporosis_chart
+from testkit.processes import ServiceProcess
+from testkit.sekmet import SekmetServer
 from tests.conftest import EVALUATION_TIME
-from tests.service.charts import osteoporosis_chart
-from tests.support import fhir
-from tests.support.cds_client import hook_request
 from tests.support.misbehaving_fhir import (
     Behaviour,
     Exchange,
@@ -53,8 +55,6 @@ from tests.support.misbehaving_fhir import (
     trickle,
     wrong_patient,
 )
-from tests.support.processes import ServiceProcess
-from tests.support.sekmet import SekmetServer
 
 SERVICE = "/cds-services/osteoporosis-management"
 PID = "fi-1"

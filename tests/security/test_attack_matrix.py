@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service.logs import JsonFormatter
+from testkit.jwt_clients import b64url, generate_key, unsigned_token
 from tests.security.conftest import (
     DISCOVERY_URL,
     EC_ISSUER,
@@ -31,7 +32,6 @@ from tests.security.conftest import (
     auth_reasons,
     hook_body,
 )
-from tests.support.jwt_clients import b64url, generate_key, unsigned_token
 from tests.support.recording_server import RecordingServer
 
 UNAUTHORIZED_BODY = {

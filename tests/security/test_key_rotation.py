@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from cds_service.jwks import HttpJwksFetcher, JwksFetchError, KeyCache, KeyLookupError
 from cds_service.trusted_clients import TrustedClient
+from testkit.jwt_clients import SigningKey, generate_key, jwks
 from tests.security.conftest import (
     DISCOVERY_PATH,
     DISCOVERY_URL,
@@ -26,7 +27,6 @@ from tests.security.conftest import (
     Signer,
     auth_reasons,
 )
-from tests.support.jwt_clients import SigningKey, generate_key, jwks
 from tests.support.recording_server import RecordingServer
 
 ISSUER = "https://ehr.example.org"

@@ -11,8 +11,8 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from testkit.fuzz import fuzz_targets, response_problem
 from tests.service.test_service_call import full_request
-from tests.support.fuzz import fuzz_targets, response_problem
 
 FUZZ = settings(
     max_examples=60,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.processes import free_port
+from testkit.processes import free_port
 
 # Why these proxy rules:
 # - `proxy_next_upstream error timeout` (nginx's default set, written out) moves a request to the other instance

@@ -8,8 +8,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.support import fhir
-from tests.support.cds_client import hook_request
+from testkit import fhir
+from testkit.cds_client import hook_request
 
 RESOURCE_TYPES = [
     "Patient",

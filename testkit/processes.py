@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support import traffic_secrets
+from testkit import traffic_secrets
 
 
 def free_port() -> int:
@@ -38,7 +38,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def dockerfile_command(host: str) -> list[str]:

@@ -28,7 +28,8 @@ KINDS = sorted(fuzz_targets({}))
 @given(data=st.data())
 def test_hostile_requests_get_documented_answers(app: Flask, kind: str, data: st.DataObject) -> None:
     client = app.test_client()
-    path, body = data.draw(fuzz_targets(full_request(client))[kind], label=kind)
-    response = client.post(path, data=body, content_type="application/json")
-    problem = response_problem(response.status_code, response.content_type, response.get_data())
+    case = data.draw(fuzz_targets(full_request(client))[kind], label=kind)
+    headers = {"Content-Type": "application/json", **case.headers}
+    response = client.post(case.path, data=case.body, headers=headers)
+    problem = response_problem(case, response.status_code, response.content_type, response.get_data())
     assert problem is None, f"{problem}: {response.get_data(as_text=True)[:500]}"

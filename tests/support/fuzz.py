@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.support import fhir
 from tests.support.cds_client import hook_request, prefetch_from_chart
+from tests.support.processes import free_port
 
 RESOURCE_TYPES = [
     "Patient",
@@ -321,15 +322,29 @@ def ehr_searchset(resources: list[dict[str, Any]], self_url: str) -> dict[str, A
     }
 
 
-def realistic_request(templates: Mapping[str, str], chart: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """A complete patient-view request: every discovery prefetch key filled from `chart` as an EHR would."""
+def realistic_request(
+    templates: Mapping[str, str], fhir_server: str, chart: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """A complete patient-view request: every discovery prefetch key filled from `chart` as an EHR would, one
+    searchset with a warning OperationOutcome entry and one with a `next` page on `fhir_server` (where nothing
+    should listen: following it fails fast and the labs are marked partly retrieved)."""
     chart = realistic_chart() if chart is None else chart
     prefetch = prefetch_from_chart(templates, chart, FUZZ_PATIENT)
     for key, value in prefetch.items():
         if isinstance(value, dict) and value.get("resourceType") == "Bundle":
             resources = [e["resource"] for e in value["entry"]]
             prefetch[key] = ehr_searchset(resources, f"{EHR_BASE}/{templates[key].split('?')[0]}")
-    return hook_request(FUZZ_PATIENT, prefetch=prefetch)
+    prefetch["observations"]["link"].append({"relation": "next", "url": "Observation?_page=2"})
+    prefetch["conditions"]["entry"].append(
+        {
+            "resource": {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "warning", "code": "informational", "diagnostics": "_sort ignored"}],
+            },
+            "search": {"mode": "outcome"},
+        }
+    )
+    return hook_request(FUZZ_PATIENT, prefetch=prefetch, fhir_server=fhir_server, access_token="fz-fhir-token-41c7")
 
 
 Path_ = tuple[str | int, ...]
@@ -363,7 +378,9 @@ _JSON_TYPES: dict[str, st.SearchStrategy[Any]] = {
     "boolean": st.booleans(),
     "integer": st.sampled_from([0, -1, 1, 2**63, -(2**53)]),
     "number": st.sampled_from([0.5, -2.7, 1e308, -1e-308]),
-    "string": st.sampled_from(["", "match", "next", "x", "Patient/fz-1", "2026-06-15", "\u0000", "ﬀ" * 3]),
+    "string": st.sampled_from(
+        ["", "match", "next", "outcome", "x", "Patient/fz-1", "2026-06-15", "\u0000", "ﬀ" * 3, "https://[::1", "//[x"]
+    ),
     "array": st.one_of(st.just([]), st.lists(scalars, min_size=1, max_size=3), st.just([[]]), st.just([{}])),
     "object": st.one_of(st.just({}), st.dictionaries(st.sampled_from(["x", "mode", "url", "value"]), scalars)),
 }
@@ -438,15 +455,16 @@ FHIR_MEMBERS = (
     "gender",
     "deceasedBoolean",
     "total",
-    "prefetch",
-    "context",
+    "severity",
+    "issue",
+    "fhirServer",
 )
 
 
 @st.composite
 def wrong_types(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
     """`valid` with one to three members (anywhere in its prefetch) given a JSON value of another type."""
-    paths = [p for p in member_paths(valid) if p[0] == "prefetch" and len(p) > 1]
+    paths = [p for p in member_paths(valid) if (p[0] == "prefetch" and len(p) > 1) or p == ("fhirServer",)]
     named = [p for p in paths if isinstance(p[-1], str) and p[-1] in FHIR_MEMBERS]
     body = valid
     for _ in range(draw(st.integers(1, 3))):
@@ -728,7 +746,7 @@ def fuzz_targets(valid_request: dict[str, Any]) -> dict[str, st.SearchStrategy[F
     """Hostile requests by kind. `valid_request` is a complete patient-view request to damage; the newer kinds
     damage `realistic_request()`, whose chart has every member extraction reads."""
     templates = discovery_templates()
-    realistic = realistic_request(templates)
+    realistic = realistic_request(templates, f"https://127.0.0.1:{free_port()}/fhir")
     feedback = {
         "feedback": [
             {

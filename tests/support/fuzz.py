@@ -186,13 +186,6 @@ class FuzzCase:
     expect: frozenset[int] = ALLOWED_STATUSES
     over_server_limits: bool = False  # headers beyond the service's cap: the HTTP server's own 400/431 is fine
 
-    def __repr__(self) -> str:  # hypothesis prints falsifying examples: keep them readable
-        sizes = {name: len(value) for name, value in self.headers.items()}
-        return (
-            f"FuzzCase(path={self.path!r}, body={self.body[:160]!r}{'…' if len(self.body) > 160 else ''} "
-            f"({len(self.body)} bytes), header sizes={sizes}, expect={sorted(self.expect)})"
-        )
-
 
 def _coding(system: str, code: str, display: str) -> dict[str, Any]:
     return {"system": system, "code": code, "display": display}

@@ -12,7 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.service.test_service_call import full_request
-from tests.support.fuzz import fuzz_targets, response_problem
+from tests.support.fuzz import (
+    SERVICE_PATH,
+    FuzzCase,
+    discovery_templates,
+    foreign_record_pairs,
+    fuzz_targets,
+    realistic_request,
+    response_problem,
+)
+from tests.support.processes import free_port
 
 FUZZ = settings(
     max_examples=60,
@@ -33,3 +42,19 @@ def test_hostile_requests_get_documented_answers(app: Flask, kind: str, data: st
     response = client.post(case.path, data=case.body, headers=headers)
     problem = response_problem(case, response.status_code, response.content_type, response.get_data())
     assert problem is None, f"{problem}: {response.get_data(as_text=True)[:500]}"
+
+
+@FUZZ
+@given(data=st.data())
+def test_another_patients_records_nested_anywhere_never_give_a_5xx(app: Flask, data: st.DataObject) -> None:
+    """Both requests of each pair answer as documented. Once foreign data is dropped at every depth (issue 11,
+    point 2), the property becomes `same_cards(first, second)`: another patient's record changes no card."""
+    client = app.test_client()
+    request = realistic_request(discovery_templates(), f"https://127.0.0.1:{free_port()}/fhir")
+    pair = data.draw(foreign_record_pairs(request), label="pair")
+    for body in pair:
+        response = client.post(SERVICE_PATH, json=body)
+        problem = response_problem(
+            FuzzCase(SERVICE_PATH, b""), response.status_code, response.content_type, response.get_data()
+        )
+        assert problem is None, f"{problem}: {response.get_data(as_text=True)[:500]}"

@@ -241,3 +241,15 @@ def test_dates_at_the_ends_of_the_calendar_never_give_a_5xx(
 
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert body["context"]["patientId"] == FUZZ_PATIENT
+
+
+@pytest.mark.parametrize("value", [1e308, -1e308, 10**40])
+def test_an_absurd_number_is_named_as_implausible_not_skipped(client: FlaskClient, value: float) -> None:
+    """A value too large for exact conversion used to fail unit conversion; the record was silently counted as
+    unreadable. It is now read and named with its value."""
+    body = request_body()
+    body["prefetch"]["observations"]["entry"][0]["resource"]["valueQuantity"]["value"] = value  # the eGFR
+
+    detail = data_issues(post(client, SERVICE_PATH, json.dumps(body)))
+
+    assert "eGFR 2026-10-30: value" in detail and "is implausible" in detail

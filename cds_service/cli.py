@@ -38,6 +38,10 @@ _MASK = "***"
 # Query parameters that carry a credential in a URL (libpq `password`, cloud tokens, signed URLs, ...).
 _CREDENTIAL_PARAMETERS = ("password", "passwd", "pwd", "token", "secret", "key", "signature", "sig", "auth")
 
+# The largest request header line accepted (by gunicorn here, and by nginx in front, see deploy/): the service's
+# bearer-token cap (cds_service.auth.MAX_TOKEN_CHARS, 16 KiB) plus 1 KiB for the header name, scheme and spaces.
+MAX_HEADER_FIELD_BYTES = 16_384 + 1024
+
 
 def _package_version() -> str:
     try:
@@ -192,6 +196,9 @@ def _serve(host: str, port: int | None, workers: int | None) -> int:
             self.cfg.set("accesslog", None)  # our JSON request log replaces it (it would print query strings)
             self.cfg.set("logger_class", JsonGunicornLogger)  # gunicorn's own lines as JSON too
             self.cfg.set("limit_request_line", 8190)
+            # One header line may carry "Authorization: Bearer " and a token up to the service's own cap, so that
+            # the service's 401 OperationOutcome answers it, not gunicorn's 431 page (default 8190 bytes).
+            self.cfg.set("limit_request_field_size", MAX_HEADER_FIELD_BYTES)
             # One shared control socket in $HOME would collide between instances (replicas, tests): not needed.
             self.cfg.set("control_socket_disable", True)
             self.cfg.set("child_exit", lambda _server, worker: multiprocess.mark_process_dead(worker.pid))

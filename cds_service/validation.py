@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -154,6 +155,8 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
             )
         else:
             issues.extend(schema_issues("patient-view-context", body["context"], prefix="context"))
+        if "fhirServer" in body and not _usable_url(body["fhirServer"]):
+            issues.append(Issue("'fhirServer' is not a valid URL.", code="value", expression=("fhirServer",)))
     if issues:
         raise CdsError(400, issues)
     authorization = body.get("fhirAuthorization") or {}
@@ -167,6 +170,16 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
         access_token=authorization.get("access_token"),
         prefetch=body.get("prefetch"),
     )
+
+
+def _usable_url(url: str) -> bool:
+    """An absolute URL with a host that urllib can take apart (the schema checks the scheme)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number in range
+    except ValueError:  # e.g. "https://[ehr" (an unclosed IPv6 literal)
+        return False
+    return bool(parts.hostname)
 
 
 @dataclass(frozen=True)

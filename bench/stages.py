@@ -64,7 +64,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("auth: JWT verify + claims (PyJWT)", "@authenticator.check"),
     Stage("auth: replay-cache insert", "@authenticator.replay_cache.first_use"),
     Stage("before-request (auth dispatch, CORS)", "flask:before_request"),
-    Stage("body read + JSON parse", "cds_service.hooks:_body"),
+    Stage("body read + JSON parse", "cds_service.hooks:request_json"),
     Stage("HookRequest validation", "cds_service.hooks:parse_hook_request"),
     Stage("prefetch resolve + patient filter", "cds_service.pipeline:resolve"),
     Stage("chart: dedupe", "fhir_mappings.extract:_dedupe"),
@@ -352,18 +352,18 @@ def holding_bodies(caller: HookCaller) -> Iterator[None]:
     it is timed as a stage of its own instead of inside whichever stage drops the last reference."""
     import cds_service.hooks as hooks
 
-    original = hooks._body
+    original = hooks.request_json
 
     def keeping(*args: Any, **kwargs: Any) -> Any:
         parsed = original(*args, **kwargs)
         caller.held.append(parsed)
         return parsed
 
-    hooks._body = functools.wraps(original)(keeping)
+    hooks.request_json = functools.wraps(original)(keeping)
     try:
         yield
     finally:
-        hooks._body = original
+        hooks.request_json = original
 
 
 def coverage_problems(app: Any, tokens: TokenFactory, body: bytes) -> list[str]:

@@ -81,7 +81,7 @@ def test_a_measured_call_enters_every_stage_and_leaves_the_app_as_it_was(
     import cds_service.pipeline
 
     assert not hasattr(cds_service.pipeline.resolve, "__bench_stage__")
-    assert not hasattr(cds_service.hooks._body, "__bench_stage__")
+    assert not hasattr(cds_service.hooks.request_json, "__bench_stage__")
     assert "check" not in vars(app.extensions["osteo_cds"].authenticator)
 
 

@@ -8,7 +8,7 @@ object belongs, a list where a string belongs) are ignored, never raised on."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -269,13 +269,19 @@ class _Entry:
         return out
 
     def _by_code(self, hits: list[_CodeHit], readings: list[_TextReading]) -> Recognition | None:
-        product_hits = [h for h in hits if not h.component] or hits
-        sets = sorted({frozenset(h.listed.ingredients) for h in product_hits}, key=len, reverse=True)
-        widest = sets[0]
-        for s in sets[1:]:
+        product_hits = [h for h in hits if not h.component]
+        if not product_hits:
+            # Only Medication.ingredient codes: the components of one product (alendronate + cholecalciferol).
+            components = list(dict.fromkeys(i for h in hits for i in h.listed.ingredients))
+            product_hits = [_CodeHit(hits[0].coding, replace(hits[0].listed, ingredients=tuple(components)), False)]
+        sets = list(dict.fromkeys(frozenset(h.listed.ingredients) for h in product_hits))  # in coding order
+        widest = max(sets, key=len)
+        for s in sets:
             if not s <= widest:
-                a = next(h for h in product_hits if frozenset(h.listed.ingredients) == widest)
-                b = next(h for h in product_hits if frozenset(h.listed.ingredients) == s)
+                a, b = (
+                    next(h for h in product_hits if frozenset(h.listed.ingredients) == x)
+                    for x in sorted((widest, s), key=sets.index)
+                )
                 return self._unclassified(
                     [*a.listed.ingredients, *b.listed.ingredients],
                     f"its codes disagree: {_token(a)} is {self._names(a.listed.ingredients)}, "
@@ -444,10 +450,17 @@ class _Entry:
         dosage = self._dosage_route()
         if dosage is not None:
             return dosage, RouteBasis.DOSAGE
-        if product is not None and product.route is not None:
-            return product.route, RouteBasis.PRODUCT
-        if form_route is not None:
-            return self._refine(form_route, primary), RouteBasis.DOSE_FORM
+        for stated, basis in (
+            (product.route if product else None, RouteBasis.PRODUCT),
+            (form_route, RouteBasis.DOSE_FORM),
+        ):
+            if stated is None:
+                continue
+            # The text may say which injection, or where a cream goes: "injection" + "intra-articular".
+            refined = single_route((stated, text_route)) if text_route is not None else None
+            if refined is not None and refined is not stated:
+                return self._refine(refined, primary), RouteBasis.TEXT
+            return self._refine(stated, primary), basis
         if text_route is not None:
             return self._refine(text_route, primary), RouteBasis.TEXT
         if primary is not None and primary.usual_route is not None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -50,6 +49,7 @@ FORMS_FILE = CODES_DIR / "forms.yaml"
 # The service's existing medication code list (owned by terminology.py; read here for its medication entries).
 MEDICATIONS_YAML = Path(__file__).parent.parent / "codes" / "medications.yaml"
 
+MAX_NAME_CHARS = 4000
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ATC = "http://www.whocc.no/atc"
 SNOMED = "http://snomed.info/sct"
@@ -293,14 +293,17 @@ class DrugCatalog:
     # -- names ----------------------------------------------------------------------------------------------
 
     def read_name(self, text: str) -> NameReading:
-        """Ingredients, products, strengths, dose form and route words named in `text`. Memoised (the same
-        few names repeat across charts); bounded."""
+        """Ingredients, products, strengths, dose form and route words named in `text` (its first
+        MAX_NAME_CHARS characters: the longest RxNorm names are ~600). Memoised (the same few names repeat across
+        charts); bounded, and only for names of a plausible length."""
+        text = text[:MAX_NAME_CHARS]
         hit = self._cache.readings.get(text)
         if hit is None:
             hit = self._read_name(text)
-            if len(self._cache.readings) > 20_000:
-                self._cache.readings.clear()
-            self._cache.readings[text] = hit
+            if len(text) <= 1000:
+                if len(self._cache.readings) > 20_000:
+                    self._cache.readings.clear()
+                self._cache.readings[text] = hit
         return hit
 
     def _read_name(self, text: str) -> NameReading:
@@ -437,14 +440,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML keeps the last of duplicate keys silently; a reviewed file must not hide an entry that way."""
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, line: int, key: object) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.line = line
+
+
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise CatalogError(
-                f"{Path(str(node.start_mark.name)).name}:{key_node.start_mark.line + 1}", f"duplicate key {key!r}"
-            )
+            raise _DuplicateKey(key_node.start_mark.line + 1, key)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -458,7 +465,9 @@ def _read_yaml(path: Path, schema: Mapping[str, Any] | None) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(path.name, f"cannot read: {exc}") from exc
     try:
-        data = yaml.load(io.StringIO(text), Loader=_UniqueKeyLoader)  # a SafeLoader subclass: plain data only
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: plain data only
+    except _DuplicateKey as exc:
+        raise CatalogError(f"{path.name}:{exc.line}", str(exc)) from exc
     except yaml.YAMLError as exc:
         raise CatalogError(path.name, f"YAML error: {exc}") from exc
     if schema is not None:

@@ -276,11 +276,11 @@ class _Entry:
             product_hits = [_CodeHit(hits[0].coding, replace(hits[0].listed, ingredients=tuple(components)), False)]
         sets = list(dict.fromkeys(frozenset(h.listed.ingredients) for h in product_hits))  # in coding order
         widest = max(sets, key=len)
-        for s in sets:
-            if not s <= widest:
+        for narrower in sets:
+            if not narrower <= widest:
                 a, b = (
                     next(h for h in product_hits if frozenset(h.listed.ingredients) == x)
-                    for x in sorted((widest, s), key=sets.index)
+                    for x in sorted((widest, narrower), key=sets.index)
                 )
                 return self._unclassified(
                     [*a.listed.ingredients, *b.listed.ingredients],

@@ -226,13 +226,17 @@ _ACCEPTED_FILES = (
 def _evaluate(path: Path, now_text: str | None, as_json: bool) -> int:
     from cards.catalog import default_catalog
     from cds_service.errors import CdsError
+    from cds_service.json_body import JsonRejected, parse_json
     from cds_service.render import RenderOptions
     from fhir_mappings.terminology import load_terminology
 
     try:
-        document = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        print(f"osteo-cds: cannot read {path}: {exc}", file=sys.stderr)
+        document = parse_json(path.read_bytes())  # as strict as the service: no traceback on a hostile file
+    except OSError as exc:
+        print(f"osteo-cds: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except JsonRejected as exc:
+        print(f"osteo-cds: cannot read {path}: the file {exc}", file=sys.stderr)
         return 2
     now = parse_datetime(now_text, "--now") if now_text else datetime.now(UTC)
     settings = Settings.from_env()

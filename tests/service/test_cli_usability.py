@@ -90,6 +90,27 @@ def test_evaluate_says_what_it_accepts_when_the_file_is_neither(tmp_path: Path) 
     assert "patient-view request with its prefetch" in result.stderr and "one Patient" in result.stderr
 
 
+def test_evaluate_refuses_hostile_json_files_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    cases = {
+        "deep.json": ("[" * 5000 + "]" * 5000, "nests objects and arrays deeper than"),
+        "repeated.json": ('{"resourceType": "Bundle", "resourceType": "Bundle"}', "repeats a member name"),
+        "latin1.json": (None, "is not UTF-8"),
+        "broken.json": ('{"resourceType": ', "is not valid JSON"),
+    }
+    for name, (text, said) in cases.items():
+        path = tmp_path / name
+        if text is None:
+            path.write_bytes('{"name": "Müller"}'.encode("latin-1"))
+        else:
+            path.write_text(text)
+
+        result = osteo_cds("evaluate", str(path))
+
+        assert result.returncode == 2, name
+        assert said in result.stderr, (name, result.stderr)
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, name
+
+
 def test_output_into_a_pipe_the_reader_has_closed_is_silent() -> None:
     """What `osteo-cds ... | head` does once head has read enough: the reader is gone before the output is."""
     read_end, write_end = os.pipe()

@@ -1,7 +1,8 @@
-"""The floor: the least a CDS service can do with the same request under the same gunicorn settings.
+"""The parse floor: the least any JSON service can do with the same request under the same gunicorn settings.
 
-It reads and parses the JSON body and answers `{"cards": []}`. Our service's cost is reported as a ratio to it,
-measured in the same run, so a noisy shared machine cancels out.
+It reads and parses the JSON body and answers `{"cards": []}`; no authentication. bench.run measures it beside
+the auth floor (bench/auth_floor.py: this plus the JWT check and replay record a conformant CDS service must do)
+and the service, interleaved in the same run, so a noisy shared machine affects all three alike.
 """
 
 from __future__ import annotations

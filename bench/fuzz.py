@@ -1,7 +1,7 @@
-"""The long fuzz run: hostile requests from the suite's hypothesis strategies (tests/support/fuzz.py), 10,000 by
+"""The long fuzz run: hostile requests from the suite's hypothesis strategies (testkit/fuzz.py), 10,000 by
 default, spread evenly over the kinds of input.
 
-    python -m bench.fuzz [--cases 10000] [--seed N] [--http]
+    python -m bench.fuzz [--cases 10000] [--seed N] [--http] [--kind KIND ...]
 
 Fails loudly — exit status 1, with hypothesis' shrunk falsifying example and its `@reproduce_failure` blob — on
 any 5xx or other undocumented status, any error body that is not a FHIR OperationOutcome, or any answer slower
@@ -31,19 +31,20 @@ import requests
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from bench.progress import Progress
 from cds_service import create_app
 from cds_service.config import Settings
 from cds_service.discovery import service_definition
 from cds_service.queries import queries_for
 from fhir_mappings.terminology import load_terminology
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.fuzz import fuzz_targets, response_problem
-from tests.support.processes import ServiceProcess
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
+from testkit.fuzz import FuzzCase, fuzz_targets, response_problem
+from testkit.processes import ServiceProcess
 
 NOW = "2026-11-25T09:00:00Z"
-# (status, content type, body) for a POST of `body` to `path`.
-Transport = Callable[[str, bytes], tuple[int, str | None, bytes]]
+# (status, content type, body) for the POST of one case.
+Transport = Callable[[FuzzCase], tuple[int, str | None, bytes]]
 
 
 class FuzzFailure(AssertionError):
@@ -62,8 +63,8 @@ def in_process_transport(data_dir: Path) -> tuple[Transport, Callable[[], None],
     app = create_app(settings)
     client = app.test_client()
 
-    def post(path: str, body: bytes) -> tuple[int, str | None, bytes]:
-        response = client.post(path, data=body, content_type="application/json")
+    def post(case: FuzzCase) -> tuple[int, str | None, bytes]:
+        response = client.post(case.path, data=case.body, headers={"Content-Type": "application/json", **case.headers})
         return response.status_code, response.content_type, response.get_data()
 
     return post, app.extensions["osteo_cds"].close, settings.hook_deadline
@@ -73,10 +74,14 @@ def http_transport(data_dir: Path) -> tuple[Transport, Callable[[], None], float
     service = ServiceProcess(data_dir, {"OSTEO_CDS_NOW": NOW, "OSTEO_CDS_LOG_LEVEL": "ERROR"}).start()
     session = requests.Session()
 
-    def post(path: str, body: bytes) -> tuple[int, str | None, bytes]:
-        response = session.post(
-            service.base_url + path, data=body, timeout=30, headers={"Content-Type": "application/json"}
-        )
+    def post(case: FuzzCase) -> tuple[int, str | None, bytes]:
+        headers = {"Content-Type": "application/json", **case.headers}
+        try:
+            response = session.post(service.base_url + case.path, data=case.body, timeout=30, headers=headers)
+        except requests.ConnectionError:
+            if not case.over_server_limits:
+                raise
+            return 431, None, b""  # gunicorn may close the connection on a request over its header limits
         return response.status_code, response.headers.get("Content-Type"), response.content
 
     return post, service.stop, Settings.from_env(service.env).hook_deadline
@@ -84,12 +89,13 @@ def http_transport(data_dir: Path) -> tuple[Transport, Callable[[], None], float
 
 def run_kind(
     kind: str,
-    strategy: st.SearchStrategy[tuple[str, bytes]],
+    strategy: st.SearchStrategy[FuzzCase],
     post: Transport,
     cases: int,
     deadline: float,
     run_seed: int,
     statuses: collections.Counter[str],
+    progress: Progress,
 ) -> None:
     @seed(run_seed)
     @settings(
@@ -101,17 +107,17 @@ def run_kind(
         suppress_health_check=list(HealthCheck),
     )
     @given(request=strategy)
-    def case(request: tuple[str, bytes]) -> None:
-        path, body = request
+    def case(request: FuzzCase) -> None:
         started = time.perf_counter()
-        status, content_type, answer = post(path, body)
+        status, content_type, answer = post(request)
         elapsed = time.perf_counter() - started
         statuses[f"{kind} {status}"] += 1
-        problem = response_problem(status, content_type, answer)
+        progress.advance(1, kind)
+        problem = response_problem(request, status, content_type, answer)
         if problem is None and elapsed > deadline:
             problem = f"answered in {elapsed:.2f} s, over the hook deadline of {deadline} s"
         if problem is not None:
-            raise FuzzFailure(f"{kind}: {problem}; POST {path}; answer {answer[:300]!r}")
+            raise FuzzFailure(f"{kind}: {problem}; POST {request.path}; answer {answer[:300]!r}")
 
     case()
 
@@ -123,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=10_000, help="total cases, split evenly over the kinds")
     parser.add_argument("--seed", type=int, default=None, help="hypothesis seed (default: random, printed)")
     parser.add_argument("--http", action="store_true", help="over HTTP to `osteo-cds serve` instead of in-process")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--kind", action="append", help="only this kind of input (repeatable; default: every kind)")
     args = parser.parse_args(argv)
     run_seed = args.seed if args.seed is not None else int(time.time())
 
@@ -130,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         post, close, deadline = (http_transport if args.http else in_process_transport)(Path(work))
         try:
             kinds = fuzz_targets(full_request())
+            if args.kind:
+                unknown = sorted(set(args.kind) - set(kinds))
+                if unknown:
+                    parser.error(f"unknown kind {', '.join(unknown)}; kinds: {', '.join(kinds)}")
+                kinds = {kind: kinds[kind] for kind in args.kind}
             per_kind = max(1, args.cases // len(kinds))
             print(
                 f"fuzz: {per_kind * len(kinds)} cases ({per_kind} per kind × {len(kinds)} kinds), "
@@ -138,11 +151,13 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             statuses: collections.Counter[str] = collections.Counter()
+            # counts every case hypothesis runs, shrinking included, so a failing run may pass its total
+            progress = Progress("bench.fuzz", per_kind * len(kinds), "cases", quiet=args.quiet)
             started = time.monotonic()
             for kind, strategy in kinds.items():
                 kind_started = time.monotonic()
                 try:
-                    run_kind(kind, strategy, post, per_kind, deadline, run_seed, statuses)
+                    run_kind(kind, strategy, post, per_kind, deadline, run_seed, statuses, progress)
                 except Exception:
                     traceback.print_exc()
                     print(

@@ -1,8 +1,11 @@
 -- wrk script: POST the body file to the hook; optionally a fresh JWT per request from a token file.
--- Prints latency percentiles (microseconds) and throughput as JSON at the end.
+-- BENCH_TOKEN_OFFSET skips the tokens earlier rounds used (each is accepted once). Prints latency percentiles
+-- (microseconds), throughput, non-200 answers and how many tokens were used, as one JSON line at the end.
 local body_file = os.getenv("BENCH_BODY")
 local token_file = os.getenv("BENCH_TOKENS")
 local path = os.getenv("BENCH_PATH") or "/cds-services/osteoporosis-management"
+local offset = tonumber(os.getenv("BENCH_TOKEN_OFFSET") or "0")
+local thread_count = tonumber(os.getenv("BENCH_THREADS") or "1")
 
 local f = assert(io.open(body_file, "rb"))
 local body = f:read("*all")
@@ -13,7 +16,6 @@ if token_file and token_file ~= "" then
   for line in io.lines(token_file) do tokens[#tokens + 1] = line end
 end
 
-local counter = 0
 local thread_id = 0
 local threads = {}
 
@@ -32,15 +34,11 @@ function request()
   counter = counter + 1
   local headers = { ["Content-Type"] = "application/json" }
   if #tokens > 0 then
-    -- threads interleave through the list so no token is used twice
-    local index = ((counter - 1) * thread_count() + id) % #tokens + 1
+    -- threads interleave through the list so no token is used twice; past its end they wrap (and are refused)
+    local index = (offset + (counter - 1) * thread_count + id) % #tokens + 1
     headers["Authorization"] = "Bearer " .. tokens[index]
   end
   return wrk.format("POST", path, headers, body)
-end
-
-function thread_count()
-  return tonumber(os.getenv("BENCH_THREADS") or "1")
 end
 
 function response(status, headers, body)
@@ -49,15 +47,20 @@ end
 
 function done(summary, latency, requests)
   local bad = 0
+  local used = 0
   for _, thread in ipairs(threads) do
     local s = thread:get("statuses")
     for status, n in pairs(s) do
       if status ~= 200 then bad = bad + n end
     end
+    local n = thread:get("counter")
+    if n > 0 then
+      used = math.max(used, (n - 1) * thread_count + thread:get("id") + 1)
+    end
   end
   io.write(string.format(
-    '{"requests": %d, "duration_us": %d, "errors": %d, "non_200": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, "max_us": %d}\n',
+    '{"requests": %d, "duration_us": %d, "errors": %d, "non_200": %d, "tokens_used": %d, "tokens_available": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, "max_us": %d}\n',
     summary.requests, summary.duration,
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout + summary.errors.status,
-    bad, latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+    bad, used, #tokens - offset, latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
 end

@@ -26,8 +26,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
-from tests.support.jwt_clients import SigningKey, claims_for
-from tests.support.scale_out import ISSUER, EhrTraffic, ScaleOutTopology, served_hook_calls
+from bench.progress import Progress, Ticker
+from testkit.jwt_clients import SigningKey, claims_for
+from testkit.scale_out import ISSUER, EhrTraffic, ScaleOutTopology, served_hook_calls
 
 KEY_FILE = "client-key.pem"
 
@@ -45,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--demo", action="store_true", help="run traffic, kill instance 0 halfway, report")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the --demo traffic")
     parser.add_argument("--threads", type=int, default=4, help="client threads in --demo")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr in --demo")
     args = parser.parse_args(argv)
 
     directory = args.dir or Path(tempfile.mkdtemp(prefix="osteo-scale-out-"))
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         (directory / "client-kid").write_text(topology.key.kid)
         _describe(topology, directory)
         if args.demo:
-            return _demo(topology, args.seconds, args.threads)
+            return _demo(topology, args.seconds, args.threads, args.quiet)
         print("\nRunning; Ctrl-C stops everything.", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while True:
@@ -86,18 +88,21 @@ def _describe(topology: ScaleOutTopology, directory: Path) -> None:
     print(f'try: curl -s {url} -H "Authorization: Bearer $(python -m bench.scale_out token --dir {directory} {url})"')
 
 
-def _demo(topology: ScaleOutTopology, seconds: float, threads: int) -> int:
+def _demo(topology: ScaleOutTopology, seconds: float, threads: int, quiet: bool = False) -> int:
     traffic = EhrTraffic(topology, threads=threads).start()
     started = time.monotonic()
-    time.sleep(seconds / 2)
-    served_before = [served_hook_calls(i) for i in topology.instances]
-    killed_at = time.monotonic()
-    topology.instances[0].kill()
-    print(
-        f"\n{killed_at - started:.1f} s: SIGKILL instance 0 (hook calls served so far per instance: {served_before})",
-        flush=True,
-    )
-    time.sleep(seconds / 2)
+    progress = Progress("bench.scale_out", None, "attempts", quiet=quiet, time_bound=seconds)
+    with Ticker(progress, lambda: len(traffic.report.attempts)):
+        time.sleep(seconds / 2)
+        served_before = [served_hook_calls(i) for i in topology.instances]
+        killed_at = time.monotonic()
+        topology.instances[0].kill()
+        print(
+            f"\n{killed_at - started:.1f} s: SIGKILL instance 0 (hook calls served so far per instance: "
+            f"{served_before})",
+            flush=True,
+        )
+        time.sleep(seconds / 2)
     report = traffic.stop()
     stored = topology.stored_feedback_cards()
     lost = report.acknowledged_feedback - stored

@@ -27,7 +27,6 @@ import json
 import os
 import platform
 import random
-import re
 import shutil
 import statistics
 import sys
@@ -43,10 +42,12 @@ from typing import Any
 import jwt
 import requests
 
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
-from tests.support.processes import ServiceProcess
-from tests.support.sekmet import SekmetServer
+from bench.proctree import tree_open_fds, tree_pids, tree_rss_kib
+from bench.progress import Progress, Ticker
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
+from testkit.processes import ServiceProcess
+from testkit.sekmet import SekmetServer
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE.parent / "tests" / "fixtures"
@@ -92,39 +93,6 @@ def load_charts() -> list[Chart]:
     return charts
 
 
-def tree_pids(root: int) -> list[int]:
-    def children(pid: int) -> list[int]:
-        try:
-            found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-        except OSError:
-            return []
-        return found + [g for c in found for g in children(c)]
-
-    return [root, *children(root)]
-
-
-def tree_rss_kib(root: int) -> int:
-    total = 0
-    for pid in tree_pids(root):
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        match = re.search(r"^VmRSS:\s+(\d+)", status, re.MULTILINE)
-        total += int(match.group(1)) if match else 0
-    return total
-
-
-def tree_open_fds(root: int) -> int:
-    total = 0
-    for pid in tree_pids(root):
-        try:
-            total += len(os.listdir(f"/proc/{pid}/fd"))
-        except OSError:
-            continue
-    return total
-
-
 class Soak:
     def __init__(
         self,
@@ -151,6 +119,10 @@ class Soak:
         self.lock = threading.Lock()
         self.prefetch: dict[str, dict[str, Any]] = {}
         self.started = time.monotonic()
+
+    def requests_so_far(self) -> int:
+        with self.lock:
+            return sum(len(v) for v in self.latencies.values())
 
     def token(self, path: str) -> str:
         # Not SigningKey.sign: that also records each token for the test suite's log scan, a dict that would grow
@@ -361,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261125, help="seed of the traffic mix")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--keep-work", action="store_true", help="keep the temp directory (service and sekmet logs)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="osteo-soak-"))
@@ -411,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
             f"RSS at start {results['rss_start_kib'] // 1024} MiB",
             flush=True,
         )
-        soak.run()
+        progress = Progress("bench.soak", None, "requests", quiet=args.quiet, time_bound=args.minutes * 60)
+        with Ticker(progress, soak.requests_so_far, lambda: f"{len(soak.errors)} errors"):
+            soak.run()
         sampler.stop()
         results["rss_end_kib"] = tree_rss_kib(root)
         results["open_fds_end"] = tree_open_fds(root)

@@ -4,17 +4,42 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
 from cds_service.config import Settings
 
+if TYPE_CHECKING:
+    from cds_service.auth import Authenticator
+
 log = logging.getLogger("osteo_cds")
 
 
-def create_app(settings: Settings | None = None, env: Mapping[str, str] | None = None) -> Flask:
-    """Build the app from `settings`, or from the OSTEO_CDS_* environment (or `env`) when none are given."""
+def startup_warnings(settings: Settings) -> list[str]:
+    """Configuration that works but must not reach production: logged once at start-up, listed by /readyz."""
+    warnings = list(settings.warnings)
+    if settings.development:
+        warnings.append("AUTH_MODE=development: CDS client JWTs are NOT verified; never expose this instance")
+    if not settings.development and settings.metrics_token is None:
+        warnings.append(
+            "OSTEO_CDS_METRICS_TOKEN is not set: GET /metrics is unauthenticated; expose it only on an internal network"
+        )
+    return warnings
+
+
+def log_startup_warnings(settings: Settings, authenticator: Authenticator) -> None:
+    for warning in (*startup_warnings(settings), *authenticator.warnings()):
+        log.warning(warning, extra={"event": "startup", "auth_mode": settings.auth_mode})
+
+
+def create_app(
+    settings: Settings | None = None, env: Mapping[str, str] | None = None, *, log_warnings: bool = True
+) -> Flask:
+    """Build the app from `settings`, or from the OSTEO_CDS_* environment (or `env`) when none are given.
+    `log_warnings=False`: `osteo-cds serve` has logged them once in the gunicorn master, not once per worker."""
     from cards.catalog import default_catalog
+    from cds_service import root
     from cds_service.auth import Authenticator
     from cds_service.errors import register_error_handlers
     from cds_service.fhir_client import FhirClient
@@ -33,15 +58,9 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
 
     authenticator = Authenticator.from_settings(settings)  # required mode: refuses to start if misconfigured
 
-    warnings = list(settings.warnings)
-    if settings.development:
-        warnings.append("AUTH_MODE=development: CDS client JWTs are NOT verified; never expose this instance")
-    if not settings.development and settings.metrics_token is None:
-        warnings.append(
-            "OSTEO_CDS_METRICS_TOKEN is not set: GET /metrics is unauthenticated; expose it only on an internal network"
-        )
-    for warning in (*warnings, *authenticator.warnings()):
-        log.warning(warning, extra={"event": "startup", "auth_mode": settings.auth_mode})
+    warnings = startup_warnings(settings)
+    if log_warnings:
+        log_startup_warnings(settings, authenticator)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -63,4 +82,5 @@ def create_app(settings: Settings | None = None, env: Mapping[str, str] | None =
     )
     register_error_handlers(app)
     app.register_blueprint(bp)
+    app.register_blueprint(root.bp)  # GET /, /openapi.json, discovery URLs with a trailing slash, CORS refusals
     return app

@@ -41,7 +41,7 @@ log = logging.getLogger("osteo_cds.auth")
 
 # The best practice is "no more than an hour"; a longer-lived token would outlive its jti in the replay cache.
 MAX_TOKEN_LIFETIME_SECONDS = 3600
-_MAX_TOKEN_CHARS = 16_384
+MAX_TOKEN_CHARS = 16_384  # the longest bearer token read; the HTTP server's header limits allow it (cli.py)
 _JWS_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"Bearer +(\S+)", re.IGNORECASE)  # the scheme is case-insensitive (RFC 7235)
 _LOGGED_CHARS = 200
@@ -247,7 +247,7 @@ def _bearer_token(authorization: str | None) -> str:
     if not authorization or not authorization[:7].lower().startswith("bearer"):
         raise AuthFailure("no-bearer-token")
     match = _BEARER.fullmatch(authorization.strip())
-    if match is None or len(match.group(1)) > _MAX_TOKEN_CHARS or not _JWS_COMPACT.fullmatch(match.group(1)):
+    if match is None or len(match.group(1)) > MAX_TOKEN_CHARS or not _JWS_COMPACT.fullmatch(match.group(1)):
         raise AuthFailure("malformed-token")
     return match.group(1)
 

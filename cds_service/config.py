@@ -24,6 +24,10 @@ class SettingDoc:
     name: str
     default: str
     meaning: str
+    # The value examples/osteo-cds.env.example sets (a production-like deployment); None leaves it commented out.
+    example: str | None = None
+    # Printed masked by `osteo-cds config` (URLs always have their password and credential parameters masked).
+    secret: bool = False
 
 
 SETTINGS: tuple[SettingDoc, ...] = (
@@ -32,18 +36,21 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "required",
         "`required`: every call except health checks and CORS preflight needs a "
         "CDS client JWT. `development`: unauthenticated calls accepted (loud warning at start and in /readyz).",
+        example="required",
     ),
     SettingDoc("DATA_DIR", "`./data`", "Local data directory; holds the SQLite feedback database by default."),
     SettingDoc(
         "DATABASE_URL",
         "`sqlite:///DATA_DIR/feedback.db`",
         "SQLAlchemy URL of the feedback store, e.g. `postgresql+psycopg://user:pw@host/db`.",
+        example="postgresql+psycopg://osteo:CHANGE-ME@postgres.example.internal:5432/osteo?sslmode=verify-full",
     ),
     SettingDoc("MAX_BODY_BYTES", "5242880", "Largest accepted request body (413 above it)."),
     SettingDoc(
         "CORS_ORIGINS",
         "`*` in development, none in required mode",
         "Comma-separated origins allowed to call from a browser (e.g. `https://sandbox.cds-hooks.org`), or `*`.",
+        example="https://ehr.example.org",
     ),
     SettingDoc(
         "NOW",
@@ -70,19 +77,24 @@ SETTINGS: tuple[SettingDoc, ...] = (
     SettingDoc(
         "PUBLIC_BASE_URL",
         "(unset)",
-        "The public URL clients call, e.g. `https://cds.example.org`; the "
+        "The public URL clients call, exactly as they call it, e.g. `https://cds.example.org`; the "
         "expected JWT `aud` is computed from it. Required in `required` mode.",
+        example="https://cds.example.org",
     ),
     SettingDoc(
         "TRUSTED_CLIENTS",
         "(unset)",
-        "Path of the YAML file listing trusted CDS clients (issuer, JWKS, algorithms, tenants).",
+        "Path of the YAML file listing trusted CDS clients (issuer, JWKS, algorithms, tenants). Required in "
+        "`required` mode.",
+        example="/etc/osteo-cds/trusted-clients.yaml",
     ),
     SettingDoc("JWT_LEEWAY", "60", "Clock skew allowed for JWT `exp`/`iat`/`nbf`, in seconds."),
     SettingDoc(
         "REDIS_URL",
         "(unset)",
-        "Redis URL for the JWT replay cache shared by all replicas; in-process cache when unset.",
+        "Redis URL for the JWT replay cache shared by all replicas, e.g. `rediss://:pw@host:6380/0`; when unset, "
+        "the replay records go to the feedback database (`DATABASE_URL`), also shared by every worker and replica.",
+        example="rediss://:CHANGE-ME@redis.example.internal:6380/0",
     ),
     SettingDoc(
         "EXTRA_CODES",
@@ -97,9 +109,21 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "If set, `GET /metrics` requires `Authorization: Bearer <this value>` "
         "(it never needs a CDS client JWT). Unset: /metrics is open, so expose it only on an internal "
         "network.",
+        example="CHANGE-ME",
+        secret=True,
     ),
     SettingDoc("LOG_LEVEL", "INFO", "Python log level of the JSON logs."),
-    SettingDoc("WORKERS", "2 × CPU cores + 1", "gunicorn worker processes for `osteo-cds serve`."),
+    SettingDoc(
+        "PORT",
+        "8080",
+        "TCP port `osteo-cds serve` listens on (`--port` overrides it) and `osteo-cds healthcheck` asks.",
+    ),
+    SettingDoc(
+        "WORKERS",
+        "ceil(2 × CPUs + 1), at most 8",
+        "gunicorn worker processes for `osteo-cds serve`. CPUs = the container's cgroup CPU quota or the CPU "
+        "affinity mask, whichever is smaller (not the host's core count); `osteo-cds config` shows the figure.",
+    ),
     SettingDoc("THREADS", "4", "Threads per gunicorn worker (gthread)."),
 )
 
@@ -127,6 +151,7 @@ class Settings:
     smart_app_context: str | None = None
     metrics_token: str | None = None
     log_level: str = "INFO"
+    port: int = 8080
     workers: int = 0
     threads: int = 4
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -194,9 +219,41 @@ class Settings:
             smart_app_context=get("SMART_APP_CONTEXT"),
             metrics_token=get("METRICS_TOKEN"),
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            port=_int(get("PORT"), "PORT", 8080, minimum=1, maximum=65535),
             workers=_int(get("WORKERS"), "WORKERS", 0, minimum=0),
             threads=_int(get("THREADS"), "THREADS", 4, minimum=1),
             warnings=tuple(warnings),
+        )
+
+
+def required_mode_problems(settings: Settings) -> list[str]:
+    """Every setting `required` mode cannot start without, all at once (not one per attempt)."""
+    if settings.development:
+        return []
+    problems = []
+    if settings.public_base_url is None:
+        problems.append(
+            f"{PREFIX}PUBLIC_BASE_URL is not set: the URL the EHR calls, exactly as it calls it "
+            "(e.g. https://cds.example.org); the expected JWT aud is computed from it"
+        )
+    if settings.trusted_clients is None:
+        problems.append(
+            f"{PREFIX}TRUSTED_CLIENTS is not set: the path of the YAML file listing the trusted CDS clients "
+            "(see examples/trusted-clients.example.yaml)"
+        )
+    elif not settings.trusted_clients.is_file():
+        problems.append(f"{PREFIX}TRUSTED_CLIENTS names {settings.trusted_clients}, which is not a file")
+    return problems
+
+
+def check_required_mode(settings: Settings) -> None:
+    problems = required_mode_problems(settings)
+    if problems:
+        raise ConfigError(
+            f"{PREFIX}AUTH_MODE is 'required' (the default), and it cannot start like this:\n"
+            + "".join(f"  - {problem}\n" for problem in problems)
+            + f"For a local trial without client authentication, set {PREFIX}AUTH_MODE=development "
+            "(never where others can reach it)."
         )
 
 
@@ -209,7 +266,7 @@ def parse_datetime(value: str, what: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _int(raw: str | None, name: str, default: int, *, minimum: int) -> int:
+def _int(raw: str | None, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
     if raw is None:
         return default
     try:
@@ -218,6 +275,8 @@ def _int(raw: str | None, name: str, default: int, *, minimum: int) -> int:
         raise ConfigError(f"{PREFIX}{name} must be an integer, not {raw!r}") from exc
     if value < minimum:
         raise ConfigError(f"{PREFIX}{name} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{PREFIX}{name} must be at most {maximum}")
     return value
 
 

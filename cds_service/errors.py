@@ -7,10 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, Response, json
+from flask import Flask, Response, json, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("osteo_cds")
+refusals = logging.getLogger("osteo_cds.refused")
 
 # FHIR issue-type codes (http://hl7.org/fhir/issue-type) per HTTP status.
 _ISSUE_CODE = {
@@ -27,6 +28,22 @@ _ISSUE_CODE = {
     500: "exception",
     503: "transient",
 }
+
+
+# The `reason` of the log line written for each refused call, per status (401: the authentication check's own code).
+REFUSAL_REASONS = {
+    400: "invalid-request",
+    401: "authentication-failed",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    412: "required-data-unavailable",
+    413: "body-too-large",
+    415: "unsupported-media-type",
+    429: "throttled",
+}
+_LOGGED_DETAIL_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -66,9 +83,28 @@ def outcome_response(status: int, issues: Iterable[Issue], headers: dict[str, st
     return response
 
 
+def log_refusal(status: int, issues: Sequence[Issue], reason: str | None = None) -> None:
+    """One JSON line per refused call, so that whoever sees only "no cards" can find out why: the status, a reason
+    code and the answer's own diagnostics (which never carry a value the client sent), never the token or PHI."""
+    refusals.info(
+        "refused",
+        extra={
+            "event": "refused",
+            "method": request.method,
+            "path": request.url_rule.rule if request.url_rule else "(unmatched)",
+            "status": status,
+            "reason": reason or REFUSAL_REASONS.get(status, f"http-{status}"),
+            "detail": " ".join(issue.diagnostics for issue in issues)[:_LOGGED_DETAIL_CHARS],
+        },
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CdsError)
     def _cds_error(error: CdsError) -> Response:
+        # A failed JWT check raises its 401 from the AuthFailure whose reason code it has just logged: repeat it.
+        auth_reason = getattr(error.__context__, "reason", None) if error.status == 401 else None
+        log_refusal(error.status, error.issues, auth_reason if isinstance(auth_reason, str) else None)
         return outcome_response(error.status, error.issues, error.headers)
 
     @app.errorhandler(HTTPException)
@@ -78,7 +114,9 @@ def register_error_handlers(app: Flask) -> None:
         headers = {}
         if status == 405 and error.valid_methods:  # type: ignore[attr-defined]
             headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
-        return outcome_response(status, [Issue(message, code=_ISSUE_CODE.get(status, "processing"))], headers)
+        issues = [Issue(message, code=_ISSUE_CODE.get(status, "processing"))]
+        log_refusal(status, issues)
+        return outcome_response(status, issues, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:

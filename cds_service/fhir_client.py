@@ -7,7 +7,6 @@ and never part of a reason.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -17,6 +16,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+
+from cds_service.json_body import JsonRejected, parse_json
+from fhir_mappings.fhir_json import bundle_readable, entry_resources, failed_search_outcome, next_link
 
 log = logging.getLogger("osteo_cds.fhir")
 
@@ -74,12 +76,15 @@ class FhirClient:
     def get(self, base: str, relative: str, token: str | None, deadline: Deadline) -> Fetched:
         """Read a resource or run a search (following `next` links); Bundles are unwrapped to resources."""
         base = base.rstrip("/") + "/"
-        first = self._get_json(urljoin(base, relative.lstrip("/")), base, token, deadline)
+        url = join_url(base, relative.lstrip("/"))
+        if url is None:
+            return Fetched(False, reason="fhirServer is not a usable URL")
+        first = self._get_json(url, base, token, deadline)
         if not first.ok:
             return first
         body = first.resources[0]
-        if body.get("resourceType") != "Bundle":
-            if body.get("resourceType") == "OperationOutcome":
+        if body["resourceType"] != "Bundle":
+            if body["resourceType"] == "OperationOutcome":
                 return Fetched(False, reason="server answered with an OperationOutcome", status=first.status)
             if "?" in relative:  # a search must answer with a Bundle; anything else is not the search result
                 return Fetched(False, reason="search answered without a Bundle", status=first.status)
@@ -102,12 +107,14 @@ class FhirClient:
             resources.extend(_entries(page))
             if len(resources) >= self.max_resources:
                 return Fetched(True, resources[: self.max_resources], partial=True, reason="resource cap reached")
-            next_url = _next_link(page)
+            next_url = next_link(page)
             if next_url is None:
                 return Fetched(True, resources)
             if base is None:
                 return Fetched(True, resources, partial=True, reason="more pages, no FHIR server to follow them")
-            next_url = urljoin(base, next_url)
+            next_url = join_url(base, next_url)
+            if next_url is None:
+                return Fetched(True, resources, partial=True, reason="next link is not a usable URL")
             if not _under(next_url, base):
                 return Fetched(True, resources, partial=True, reason="next link points outside the FHIR server")
             if next_url in seen:
@@ -168,66 +175,49 @@ class FhirClient:
             except (urllib3.exceptions.HTTPError, OSError):
                 return Fetched(False, reason="response body could not be read")
         try:
-            body = json.loads(b"".join(chunks))
-        except ValueError:
+            body = parse_json(b"".join(chunks))
+        except JsonRejected:  # not JSON, or JSON that FHIR forbids (repeated names, nesting deeper than any resource)
             return Fetched(False, reason="response is not JSON", status=200)
-        if not isinstance(body, dict) or "resourceType" not in body:
+        if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
             return Fetched(False, reason="response is not a FHIR resource", status=200)
-        if body["resourceType"] == "Bundle" and not well_formed(body):
+        if body["resourceType"] == "Bundle" and not bundle_readable(body):
             # Unreadable, not empty: taking it as "no records" would give advice as if the chart had been read.
             return Fetched(False, reason="malformed Bundle", status=200)
         return Fetched(True, [body], status=200)
 
 
-def as_list(value: Any) -> list[Any]:
-    """A JSON member that should be an array, or nothing when the client sent something else."""
-    return value if isinstance(value, list) else []
-
-
 def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    resources = []
-    for entry in as_list(bundle.get("entry")):
-        if not isinstance(entry, dict):
-            continue
-        if (entry.get("search") or {}).get("mode") == "outcome":
-            continue  # the server's notes about the search, not patient data
-        resource = entry.get("resource")
-        if isinstance(resource, dict) and resource.get("resourceType") != "OperationOutcome":
-            resources.append(resource)
-    return resources
-
-
-def well_formed(bundle: dict[str, Any]) -> bool:
-    """`entry` and `link` are arrays (when present) and every entry carries a resource object."""
-    entries, links = bundle.get("entry", []), bundle.get("link", [])
-    return (
-        isinstance(entries, list)
-        and isinstance(links, list)
-        and all(isinstance(e, dict) and isinstance(e.get("resource"), dict) for e in entries)
-    )
+    """The patient data of a searchset page: not the server's notes about the search (outcome entries)."""
+    return [
+        resource
+        for resource, mode in entry_resources(bundle)
+        if mode != "outcome" and resource.get("resourceType") != "OperationOutcome"
+    ]
 
 
 def _bundle_error(bundle: dict[str, Any]) -> str | None:
     """An error OperationOutcome inside a Bundle means the search failed (warnings are ignored)."""
-    for entry in as_list(bundle.get("entry")):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
-            severities = {i.get("severity") for i in as_list(resource.get("issue")) if isinstance(i, dict)}
-            if severities & {"error", "fatal"}:
-                return "Bundle carries an error OperationOutcome"
+    if any(failed_search_outcome(resource) for resource, _ in entry_resources(bundle)):
+        return "Bundle carries an error OperationOutcome"
     return None
 
 
-def _next_link(bundle: dict[str, Any]) -> str | None:
-    for link in as_list(bundle.get("link")):
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
-            return link["url"]
-    return None
+def join_url(base: str, url: str) -> str | None:
+    """`url` resolved against `base`, or None when either is not a URL that can be parsed (e.g. "https://[x")."""
+    try:
+        joined = urljoin(base, url)
+        urlsplit(joined).port  # noqa: B018 -- parsing the port is where a malformed authority shows
+    except ValueError:
+        return None
+    return joined
 
 
 def _under(url: str, base: str) -> bool:
     """True when `url` is on the same origin as `base` and below its path (where the token may go)."""
-    target, root = urlsplit(url), urlsplit(base)
+    try:
+        target, root = urlsplit(url), urlsplit(base)
+    except ValueError:  # not a URL at all: certainly not where the token may go
+        return False
     prefix = root.path.rstrip("/") + "/"
     # "/fhir/../other" starts with "/fhir/" but is sent (dot segments removed) to "/other": not under the server.
     below = unquote(target.path[len(prefix) :]).replace("\\", "/").split("/")

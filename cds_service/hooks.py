@@ -18,6 +18,7 @@ from cds_service import metrics
 from cds_service.auth import unauthorized
 from cds_service.discovery import SERVICE_ID, service_definition
 from cds_service.errors import CdsError, Issue, outcome_response
+from cds_service.json_body import request_json
 from cds_service.pipeline import run_hook
 from cds_service.runtime import Runtime
 from cds_service.store import IssuedCard
@@ -30,8 +31,11 @@ _CORS_METHODS = "GET, POST, OPTIONS"
 _CORS_HEADERS = "Authorization, Content-Type"
 # Paths without CDS client authentication: the probes, the Prometheus endpoint (no PHI; its own optional token,
 # OSTEO_CDS_METRICS_TOKEN) and the card catalog (static reference text for CDS committees and for card source links,
-# no PHI). CORS preflight is answered before auth too. Any other path, including future ones, needs a JWT.
-_UNAUTHENTICATED_PATHS = frozenset({"/healthz", "/readyz", "/metrics", f"/cds-services/{SERVICE_ID}/catalog"})
+# no PHI), the root page and the OpenAPI document (root.py: links and the API description, no PHI). CORS preflight
+# is answered before auth too. Any other path, including future ones, needs a JWT.
+_UNAUTHENTICATED_PATHS = frozenset(
+    {"/healthz", "/readyz", "/metrics", f"/cds-services/{SERVICE_ID}/catalog", "/", "/openapi.json"}
+)
 
 
 def runtime() -> Runtime:
@@ -48,16 +52,6 @@ def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     raise TypeError(type(value).__name__)
-
-
-def _body() -> Any:
-    raw = request.get_data(cache=False)  # 413 above MAX_CONTENT_LENGTH, before anything is parsed
-    if not raw:
-        raise CdsError(400, "The request body is empty; a JSON object is required.")
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise CdsError(400, "The request body is not valid JSON.") from None
 
 
 def _known_service(service_id: str) -> None:
@@ -143,7 +137,7 @@ def call_service(service_id: str) -> Response:
     g.service = service_id
     _known_service(service_id)
     rt = runtime()
-    body = _body()
+    body = request_json()
     hook = parse_hook_request(body, expected_hook="patient-view")
     g.hook_instance = hook.hook_instance
     if hook.fhir_server and hook.fhir_server.lower().startswith("http://") and not rt.settings.allow_http_fhir:
@@ -184,7 +178,7 @@ def card_catalog(service_id: str) -> Response:
 def feedback(service_id: str) -> Response:
     g.service = service_id
     _known_service(service_id)
-    items = parse_feedback(_body())
+    items = parse_feedback(request_json())
     store = runtime().store
     stored = store.record_feedback(service_id, items)
     g.feedback_items = len(items)

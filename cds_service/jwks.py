@@ -24,6 +24,8 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from cds_service.json_body import parse_json
+
 if TYPE_CHECKING:
     from cds_service.trusted_clients import TrustedClient
 
@@ -129,7 +131,7 @@ class HttpJwksFetcher:
         if len(body) > _MAX_JWKS_BYTES:
             raise JwksFetchError("JWKS larger than 256 KiB")
         try:
-            return json.loads(body)
+            return parse_json(body)  # JsonRejected is a ValueError: also deep nesting and repeated names
         except ValueError:
             raise JwksFetchError("JWKS is not JSON") from None
 

@@ -38,6 +38,8 @@ ALLOWED_FIELDS = frozenset(
         "feedback_items",
         "stored",
         "setting",
+        "detail",
+        "origin",
     }
 )
 

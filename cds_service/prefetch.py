@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cds_service import metrics
-from cds_service.fhir_client import Deadline, Fetched, FhirClient, as_list, well_formed
+from cds_service.fhir_client import Deadline, Fetched, FhirClient
 from cds_service.queries import DataQuery
+from fhir_mappings.fhir_json import bundle_readable, entry_resources, failed_search_outcome, next_link, raw_dict
 
 log = logging.getLogger("osteo_cds.prefetch")
 
@@ -94,7 +95,7 @@ def resolve(
             futures[query.key] = _POOL.submit(_timed_get, client, query, fhir_server, patient_id, token, deadline)
     for key, bundle in to_follow.items():
         base = fhir_server.rstrip("/") + "/" if fhir_server else None
-        if _next_page_url(bundle) is None or base is None:
+        if next_link(bundle) is None or base is None:
             fetched = client.collect_bundle(bundle, base, token, deadline)
             results[key] = KeyResult(key, fetched.ok, fetched.resources, partial=fetched.partial, reason=fetched.reason)
         else:
@@ -153,30 +154,14 @@ def _classify(value: Any, query: DataQuery) -> str:
     if kind == "OperationOutcome":
         return "unavailable"
     if kind == "Bundle":
-        if not well_formed(value):
+        if not bundle_readable(value):
             return "unavailable"  # unreadable is not "no records": fetch it, or say it could not be read
-        entries = as_list(value.get("entry"))
-        for entry in entries:
-            resource = entry.get("resource") if isinstance(entry, dict) else None
-            if isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome":
-                severities = {i.get("severity") for i in as_list(resource.get("issue")) if isinstance(i, dict)}
-                if severities & {"error", "fatal"}:
-                    return "unavailable"
-        has_data = any(
-            isinstance(e, dict)
-            and isinstance(e.get("resource"), dict)
-            and e["resource"].get("resourceType") != "OperationOutcome"
-            for e in entries
-        )
-        return "data" if has_data or _next_page_url(value) else "no-data"
-    return "data" if kind in query.resource_types else "unavailable"
-
-
-def _next_page_url(bundle: dict[str, Any]) -> str | None:
-    for link in as_list(bundle.get("link")):
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
-            return link["url"]
-    return None
+        resources = list(entry_resources(value))
+        if any(failed_search_outcome(resource) for resource, _ in resources):
+            return "unavailable"
+        has_data = any(resource.get("resourceType") != "OperationOutcome" for resource, _ in resources)
+        return "data" if has_data or next_link(value) else "no-data"
+    return "data" if isinstance(kind, str) and kind in query.resource_types else "unavailable"
 
 
 def _keep_only_this_patient(resolution: Resolution, queries: Sequence[DataQuery], patient_id: str) -> None:
@@ -206,9 +191,9 @@ def _belongs_to(resource: dict[str, Any], patient_id: str) -> bool:
     if kind == "Medication":
         return True
     for key in ("subject", "patient"):
-        reference = resource.get(key)
-        if isinstance(reference, dict) and isinstance(reference.get("reference"), str):
-            parts = reference["reference"].split("/")
+        reference = (raw_dict(resource.get(key)) or {}).get("reference")
+        if isinstance(reference, str):
+            parts = reference.split("/")
             # "Patient/1", "https://ehr/fhir/Patient/1" and "Patient/1/_history/2" all name patient 1.
             return any(part == "Patient" and parts[i + 1] == patient_id for i, part in enumerate(parts[:-1]))
     return True  # no literal patient reference: the search was by patient, so keep it

@@ -14,6 +14,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -69,8 +70,11 @@ def _describe(error: ValidationError, prefix: str, known: frozenset[str]) -> Iss
     where = _where(error, prefix, known)
     kind = error.validator
     if kind == "required":
+        # jsonschema reports one error per missing member, each naming the whole `required` list: the member this
+        # error is about is the one its message quotes (checked against the list, so a value is never shown).
         missing = [m for m in error.validator_value if m not in (error.instance or {})]
-        name = missing[0] if missing else "a member"
+        name = next((m for m in missing if error.message.startswith(f"{m!r} ")), missing[0] if missing else None)
+        name = name or "a member"
         member = f"{where}.{name}" if where != "(body)" else name
         return Issue(f"'{member}' is required.", code="required", expression=(member,))
     if kind == "dependentRequired":
@@ -108,9 +112,18 @@ def schema_issues(name: str, instance: Any, prefix: str = "") -> list[Issue]:
     errors = sorted(validator(name).iter_errors(instance), key=lambda e: (len(e.absolute_path), e.json_path))
     # `if/then` failures are reported by their inner (more specific) error.
     known = declared_members(name)
-    return [_describe(e, prefix, known) for e in errors if e.validator not in ("if", "then", "allOf")] or [
+    issues = [_describe(e, prefix, known) for e in errors if e.validator not in ("if", "then", "allOf")] or [
         _describe(e, prefix, known) for e in errors
     ]
+    # One issue per problem, in order: two schema errors can describe the same one.
+    seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    unique = []
+    for issue in issues:
+        key = (issue.diagnostics, issue.code, tuple(issue.expression))
+        if key not in seen:
+            seen.add(key)
+            unique.append(issue)
+    return unique
 
 
 @dataclass(frozen=True)
@@ -142,6 +155,8 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
             )
         else:
             issues.extend(schema_issues("patient-view-context", body["context"], prefix="context"))
+        if "fhirServer" in body and not _usable_url(body["fhirServer"]):
+            issues.append(Issue("'fhirServer' is not a valid URL.", code="value", expression=("fhirServer",)))
     if issues:
         raise CdsError(400, issues)
     authorization = body.get("fhirAuthorization") or {}
@@ -155,6 +170,16 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
         access_token=authorization.get("access_token"),
         prefetch=body.get("prefetch"),
     )
+
+
+def _usable_url(url: str) -> bool:
+    """An absolute URL with a host that urllib can take apart (the schema checks the scheme)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number in range
+    except ValueError:  # e.g. "https://[ehr" (an unclosed IPv6 literal)
+        return False
+    return bool(parts.hostname)
 
 
 @dataclass(frozen=True)

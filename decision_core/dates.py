@@ -14,9 +14,16 @@ def as_date(moment: date | datetime) -> date:
 
 
 def add_months(day: date, months: int) -> date:
-    """`day` plus `months` calendar months, clamped to the end of the month (Jan 31 + 1 month = Feb 28/29)."""
+    """`day` plus `months` calendar months, clamped to the end of the month (Jan 31 + 1 month = Feb 28/29).
+
+    A result past the calendar's ends (a record dated 9999-12-31 plus a 24-month window) is date.max or date.min:
+    it still compares correctly with any real day, where date() would raise."""
     index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(index, 12)
+    if year > date.max.year:
+        return date.max
+    if year < date.min.year:
+        return date.min
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
 

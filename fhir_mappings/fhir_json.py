@@ -97,6 +97,66 @@ def raw_text(concept: Any) -> str | None:
     return None
 
 
+def raw_dict(value: Any) -> dict[str, Any] | None:
+    """A JSON member that should be an object, or None when it is anything else."""
+    return value if isinstance(value, dict) else None
+
+
+def raw_str(value: Any) -> str | None:
+    """A JSON member that should be a string, or None when it is anything else."""
+    return value if isinstance(value, str) else None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bundles as sent (by a client's prefetch or a FHIR server): the one place their members are read. Any member may
+# have any JSON type; what is not of the expected type is treated as absent, except where that would turn an
+# unreadable answer into "no records" (see `bundle_readable` and `failed_search_outcome`).
+
+_ISSUE_OK = frozenset({"information", "warning"})
+
+
+def bundle_readable(bundle: Mapping[str, Any]) -> bool:
+    """`entry` and `link` are arrays (when present) and every entry is an object carrying a resource object.
+    A Bundle that is not readable is unavailable data, never an empty result."""
+    entries, links = bundle.get("entry", []), bundle.get("link", [])
+    return (
+        isinstance(entries, list)
+        and isinstance(links, list)
+        and all(isinstance(e, dict) and isinstance(e.get("resource"), dict) for e in entries)
+    )
+
+
+def entry_resources(bundle: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], str | None]]:
+    """(resource, search mode) of each entry that is an object with a resource object; a `search` or `mode` of
+    another type reads as absent."""
+    for entry in raw_list(bundle.get("entry")):
+        entry = raw_dict(entry)
+        resource = raw_dict(entry.get("resource")) if entry else None
+        if resource is not None:
+            yield resource, raw_str((raw_dict(entry.get("search")) or {}).get("mode"))
+
+
+def failed_search_outcome(resource: Mapping[str, Any]) -> bool:
+    """An OperationOutcome saying the search failed: an issue of severity error or fatal, or one whose severity
+    cannot be read (it may be an error). Information and warnings are notes about a search that ran."""
+    if resource.get("resourceType") != "OperationOutcome":
+        return False
+    for issue in raw_list(resource.get("issue")):
+        severity = (raw_dict(issue) or {}).get("severity")
+        if not isinstance(severity, str) or severity not in _ISSUE_OK:
+            return True
+    return False
+
+
+def next_link(bundle: Mapping[str, Any]) -> str | None:
+    """The URL of the `next` page, as written (possibly relative)."""
+    for link in raw_list(bundle.get("link")):
+        link = raw_dict(link)
+        if link is not None and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return link["url"]
+    return None
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Validation with quirk repair
 

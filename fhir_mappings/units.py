@@ -171,12 +171,15 @@ def is_annotation(text: str | None) -> bool:
     return bool(text) and bool(re.fullmatch(r"\{[^{}]*\}", text.strip()))  # type: ignore[union-attr]
 
 
+_PRECISION = 28  # significant digits of converted values
+
+
 def to_decimal(value: Fraction) -> Decimal:
     """Exact when representable, otherwise rounded at the 28th significant digit; no exponent for integers."""
     with localcontext() as ctx:
-        ctx.prec = 28
+        ctx.prec = _PRECISION
         d = Decimal(value.numerator) / Decimal(value.denominator)
-    if d == d.to_integral_value():
+    if d == d.to_integral_value() and d.adjusted() < _PRECISION:  # a larger integer has no exponent-free form here
         return d.quantize(Decimal(1))
     return d.normalize()
 

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from cds_service import create_app
 from cds_service.config import Settings
 from cds_service.logs import JsonFormatter
-from tests.support import traffic_secrets
-from tests.support.jwt_clients import generate_key, jwks, write_trusted_clients
-from tests.support.secrets_scan import find_secrets
+from testkit import traffic_secrets
+from testkit.jwt_clients import generate_key, jwks, write_trusted_clients
+from testkit.secrets_scan import find_secrets
 
 EVALUATION_TIME = "2026-11-25T09:00:00Z"
 

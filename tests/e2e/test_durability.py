@@ -13,8 +13,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.support.postgres import PostgresServer
-from tests.support.processes import ServiceProcess
+from testkit.postgres import PostgresServer
+from testkit.processes import ServiceProcess
 
 FEEDBACK = "/cds-services/osteoporosis-management/feedback"
 

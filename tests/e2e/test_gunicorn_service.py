@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from cds_service.validation import response_problems
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.processes import ServiceProcess
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
+from testkit.processes import ServiceProcess
 
 NOW = "2026-11-25T09:00:00Z"
 

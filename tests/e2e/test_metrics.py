@@ -9,9 +9,9 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.processes import ServiceProcess
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
+from testkit.processes import ServiceProcess
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.service.charts import PATIENT_ID
-from tests.support.cds_client import hook_request
-from tests.support.scale_out import (
+from testkit.cds_client import hook_request
+from testkit.charts import PATIENT_ID
+from testkit.scale_out import (
     SERVICE_PATH,
     EhrTraffic,
     ScaleOutTopology,

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.service.charts import PATIENT_ID
-from tests.support.cds_client import hook_request
-from tests.support.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
-from tests.support.nginx import NginxProxy
-from tests.support.processes import ServiceProcess
+from testkit.cds_client import hook_request
+from testkit.charts import PATIENT_ID
+from testkit.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
+from testkit.nginx import NginxProxy
+from testkit.processes import ServiceProcess
 
 ISSUER = "https://ehr.unread-bodies.test"
 SERVICE_PATH = "/cds-services/osteoporosis-management"

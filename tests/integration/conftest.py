@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.sekmet import SekmetServer
+from testkit.sekmet import SekmetServer
 
 FHIR_TOKEN = "sekmet-test-token-7c1d"
 

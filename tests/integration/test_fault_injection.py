@@ -27,10 +27,12 @@ from flask.testing import FlaskClient
 
 from cds_service.queries import queries_for
 from fhir_mappings.terminology import load_terminology
+from testkit import fhir
+from testkit.cds_client import hook_request
+from testkit.charts import osteoporosis_chart
+from testkit.processes import ServiceProcess
+from testkit.sekmet import SekmetServer
 from tests.conftest import EVALUATION_TIME
-from tests.service.charts import osteoporosis_chart
-from tests.support import fhir
-from tests.support.cds_client import hook_request
 from tests.support.misbehaving_fhir import (
     Behaviour,
     Exchange,
@@ -53,8 +55,6 @@ from tests.support.misbehaving_fhir import (
     trickle,
     wrong_patient,
 )
-from tests.support.processes import ServiceProcess
-from tests.support.sekmet import SekmetServer
 
 SERVICE = "/cds-services/osteoporosis-management"
 PID = "fi-1"
@@ -199,8 +199,36 @@ MALFORMED_BUNDLE = {
 }
 RESOURCELESS_BUNDLE = {"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": "urn:x"}, "junk", 7]}
 
+# JSON FHIR forbids, and outcomes that cannot be read (issue 11): unreadable, so "could not be retrieved".
+NESTED_TOO_DEEP = (
+    b'{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"resourceType": "Observation", '
+    b'"extension": ' + b"[" * 5000 + b"]" * 5000 + b"}}]}"
+)
+REPEATED_NAMES = (
+    b'{"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": '
+    + json.dumps(vitamin_d("dup", 5.0, "2026-10-01")).encode()[:-1]
+    + b', "subject": {"reference": "Patient/someone-else"}}}]}'
+)
+UNREADABLE_OUTCOME = {
+    "resourceType": "Bundle",
+    "type": "searchset",
+    "entry": [
+        {"resource": vitamin_d("x", 5.0, "2026-10-01"), "search": {"mode": "match"}},
+        {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": ["error"]}]}, "search": "outcome"},
+    ],
+}
+
+
+def raw(body: bytes) -> Behaviour:
+    return lambda exchange: exchange.send(200, body)
+
+
 # (fault, requests the server should see: one retry on 502/503/504 and on a connection error, none otherwise)
 OPTIONAL_FAULTS: list[tuple[str, Callable[[], Behaviour], int]] = [
+    ("nested-100000-deep", lambda: raw(b"[" * 100_000 + b"]" * 100_000), 1),
+    ("resource-nested-5000-deep", lambda: raw(NESTED_TOO_DEEP), 1),
+    ("repeated-member-names", lambda: raw(REPEATED_NAMES), 1),
+    ("outcome-severity-not-a-string", lambda: ok(UNREADABLE_OUTCOME), 1),
     ("http-500", lambda: status(500), 1),
     ("http-401", lambda: status(401), 1),
     ("http-403", lambda: status(403), 1),
@@ -244,6 +272,37 @@ def test_an_optional_key_that_fails_gives_cards_that_say_labs_could_not_be_check
     assert [r.route for r in bad.requests] == ["Observation"] * requests_seen  # the other keys came as prefetch
     assert bad.requests[0].authorization == f"Bearer {TOKEN}"
     assert_serves_normally_afterwards(client, sekmet)
+
+
+@pytest.mark.parametrize("search", ["match", ["match"], 1, None, {"mode": ["outcome"]}])
+def test_entries_whose_search_has_the_wrong_type_are_read_from_the_fhir_server(
+    client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer, search: Any
+) -> None:
+    """Issue 11: `search` as a string gave a 500. The member only matters for outcome entries (which are
+    OperationOutcomes anyway), so the resource is used."""
+    page = searchset([vitamin_d("low", 9.0, "2026-10-01")])
+    page["entry"][0]["search"] = search
+    bad.on("Observation", ok(page))
+
+    answer = call(client, without(prefetch, "observations"), bad.base_url)
+
+    assert "VITD-01" in answer.cards and answer.data_issues() == ""
+
+
+@pytest.mark.parametrize("url", ["https://[::1/fhir/Observation?page=2", "http://127.0.0.1:99999/fhir/x", ["next"]])
+def test_a_next_link_that_is_not_a_url_leaves_the_labs_partly_retrieved(
+    client: FlaskClient, prefetch: dict[str, Any], bad: MisbehavingFhirServer, url: Any
+) -> None:
+    page = searchset(lab_page(0))
+    page["link"] = [{"relation": "next", "url": url}]
+    bad.on("Observation", ok(page))
+
+    answer = call(client, without(prefetch, "observations"), bad.base_url)
+
+    if isinstance(url, str):
+        assert_labs_degraded(answer, LABS_PARTIAL)
+    else:  # a link whose url is not a string is no link: the one page is the whole answer
+        assert answer.data_issues() == ""
 
 
 def test_an_optional_key_from_a_server_that_is_down_gives_degraded_cards(

@@ -14,11 +14,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from testkit import fhir
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import osteoporosis_chart
+from testkit.sekmet import SekmetServer
 from tests.integration.conftest import FHIR_TOKEN
-from tests.service.charts import osteoporosis_chart
-from tests.support import fhir
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.sekmet import SekmetServer
 
 SERVICE = "/cds-services/osteoporosis-management"
 

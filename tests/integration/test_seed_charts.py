@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from cds_service.validation import response_problems
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.sekmet import SekmetServer
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.sekmet import SekmetServer
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEEDS = sorted((FIXTURES / "seeds").glob("*.json"))

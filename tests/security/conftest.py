@@ -18,11 +18,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service.discovery import service_definition
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
+from testkit.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
+from testkit.redis_server import RedisServer
 from tests.support.recording_server import RecordingServer
-from tests.support.redis_server import RedisServer
 
 PUBLIC_BASE_URL = "https://cds.example.org"
 DISCOVERY_PATH = "/cds-services"

@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service.logs import JsonFormatter
+from testkit.jwt_clients import b64url, generate_key, unsigned_token
 from tests.security.conftest import (
     DISCOVERY_URL,
     EC_ISSUER,
@@ -31,7 +32,6 @@ from tests.security.conftest import (
     auth_reasons,
     hook_body,
 )
-from tests.support.jwt_clients import b64url, generate_key, unsigned_token
 from tests.support.recording_server import RecordingServer
 
 UNAUTHORIZED_BODY = {
@@ -300,12 +300,36 @@ def test_unknown_kids_within_the_refetch_interval_cause_one_jwks_request_only(
     assert len(jwks_server.requests_to(EC_JWKS_PATH)) == 1
 
 
-@pytest.mark.parametrize("path", ["/no-such-endpoint", "/cds-services/", "/", "/cds-services/other/catalog"])
-def test_every_path_but_probes_metrics_and_the_catalog_needs_a_token(secure_client: FlaskClient, path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    ["/no-such-endpoint", "/cds-services/", "/index.html", "/cds-services/other/catalog", "/openapi.yaml"],
+)
+def test_every_path_but_probes_metrics_catalog_root_and_openapi_needs_a_token(
+    secure_client: FlaskClient, path: str
+) -> None:
     response = secure_client.get(path)
 
     assert response.status_code == 401
     assert response.get_json() == UNAUTHORIZED_BODY
+
+
+def test_the_service_reached_through_a_doubled_slash_needs_a_token_for_that_url(
+    secure_client: FlaskClient, signer: Signer
+) -> None:
+    body = {"hook": "patient-view", "hookInstance": "x", "context": {"userId": "Practitioner/1", "patientId": "p"}}
+    doubled = "/cds-services//osteoporosis-management"
+
+    assert secure_client.post(doubled, json=body).status_code == 401
+    refused = secure_client.post(doubled, json=body, headers=signer.auth(url=SERVICE_URL))
+    assert refused.status_code == 401  # aud is the exact URL called, doubled slash included
+    as_called = SERVICE_URL.replace("/cds-services/", "/cds-services//")
+    accepted = secure_client.post(doubled, json=body, headers=signer.auth(url=as_called))
+    assert accepted.status_code == 412  # authenticated; this body has no prefetch and no FHIR server
+
+
+def test_the_root_page_and_the_openapi_document_are_public(secure_client: FlaskClient) -> None:
+    assert secure_client.get("/").get_json()["links"]["discovery"].endswith("/cds-services")
+    assert secure_client.get("/openapi.json").get_json()["openapi"].startswith("3.1")
 
 
 def test_the_card_catalog_is_public_reference_text(secure_client: FlaskClient) -> None:

@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 
 from cds_service.replay import DatabaseReplayCache, ReplayCacheUnavailable
+from testkit.postgres import PostgresServer
 from tests.security.conftest import SERVICE_PATH, Signer, hook_body
-from tests.support.postgres import PostgresServer
 
 
 class FakeClock:

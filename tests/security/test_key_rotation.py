@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from cds_service.jwks import HttpJwksFetcher, JwksFetchError, KeyCache, KeyLookupError
 from cds_service.trusted_clients import TrustedClient
+from testkit.jwt_clients import SigningKey, generate_key, jwks
 from tests.security.conftest import (
     DISCOVERY_PATH,
     DISCOVERY_URL,
@@ -26,7 +27,6 @@ from tests.security.conftest import (
     Signer,
     auth_reasons,
 )
-from tests.support.jwt_clients import SigningKey, generate_key, jwks
 from tests.support.recording_server import RecordingServer
 
 ISSUER = "https://ehr.example.org"
@@ -322,16 +322,29 @@ def test_the_fetcher_ignores_proxy_settings_from_the_environment(
         (lambda s: s.serve("/big.json", {"keys": [], "pad": "x" * 300_000}), "larger than"),
         (lambda s: s.serve("/error.json", {}, status=500), "HTTP 500"),
         (lambda s: None, "HTTP 404"),
+        (lambda s: s.serve("/deep.json", {"keys": [_nested(200)]}), "not JSON"),  # deeper than JSON as accepted
     ],
 )
 def test_the_fetcher_refuses_oversized_and_failed_answers(
     keys_server: RecordingServer, serve: Callable[[RecordingServer], None], message: str
 ) -> None:
     serve(keys_server)
-    path = {"larger than": "/big.json", "HTTP 500": "/error.json", "HTTP 404": "/missing.json"}[message]
+    path = {
+        "larger than": "/big.json",
+        "HTTP 500": "/error.json",
+        "HTTP 404": "/missing.json",
+        "not JSON": "/deep.json",
+    }[message]
 
     with pytest.raises(JwksFetchError, match=message):
         HttpJwksFetcher()(keys_server.url(path))
+
+
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
 
 
 def test_the_fetcher_times_out_quickly() -> None:

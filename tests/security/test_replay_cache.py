@@ -12,6 +12,8 @@ import redis
 from flask import Flask
 
 from cds_service.replay import InProcessReplayCache, RedisReplayCache, ReplayCacheUnavailable, replay_key
+from testkit.processes import free_port
+from testkit.redis_server import RedisServer
 from tests.security.conftest import (
     DISCOVERY_PATH,
     DISCOVERY_URL,
@@ -21,8 +23,6 @@ from tests.security.conftest import (
     auth_reasons,
     hook_body,
 )
-from tests.support.processes import free_port
-from tests.support.redis_server import RedisServer
 
 
 class FakeClock:

@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
+from testkit.jwt_clients import SigningKey, write_trusted_clients
+from testkit.processes import ServiceProcess
+from testkit.redis_server import RedisServer
 from tests.security.conftest import (
     DISCOVERY_PATH,
     DISCOVERY_URL,
@@ -16,12 +21,7 @@ from tests.security.conftest import (
     Signer,
     trusted_clients,
 )
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.jwt_clients import SigningKey, write_trusted_clients
-from tests.support.processes import ServiceProcess
 from tests.support.recording_server import RecordingServer
-from tests.support.redis_server import RedisServer
 
 
 @pytest.fixture

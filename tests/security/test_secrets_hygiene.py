@@ -16,6 +16,11 @@ from flask import Flask
 
 from cds_service.discovery import service_definition
 from cds_service.logs import JsonFormatter
+from testkit import fhir
+from testkit.cds_client import feedback_for, hook_request, prefetch_from_chart
+from testkit.jwt_clients import SigningKey, write_trusted_clients
+from testkit.processes import ServiceProcess
+from testkit.secrets_scan import assert_no_secrets, database_bytes, find_secrets, jwt_secrets
 from tests.security.conftest import (
     DISCOVERY_PATH,
     DISCOVERY_URL,
@@ -27,12 +32,7 @@ from tests.security.conftest import (
     Signer,
     trusted_clients,
 )
-from tests.support import fhir
-from tests.support.cds_client import feedback_for, hook_request, prefetch_from_chart
-from tests.support.jwt_clients import SigningKey, write_trusted_clients
-from tests.support.processes import ServiceProcess
 from tests.support.recording_server import RecordingServer
-from tests.support.secrets_scan import assert_no_secrets, database_bytes, find_secrets, jwt_secrets
 
 PATIENT_ID = "pt-7q2x9k4w"
 FAMILY_NAME = "Quillfeather"

@@ -15,8 +15,8 @@ from flask import Flask
 from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
 from cds_service.trusted_clients import DEFAULT_ALGORITHMS, load_trusted_clients
-from tests.support.jwt_clients import SigningKey, generate_key, jwks, write_trusted_clients
-from tests.support.redis_server import RedisServer
+from testkit.jwt_clients import SigningKey, generate_key, jwks, write_trusted_clients
+from testkit.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 

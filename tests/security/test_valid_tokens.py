@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from cds_service.logs import JsonFormatter
 from cds_service.validation import response_problems
+from testkit.cds_client import feedback_for
 from tests.security.conftest import (
     DISCOVERY_PATH,
     DISCOVERY_URL,
@@ -27,7 +28,6 @@ from tests.security.conftest import (
     auth_reasons,
     hook_body,
 )
-from tests.support.cds_client import feedback_for
 from tests.support.recording_server import RecordingServer
 
 OVERRIDE_REASON = {"system": "urn:osteo-cds:override-reason", "code": "patient-declined", "display": "Patient declined"}

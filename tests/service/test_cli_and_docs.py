@@ -49,7 +49,7 @@ def test_evaluate_refuses_a_file_that_is_not_a_bundle(tmp_path: Path) -> None:
 
     result = run_cli("evaluate", str(not_bundle))
 
-    assert result.returncode == 2 and "not a FHIR Bundle" in result.stderr
+    assert result.returncode == 2 and "neither a FHIR Bundle nor a CDS Hooks request" in result.stderr
 
 
 def test_a_configuration_error_is_reported_by_name(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]

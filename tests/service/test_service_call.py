@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service.validation import response_problems
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support import fhir
-from tests.support.cds_client import hook_request, prefetch_from_chart
+from testkit import fhir
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
 
 SERVICE = "/cds-services/osteoporosis-management"
 

@@ -1,1 +1,2 @@
-"""Helpers shared by the test suites: FHIR resource builders, a small CDS Hooks client, process helpers."""
+"""Helpers only the test suite uses (a misbehaving FHIR server, a recording server, spec strategies); what the
+benchmarks need too is in testkit/."""

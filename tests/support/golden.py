@@ -27,8 +27,8 @@ from typing import Any
 from cds_service import create_app
 from cds_service.cli import main as cli_main
 from cds_service.config import Settings
-from tests.service import charts
-from tests.support.cds_client import hook_request, prefetch_from_chart
+from testkit import charts
+from testkit.cds_client import hook_request, prefetch_from_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -58,10 +58,17 @@ def test_every_manifest_parses_and_names_its_kind() -> None:
     assert "secret.example.yaml" not in listed  # placeholders must never be applied
 
 
+def dockerfile_port() -> int:
+    """The port the image's CMD listens on: OSTEO_CDS_PORT from its ENV (the CMD passes no --port)."""
+    match = re.search(r"^\s*OSTEO_CDS_PORT=(\d+)", (REPO / "Dockerfile").read_text("utf-8"), re.MULTILINE)
+    assert match is not None and "--port" not in dockerfile_cmd()
+    return int(match.group(1))
+
+
 def test_the_container_runs_the_dockerfile_command_on_the_probed_port() -> None:
     spec = container()
     assert spec["command"] == dockerfile_cmd()
-    port = int(spec["command"][spec["command"].index("--port") + 1])
+    port = int(one("ConfigMap")["data"].get("OSTEO_CDS_PORT", dockerfile_port()))
     assert [p["containerPort"] for p in spec["ports"] if p["name"] == "http"] == [port]
     assert re.search(rf"^EXPOSE {port}$", (REPO / "Dockerfile").read_text("utf-8"), re.MULTILINE)
 

@@ -10,7 +10,7 @@ import requests
 import responses
 
 from cds_service.fhir_client import Deadline, FhirClient
-from tests.support import fhir
+from testkit import fhir
 
 BASE = "https://ehr.example.org/fhir"
 

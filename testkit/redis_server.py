@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.processes import free_port
+from testkit.processes import free_port
 
 
 class RedisServer:

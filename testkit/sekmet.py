@@ -11,7 +11,7 @@ from typing import Any
 import requests
 import yaml
 
-from tests.support.processes import free_port, wait_until_up
+from testkit.processes import free_port, wait_until_up
 
 
 class SekmetServer:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import fhir
+from testkit import fhir
 
 PATIENT_ID = "osteo-1"
 

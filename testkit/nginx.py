@@ -15,7 +15,8 @@ from pathlib import Path
 
 import requests
 
-from tests.support.processes import free_port
+from cds_service.cli import MAX_HEADER_FIELD_BYTES
+from testkit.processes import free_port
 
 # Why these proxy rules:
 # - `proxy_next_upstream error timeout` (nginx's default set, written out) moves a request to the other instance
@@ -34,6 +35,9 @@ from tests.support.processes import free_port
 # - `max_fails=1 fail_timeout=5s`: after one failed connection the instance is skipped for 5 s, then tried again
 #   (a refused connection is again moved on transparently).
 # - Errors nginx itself produces (502/504) get a FHIR OperationOutcome body like every other error of this service.
+# - `large_client_header_buffers`: one header line may be as long as gunicorn accepts (cds_service.cli
+#   MAX_HEADER_FIELD_BYTES: the 16 KiB bearer-token cap plus 1 KiB), so a token the service would read reaches it
+#   and gets the service's 401, not nginx's 400 "Request Header Or Cookie Too Large" (default 4 x 8k).
 CONFIG_TEMPLATE = """\
 daemon off;
 worker_processes 1;
@@ -48,6 +52,7 @@ http {{
     uwsgi_temp_path {directory}/uwsgi;
     scgi_temp_path {directory}/scgi;
     client_max_body_size {max_body_bytes};
+    large_client_header_buffers 4 {header_buffer_kib}k;
     upstream osteo {{
 {servers}
     }}
@@ -88,7 +93,11 @@ def render_config(
 ) -> str:
     servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in upstream_ports)
     return CONFIG_TEMPLATE.format(
-        directory=directory, listen=f"127.0.0.1:{listen_port}", servers=servers, max_body_bytes=max_body_bytes
+        directory=directory,
+        listen=f"127.0.0.1:{listen_port}",
+        servers=servers,
+        max_body_bytes=max_body_bytes,
+        header_buffer_kib=MAX_HEADER_FIELD_BYTES // 1024,
     )
 
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support import traffic_secrets
-from tests.support.fhir import searchset
+from testkit import traffic_secrets
+from testkit.fhir import searchset
 
 
 def _codes(template: str) -> set[str] | None:

@@ -17,13 +17,13 @@ from typing import Any
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.service.charts import PATIENT_ID, osteoporosis_chart
-from tests.support.cds_client import hook_request, prefetch_from_chart
-from tests.support.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
-from tests.support.nginx import NginxProxy
-from tests.support.postgres import PostgresServer
-from tests.support.processes import ServiceProcess, free_port
-from tests.support.redis_server import RedisServer
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.charts import PATIENT_ID, osteoporosis_chart
+from testkit.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
+from testkit.nginx import NginxProxy
+from testkit.postgres import PostgresServer
+from testkit.processes import ServiceProcess, free_port
+from testkit.redis_server import RedisServer
 
 ISSUER = "https://ehr.scale-out.test"
 SERVICE_PATH = "/cds-services/osteoporosis-management"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support import traffic_secrets
+from testkit import traffic_secrets
 
 
 def free_port() -> int:
@@ -38,17 +38,17 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
     raise TimeoutError(f"{url} did not answer within {timeout} s")
 
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
-def dockerfile_command(host: str, port: int) -> list[str]:
-    """The Dockerfile's CMD with host and port replaced: tests start the service exactly as the image does."""
+def dockerfile_command(host: str) -> list[str]:
+    """The Dockerfile's CMD with the host replaced: tests start the service exactly as the image does. The port
+    comes from OSTEO_CDS_PORT, as in the image (its ENV sets it)."""
     match = re.search(r"^CMD (\[.*\])\s*$", (REPO / "Dockerfile").read_text("utf-8"), re.MULTILINE)
     if match is None:
         raise RuntimeError("Dockerfile has no exec-form CMD")
     argv: list[str] = json.loads(match.group(1))
     argv[argv.index("--host") + 1] = host
-    argv[argv.index("--port") + 1] = str(port)
     script = Path(sys.executable).parent / argv[0]  # the console script installed next to this interpreter
     return [str(script), *argv[1:]]
 
@@ -67,13 +67,14 @@ class ServiceProcess:
             "OSTEO_CDS_DATA_DIR": str(data_dir),
             "OSTEO_CDS_WORKERS": str(workers),
             **(env or {}),
+            "OSTEO_CDS_PORT": str(self.port),
         }
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            dockerfile_command("127.0.0.1", self.port),
+            dockerfile_command("127.0.0.1"),
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import traffic_secrets
+from testkit import traffic_secrets
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.secrets_scan import jwt_secrets
+from testkit.secrets_scan import jwt_secrets
 
 MIN_LENGTH = 6  # shorter values ("p1") would match by accident in unrelated words
 

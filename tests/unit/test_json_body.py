@@ -1,0 +1,124 @@
+"""cds_service.json_body.parse_json against a plain reference: the standard parser with a pure-Python
+`object_pairs_hook` that refuses repeated names, and a recursive depth count. The fast checks work on the raw
+bytes, so the texts here are written the ways serializers write them: escapes, unicode, whitespace, brackets,
+colons and quotes inside strings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cds_service.json_body import MAX_JSON_DEPTH, JsonRejected, parse_json
+
+_TRICKY = st.text(alphabet=st.sampled_from(list('"\\[]{}:,/ \t\n\u00e9\u2028\U0001f9b4ab')), max_size=8)
+keys = st.one_of(st.sampled_from(["a", "b", "resourceType", "a:", "[", '"', "\\", "é"]), _TRICKY)
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(allow_nan=False, allow_infinity=False), _TRICKY
+)
+
+
+def _pairs(draw: st.DrawFn, inner: st.SearchStrategy[Any]) -> list[tuple[str, Any]]:
+    return draw(st.lists(st.tuples(keys, inner), max_size=4))
+
+
+@st.composite
+def documents(draw: st.DrawFn, depth: int = 0) -> str:
+    """JSON text written by hand, so objects can repeat names and be nested to any depth."""
+    if depth > 80 or draw(st.integers(0, 3)) == 0:
+        return json.dumps(draw(scalars), ensure_ascii=draw(st.booleans()))
+    space = draw(st.sampled_from(["", " ", "\n  "]))
+    if draw(st.booleans()):
+        items = draw(st.lists(documents(depth + 1), max_size=3))
+        return "[" + f",{space}".join(items) + "]"
+    members = draw(st.lists(st.tuples(keys, documents(depth + 1)), max_size=3))
+    if members and draw(st.integers(0, 4)) == 0:
+        members.append((members[0][0], draw(documents(depth + 1))))  # a repeated name
+    escape = draw(st.booleans())
+    written = [
+        (
+            '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 0x10000 else c for c in k) + '"'
+            if escape
+            else json.dumps(k, ensure_ascii=False)
+        )
+        + f"{space}:{space}"
+        + v
+        for k, v in members
+    ]
+    return "{" + ",".join(written) + "}"
+
+
+@st.composite
+def near_the_limit(draw: st.DrawFn) -> str:
+    """A document wrapped in MAX_JSON_DEPTH ± a few levels of arrays and objects, with tricky strings beside them."""
+    text = draw(documents(depth=70))
+    for _ in range(draw(st.integers(MAX_JSON_DEPTH - 3, MAX_JSON_DEPTH + 2))):
+        sibling = json.dumps(draw(_TRICKY))
+        if draw(st.booleans()):
+            text = f"[{sibling},{text}]"
+        else:
+            text = f'{{{sibling}:{text}, "{draw(st.sampled_from(["z", "[", "]:"]))}":{sibling}}}'
+    return text
+
+
+class _Repeated(ValueError):
+    pass
+
+
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _Repeated
+    return result
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def reference(text: str) -> Any:
+    """The answer parse_json must give: the value, or "repeated" / "deep"."""
+    try:
+        value = json.loads(text, object_pairs_hook=_no_repeats)
+    except _Repeated:
+        return "repeated"
+    return "deep" if _depth(value) > MAX_JSON_DEPTH else value
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.one_of(documents(), near_the_limit()))
+def test_parse_json_agrees_with_the_reference(text: str) -> None:
+    expected = reference(text)
+    try:
+        got = parse_json(text.encode())
+    except JsonRejected as rejected:
+        got = "repeated" if "repeats" in str(rejected) else "deep" if "deeper" in str(rejected) else str(rejected)
+    if expected == "repeated" and got == "deep":
+        return  # both faults present: either answer is right
+    assert got == expected
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, 999, 1000, 10**5])
+@pytest.mark.parametrize("opener", ["[", '{"a":', '{"x":"]]]]","a":'])
+def test_the_depth_limit_is_exact(opener: str, depth: int) -> None:
+    closer = "]" if opener == "[" else "}"
+    text = opener * depth + ("" if opener == "[" else "1") + closer * depth
+    if depth <= MAX_JSON_DEPTH:
+        assert _depth(parse_json(text.encode())) == depth
+    else:
+        with pytest.raises(JsonRejected, match="deeper than"):
+            parse_json(text.encode())
+
+
+def test_brackets_and_quotes_in_strings_do_not_hide_depth() -> None:
+    """Unbalanced brackets inside strings would let a string-unaware count see 1 level where there are 200."""
+    text = '["]]]]]]]]",' * 100 + "1" + "]" * 100
+    with pytest.raises(JsonRejected, match="deeper than"):
+        parse_json(text.encode())

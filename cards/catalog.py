@@ -278,6 +278,13 @@ class Catalog:
         self.cards = dict(cards)
         self.specs = specs
 
+    def subset(self, rule_ids: Iterable[str]) -> Catalog:
+        """The catalog of these rules only (one service's rule set); itself when it holds no others."""
+        wanted = set(rule_ids)
+        if set(self.cards) <= wanted:
+            return self
+        return Catalog({k: v for k, v in self.cards.items() if k in wanted}, self.specs)
+
     def order(self, rule_id: str) -> int:
         card = self.cards.get(rule_id)
         return card.order if card else 10_000

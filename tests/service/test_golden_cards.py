@@ -1,4 +1,5 @@
-"""The cards of the seed, Synthea and example charts, byte for byte (apart from uuids) as recorded.
+"""The cards of the seed, Synthea and example charts, byte for byte (apart from uuids) as recorded; and the discovery
+document, byte for byte.
 
 A failure here means card output changed. If the change is intended, re-record with
 `.venv/bin/python -m tests.support.golden` and review the diff of tests/fixtures/golden/ like any other change.
@@ -10,9 +11,9 @@ import json
 
 import pytest
 
-from tests.support.golden import CATALOG_EXAMPLES, GOLDEN_DIR, golden_charts, render_golden
+from tests.support.golden import CATALOG_EXAMPLES, DISCOVERY, GOLDEN_DIR, golden_charts, render_golden
 
-NAMES = [f"{c.name}.json" for c in golden_charts()] + [f"{CATALOG_EXAMPLES}.json"]
+NAMES = [f"{c.name}.json" for c in golden_charts()] + [f"{CATALOG_EXAMPLES}.json", f"{DISCOVERY}.json"]
 
 
 @pytest.fixture(scope="module")

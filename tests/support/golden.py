@@ -46,6 +46,7 @@ PROFILES: Mapping[str, Mapping[str, str]] = {
     },
 }
 CATALOG_EXAMPLES = "catalog-examples"  # the sample cards of every variant (cards/samples.yaml)
+DISCOVERY = "discovery"  # GET /cds-services as sent (its bytes): every registered service and its prefetch
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -163,8 +164,10 @@ def catalog_examples(data_dir: Path) -> dict[str, Any]:
 def render_golden(data_dir: Path) -> dict[str, str]:
     """Golden file name -> its JSON text, rendered now through the app (and the catalog command)."""
     results: dict[str, list[dict[str, Any]]] = {chart.name: [] for chart in golden_charts()}
+    discovery: set[str] = set()
     for now, profile, app in _apps(data_dir):
         client = app.test_client()
+        discovery.add(client.get("/cds-services").get_data(as_text=True))
         templates = client.get("/cds-services").get_json()["services"][0]["prefetch"]
         for chart in golden_charts():
             response = client.post("/cds-services/osteoporosis-management", json=chart.request(templates))
@@ -182,6 +185,8 @@ def render_golden(data_dir: Path) -> dict[str, str]:
     }
     examples = {"chart": CATALOG_EXAMPLES, "results": catalog_examples(data_dir)}
     files[f"{CATALOG_EXAMPLES}.json"] = json.dumps(examples, indent=2, ensure_ascii=False) + "\n"
+    (document,) = discovery  # the same at every NOW and site profile
+    files[f"{DISCOVERY}.json"] = document + "\n"
     return files
 
 

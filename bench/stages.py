@@ -75,7 +75,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("decision core", "cds_service.pipeline:evaluate"),
     Stage("card rendering", "cds_service.pipeline:render_cards"),
     Stage("issued-card queue", "@store.record_issued"),
-    Stage("response JSON", "cds_service.hooks:_json"),
+    Stage("response JSON", "cds_service.hooks:json_response"),
     Stage("view glue (call_service, run_hook)", "flask:view"),
     Stage("after-request (headers, metrics, request log)", "flask:after_request"),
 )
@@ -96,6 +96,8 @@ GLUE = frozenset(
         "partial_domains",
         "run_hook",
         "evaluate_resources",
+        "resolve_data",
+        "render_options",
         "__init__",
         "__post_init__",
         "__eq__",

@@ -26,9 +26,11 @@ import yaml
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
 from jsonschema import Draft202012Validator
 
-from cards.spec_values import sample_values, variant_keys
+from cards.sample_values import sample_of, sample_values
 from decision_core.model import Indicator, Recommendation
-from decision_core.specs import RULE_SPECS, RuleSpec
+from decision_core.rule_spec import RuleSpec
+from decision_core.specs import RULE_SPECS
+from decision_core.value_types import reason_codes, reason_record, record_fields
 
 SUMMARY_LIMIT = 140  # CDS Hooks: "<140 char"; every summary is at most 139 characters
 OVERRIDE_REASON_SYSTEM = "urn:osteo-cds:override-reason"
@@ -60,15 +62,26 @@ _DOMAIN_NAMES = {
 }
 
 
-def display_decimal(value: Decimal) -> str:
+def display_decimal(value: Decimal, *, trim: bool = False) -> str:
     """At most two decimals, cut toward zero: converted values (2.345 mmol/L x 4.008 = 9.39876 mg/dL) read as 9.39.
     Cutting (not rounding) keeps every comparison with a threshold of two decimals or fewer: 19.996 ng/mL shows as
-    19.99, never as a misleading 20.00 on a "below 20" card, and -2.509 still shows at or below -2.5."""
-    if not value.is_finite() or not isinstance(value.as_tuple().exponent, int) or value.as_tuple().exponent >= -2:
-        return format(value, "f")  # as recorded: "-1.0" stays "-1.0"
-    text = format(value.quantize(Decimal("0.01"), rounding=ROUND_DOWN), "f")
-    text = text.rstrip("0")
-    text = text + "0" if text.endswith(".") else text  # keep one decimal: 20.0001 reads 20.0
+    19.99, never as a misleading 20.00 on a "below 20" card, and -2.509 still shows at or below -2.5.
+
+    Values keep their recorded decimals ("-1.0" stays "-1.0"); `trim` drops trailing zeros instead ("20.0" -> "20",
+    "3.30" -> "3.3"), as the reason texts write percentages and doses."""
+    exponent = value.as_tuple().exponent
+    if not value.is_finite() or not isinstance(exponent, int) or exponent >= -2:
+        text = format(value, "f")  # as recorded
+    else:
+        text = format(value.quantize(Decimal("0.01"), rounding=ROUND_DOWN), "f").rstrip("0")
+        text = text + "0" if text.endswith(".") else text  # keep one decimal: 20.0001 reads 20.0
+        text = _unsigned_zero(text)  # -0.001 cut to two decimals is zero, not "-0.0"
+    if trim and "." in text:
+        text = _unsigned_zero(text.rstrip("0").rstrip("."))
+    return text
+
+
+def _unsigned_zero(text: str) -> str:
     return text[1:] if text.startswith("-") and set(text[1:]) <= {"0", "."} else text
 
 
@@ -122,6 +135,7 @@ def _environment(finalize: Any) -> Environment:
         finalize=finalize,
     )
     env.filters["domains"] = _domains
+    env.filters["trimmed"] = lambda value: display_decimal(value, trim=True)
     return env
 
 
@@ -172,6 +186,32 @@ class CardText:
 
 
 @dataclass(frozen=True)
+class DecisionTableText:
+    """The decision table's own words for a rule (RULES.md and the catalog page show them; cards do not)."""
+
+    trigger: str
+    summaries: Mapping[str, str]  # variant -> the table's summary template ({value_key} placeholders)
+
+
+class ReasonWords:
+    """How one rule words its reason codes (the rule file's `reasons:`): a code, or a record with a `code` field and
+    the values the wording cites. Templates of the rule call it as `reason(r)`."""
+
+    def __init__(self, templates: Mapping[str, Template]) -> None:
+        self.templates = dict(templates)
+
+    def __call__(self, reason: Any) -> str:
+        if isinstance(reason, Mapping):
+            code, context = str(reason["code"]), dict(reason)
+        else:
+            code, context = str(reason), {}
+        return " ".join(self.templates[code].render(context).split())
+
+
+TEMPLATE_GLOBALS = frozenset({"reason"})  # names the rule templates may use besides value keys and `variant`
+
+
+@dataclass(frozen=True)
 class RuleCard:
     rule_id: str
     title: str
@@ -184,6 +224,8 @@ class RuleCard:
     override_reasons: tuple[Mapping[str, str], ...]
     smart_link: bool
     seeds: Mapping[str, str]
+    decision_table: DecisionTableText
+    reason_words: ReasonWords
     source: Mapping[str, Any] = field(default_factory=dict)  # the YAML as loaded, for the catalog page
 
 
@@ -236,12 +278,23 @@ class Catalog:
         self.cards = dict(cards)
         self.specs = specs
 
+    def subset(self, rule_ids: Iterable[str]) -> Catalog:
+        """The catalog of these rules only (one service's rule set); itself when it holds no others."""
+        wanted = set(rule_ids)
+        if set(self.cards) <= wanted:
+            return self
+        return Catalog({k: v for k, v in self.cards.items() if k in wanted}, self.specs)
+
     def order(self, rule_id: str) -> int:
         card = self.cards.get(rule_id)
         return card.order if card else 10_000
 
     def ordered(self) -> list[RuleCard]:
         return sorted(self.cards.values(), key=lambda c: c.order)
+
+    def word_reason(self, rule_id: str, reason: Any) -> str:
+        """One reason of a rule's recommendation, as its card words it."""
+        return self.cards[rule_id].reason_words(reason)
 
     def text(self, recommendation: Recommendation) -> CardText:
         card = self.cards[recommendation.rule_id]
@@ -268,9 +321,11 @@ def rule_file_schema() -> dict[str, Any]:
     return schema
 
 
-def _compile(env: Environment, source: str, where: str, problems: list[str]) -> Template | None:
+def _compile(
+    env: Environment, source: str, where: str, problems: list[str], words: ReasonWords | None = None
+) -> Template | None:
     try:
-        return env.from_string(source)
+        return env.from_string(source, globals={"reason": words} if words is not None else None)
     except TemplateError as exc:
         problems.append(f"{where}: template does not compile: {exc}")
         return None
@@ -305,12 +360,19 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
     if spec is None:
         problems.append(f"{where}: rule id {rule_id} is not in decision_core.specs.RULE_SPECS")
         return None
-    summaries = {v: _compile(SUMMARY_ENV, t, f"{where}: summaries.{v}", problems) for v, t in data["summaries"].items()}
+    reason_templates = {
+        code: _compile(SUMMARY_ENV, t, f"{where}: reasons.{code}", problems)
+        for code, t in data.get("reasons", {}).items()
+    }
+    words = ReasonWords({code: t for code, t in reason_templates.items() if t is not None})
+    summaries = {
+        v: _compile(SUMMARY_ENV, t, f"{where}: summaries.{v}", problems, words) for v, t in data["summaries"].items()
+    }
     shorts = {
-        v: _compile(SUMMARY_ENV, t, f"{where}: short_summaries.{v}", problems)
+        v: _compile(SUMMARY_ENV, t, f"{where}: short_summaries.{v}", problems, words)
         for v, t in data.get("short_summaries", {}).items()
     }
-    detail = _compile(DETAIL_ENV, data["detail"], f"{where}: detail", problems)
+    detail = _compile(DETAIL_ENV, data["detail"], f"{where}: detail", problems, words)
     reasons = []
     for code in data.get("override_reasons", ()):
         reason = override_reason_registry().get(code)
@@ -319,7 +381,7 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
         else:
             reasons.append(reason)
     links = _links(data, where, problems)
-    if detail is None or None in summaries.values() or None in shorts.values():
+    if detail is None or None in summaries.values() or None in shorts.values() or None in reason_templates.values():
         return None
     return RuleCard(
         rule_id=rule_id,
@@ -333,11 +395,13 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
         override_reasons=tuple(reasons),
         smart_link=bool(data.get("smart_link", False)),
         seeds=dict(data.get("seeds", {})),
+        decision_table=DecisionTableText(data["decision_table"]["trigger"], dict(data["decision_table"]["summaries"])),
+        reason_words=words,
         source=data,
     )
 
 
-def contract_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
+def rule_file_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
     """Where a rule file disagrees with the decision core's contract for that rule."""
     where = f"{card.rule_id}.yaml"
     problems: list[str] = []
@@ -345,19 +409,28 @@ def contract_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
     if set(card.summaries) != variants:
         missing, extra = sorted(variants - set(card.summaries)), sorted(set(card.summaries) - variants)
         problems.append(f"{where}: summaries must cover exactly the spec variants (missing {missing}, unknown {extra})")
+    if set(card.decision_table.summaries) != variants:
+        problems.append(f"{where}: decision_table.summaries must cover exactly the spec variants")
     if set(card.short_summaries) - variants:
         problems.append(f"{where}: short_summaries for unknown variants {sorted(set(card.short_summaries) - variants)}")
     source = card.source
-    every_key = set(spec.keys) | set(spec.variant_key_docs) | {"variant"}
+    every_key = set(spec.all_keys()) | {"variant"} | TEMPLATE_GLOBALS
     unknown = _names(DETAIL_ENV, source["detail"]) - every_key
     if unknown:
         problems.append(f"{where}: detail uses keys the core does not provide: {sorted(unknown)}")
     for variant in variants & set(card.summaries):
-        allowed = spec.required_keys(variant)
+        allowed = spec.required_keys(variant) | TEMPLATE_GLOBALS
         for kind in ("summaries", "short_summaries"):
             text = source.get(kind, {}).get(variant)
             if text is not None and (unknown := _names(SUMMARY_ENV, text) - allowed):
                 problems.append(f"{where}: {kind}.{variant} uses keys not provided for this variant: {sorted(unknown)}")
+    codes = {code for key in spec.all_keys().values() for code in reason_codes(key.type)}
+    worded = set(card.reason_words.templates)
+    if worded != codes:
+        problems.append(
+            f"{where}: reasons must word exactly the spec's reason codes "
+            f"(missing {sorted(codes - worded)}, unknown {sorted(worded - codes)})"
+        )
     spec_seeds = {k for k in spec.evidence if k.startswith("S0")}
     if set(card.seeds) != spec_seeds:
         problems.append(
@@ -380,7 +453,7 @@ def render_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
     """Render every template of every variant with spec-shaped values: typical, all-optional-None, longest."""
     problems = []
     for variant in spec.variants:
-        keys = variant_keys(spec, variant)
+        keys = spec.keys_of(variant)
         for mode in ("typical", "none", "long"):
             values = sample_values(keys, mode)
             templates = [("summaries", card.summaries[variant])]
@@ -392,10 +465,28 @@ def render_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
                         problems.append(f"{card.rule_id}.yaml: {kind}.{variant} renders empty ({mode} values)")
                 if not card.detail.render(values, variant=variant).strip():
                     problems.append(f"{card.rule_id}.yaml: detail renders empty for {variant} ({mode} values)")
-            except (TemplateError, TypeError, ValueError, AttributeError) as exc:
+            except (TemplateError, TypeError, ValueError, AttributeError, KeyError) as exc:
                 problems.append(
                     f"{card.rule_id}.yaml: variant {variant} with {mode} values: {type(exc).__name__}: {exc}"
                 )
+    return problems + reason_problems(card, spec)
+
+
+def reason_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
+    """Word every reason code the spec allows, with sample values of the record that carries it."""
+    problems = []
+    for key in spec.all_keys().values():
+        for code in reason_codes(key.type):
+            if code not in card.reason_words.templates:
+                continue  # reported by rule_file_problems
+            fields = record_fields(reason_record(key.type, code))
+            for mode in ("typical", "long"):
+                reason: Any = {**{f: sample_of(t, mode) for f, t in fields.items()}, "code": code} if fields else code
+                try:
+                    if not card.reason_words(reason):
+                        problems.append(f"{card.rule_id}.yaml: reasons.{code} renders empty ({mode} values)")
+                except (TemplateError, TypeError, ValueError, AttributeError) as exc:
+                    problems.append(f"{card.rule_id}.yaml: reasons.{code}: {type(exc).__name__}: {exc}")
     return problems
 
 
@@ -428,7 +519,7 @@ def load_catalog_from(
         problems.append("two rule files share an order number")
     for rule_id, card in cards.items():
         if rule_id in specs:
-            problems.extend(contract_problems(card, specs[rule_id]))
+            problems.extend(rule_file_problems(card, specs[rule_id]))
     if problems:
         raise CatalogError(problems)
     return Catalog(cards, specs)

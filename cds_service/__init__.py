@@ -12,6 +12,7 @@ from cds_service.config import Settings
 
 if TYPE_CHECKING:
     from cds_service.auth import Authenticator
+    from cds_service.services import ServiceRegistry
 
 log = logging.getLogger("osteo_cds")
 
@@ -34,53 +35,45 @@ def log_startup_warnings(settings: Settings, authenticator: Authenticator) -> No
 
 
 def create_app(
-    settings: Settings | None = None, env: Mapping[str, str] | None = None, *, log_warnings: bool = True
+    settings: Settings | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    log_warnings: bool = True,
+    services: ServiceRegistry | None = None,
 ) -> Flask:
     """Build the app from `settings`, or from the OSTEO_CDS_* environment (or `env`) when none are given.
-    `log_warnings=False`: `osteo-cds serve` has logged them once in the gunicorn master, not once per worker."""
+    `log_warnings=False`: `osteo-cds serve` has logged them once in the gunicorn master, not once per worker.
+    `services`: the CDS services offered (default: cds_service.services.SERVICES).
+    Each part is set up by its own init_app, in this order; the blueprints are registered last."""
     from cards.catalog import default_catalog
-    from cds_service import root
+    from cds_service import card_catalog, errors, feedback, hooks, logs, operations, request_cycle, root, runtime
     from cds_service.auth import Authenticator
-    from cds_service.errors import register_error_handlers
-    from cds_service.fhir_client import FhirClient
-    from cds_service.hooks import bp
-    from cds_service.logs import configure_logging
-    from cds_service.queries import queries_for
-    from cds_service.runtime import Runtime
-    from cds_service.store import Store
+    from cds_service.services import SERVICES
     from fhir_mappings.extract import warm_up
     from fhir_mappings.terminology import load_terminology
 
     settings = settings or Settings.from_env(env)
-    configure_logging(settings.log_level)
-    terminology = load_terminology(settings.extra_codes)  # refuses to start on a malformed local-codes file
-    warm_up(terminology)  # FHIR models loaded now, not on the first clinician's request
-
-    authenticator = Authenticator.from_settings(settings)  # required mode: refuses to start if misconfigured
-
-    warnings = startup_warnings(settings)
-    if log_warnings:
-        log_startup_warnings(settings, authenticator)
-
     app = Flask(__name__)
+    logs.init_app(app, settings)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["osteo_cds"] = Runtime(
-        settings=settings,
-        store=Store(settings.database_url),
-        authenticator=authenticator,
-        fhir_client=FhirClient(
-            timeout=settings.fhir_timeout,
-            max_pages=settings.fhir_max_pages,
-            max_resources=settings.fhir_max_resources,
-            max_bytes=settings.fhir_max_bytes,
-        ),
+    terminology = load_terminology(settings.extra_codes)  # refuses to start on a malformed local-codes file
+    warm_up(terminology)  # FHIR models loaded now, not on the first clinician's request
+    authenticator = Authenticator.from_settings(settings)  # required mode: refuses to start if misconfigured
+    if log_warnings:
+        log_startup_warnings(settings, authenticator)
+    runtime.init_app(
+        app,
+        settings,
         terminology=terminology,
-        queries=queries_for(terminology),
+        authenticator=authenticator,
         catalog=default_catalog(),
-        warnings=tuple(warnings),
+        warnings=tuple(startup_warnings(settings)),
+        services=services or SERVICES,
     )
-    register_error_handlers(app)
-    app.register_blueprint(bp)
+    errors.init_app(app)
+    request_cycle.init_app(app)  # JWT check, CORS, headers, request log and metrics, for every blueprint
+    for blueprint in (hooks.bp, feedback.bp, card_catalog.bp, operations.bp):
+        app.register_blueprint(blueprint)
     app.register_blueprint(root.bp)  # GET /, /openapi.json, discovery URLs with a trailing slash, CORS refusals
     return app

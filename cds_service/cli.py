@@ -227,7 +227,8 @@ def _evaluate(path: Path, now_text: str | None, as_json: bool) -> int:
     from cards.catalog import default_catalog
     from cds_service.errors import CdsError
     from cds_service.json_body import JsonRejected, parse_json
-    from cds_service.render import RenderOptions
+    from cds_service.runtime import render_options
+    from cds_service.services import PATIENT_VIEW
     from fhir_mappings.terminology import load_terminology
 
     try:
@@ -241,7 +242,7 @@ def _evaluate(path: Path, now_text: str | None, as_json: bool) -> int:
     now = parse_datetime(now_text, "--now") if now_text else datetime.now(UTC)
     settings = Settings.from_env()
     terminology = load_terminology(settings.extra_codes)
-    options = RenderOptions.from_settings(settings)
+    options = render_options(settings, PATIENT_VIEW.id)
     try:
         if isinstance(document, dict) and document.get("resourceType") == "Bundle":
             cards = _cards_of_bundle(path, document, now, terminology, default_catalog(), options)
@@ -269,6 +270,7 @@ def _cards_of_bundle(
 ) -> list[dict[str, Any]]:
     from cds_service.errors import CdsError
     from cds_service.pipeline import evaluate_resources
+    from cds_service.services import PATIENT_VIEW
 
     resources = [
         e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)
@@ -277,7 +279,13 @@ def _cards_of_bundle(
     if len(patients) != 1:
         raise CdsError(400, f"a Bundle must hold exactly one Patient (found {len(patients)}); {_ACCEPTED_FILES}")
     evaluation = evaluate_resources(
-        resources, now, str(patients[0].get("id", "unknown")), terminology, catalog, render_options=options
+        PATIENT_VIEW,
+        resources,
+        now,
+        str(patients[0].get("id", "unknown")),
+        terminology,
+        catalog,
+        render_options=options,
     )
     return [c.card for c in evaluation.cards]
 
@@ -287,13 +295,14 @@ def _cards_of_hook_request(
 ) -> list[dict[str, Any]]:
     """The service's own pipeline on the request, with its prefetch only: a file is evaluated offline, so the
     fhirServer it names is not contacted and data missing from the prefetch counts as unavailable."""
-    from cds_service.discovery import HOOK
     from cds_service.fhir_client import FhirClient
     from cds_service.pipeline import run_hook
-    from cds_service.queries import queries_for
+    from cds_service.services import PATIENT_VIEW
     from cds_service.validation import parse_hook_request
 
-    hook = dataclasses.replace(parse_hook_request(body, expected_hook=HOOK), fhir_server=None, access_token=None)
+    hook = dataclasses.replace(
+        parse_hook_request(body, PATIENT_VIEW.hook, PATIENT_VIEW.context_schema), fhir_server=None, access_token=None
+    )
     client = FhirClient(  # never calls out (no fhirServer); its limits apply to the prefetch as in the service
         timeout=settings.fhir_timeout,
         max_pages=settings.fhir_max_pages,
@@ -302,7 +311,15 @@ def _cards_of_hook_request(
     )
     try:
         evaluation = run_hook(
-            hook, now, queries_for(terminology), client, settings.hook_deadline, terminology, catalog, options
+            PATIENT_VIEW,
+            hook,
+            now,
+            PATIENT_VIEW.queries(terminology),
+            client,
+            settings.hook_deadline,
+            terminology,
+            catalog,
+            options,
         )
     finally:
         client.close()
@@ -332,10 +349,11 @@ def format_cards(cards: Sequence[dict[str, Any]], now: datetime) -> str:
 
 def _catalog(out: Path) -> int:
     from cards.catalog import default_catalog
-    from cds_service.catalog_page import write_catalog
-    from cds_service.render import RenderOptions
+    from cards.catalog_page import write_catalog
+    from cds_service.runtime import render_options
+    from cds_service.services import PATIENT_VIEW
 
-    written = write_catalog(out, default_catalog(), RenderOptions.from_settings(Settings.from_env()))
+    written = write_catalog(out, default_catalog(), render_options(Settings.from_env(), PATIENT_VIEW.id))
     print(f"Wrote {written[0]} and {len(written) - 1} example files in {out / 'examples'}")
     return 0
 

@@ -99,7 +99,9 @@ def log_refusal(status: int, issues: Sequence[Issue], reason: str | None = None)
     )
 
 
-def register_error_handlers(app: Flask) -> None:
+def init_app(app: Flask) -> None:
+    """Every error answers with an OperationOutcome; nothing else of an exception reaches the client or the log."""
+
     @app.errorhandler(CdsError)
     def _cds_error(error: CdsError) -> Response:
         # A failed JWT check raises its 401 from the AuthFailure whose reason code it has just logged: repeat it.

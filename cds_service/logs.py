@@ -10,6 +10,12 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from cds_service.config import Settings
 
 ALLOWED_FIELDS = frozenset(
     {
@@ -70,3 +76,9 @@ def configure_logging(level: str = "INFO") -> None:
     logger.propagate = True  # lets pytest's caplog see the records in tests
     # urllib3 logs request URLs (which carry the patient id) at DEBUG: keep it quiet whatever the root level.
     logging.getLogger("urllib3").setLevel(logging.ERROR)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """JSON log lines at the configured level, before any other part logs."""
+    del app  # the service's loggers are process-wide; the app is the argument every init_app takes
+    configure_logging(settings.log_level)

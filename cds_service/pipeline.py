@@ -1,4 +1,6 @@
-"""One path from FHIR data to cards, shared by the HTTP hook and `osteo-cds evaluate`."""
+"""One path from a hook call to cards, for every registered service: resolve the data (prefetch, else the FHIR
+server) -> extract the facts -> evaluate the service's rule set -> render the cards. Shared by the HTTP hooks and
+`osteo-cds evaluate`; a service brings only what differs (cds_service.services.CdsService)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from cards.catalog import Catalog
+from cards.render import RenderedCard, RenderOptions, render_cards
 from cds_service.errors import CdsError, Issue
 from cds_service.fhir_client import Deadline, FhirClient
-from cds_service.prefetch import resolve
+from cds_service.prefetch import Resolution, resolve
 from cds_service.queries import DataQuery
-from cds_service.render import RenderedCard, RenderOptions, render_cards
+from cds_service.services import CdsService
 from cds_service.validation import HookRequest
-from decision_core import evaluate
+from decision_core.facts import PatientFacts
 from decision_core.model import Recommendation
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import PatientFacts
 from fhir_mappings.terminology import Terminology
 
 log = logging.getLogger("osteo_cds.pipeline")
@@ -31,32 +33,36 @@ class Evaluation:
     cards: list[RenderedCard]
 
 
+def evaluate(
+    service: CdsService, facts: PatientFacts, now: datetime, context: Mapping[str, Any]
+) -> list[Recommendation]:
+    """The service's rule set (the decision core) on the facts."""
+    return service.rule_set(facts, now, context)
+
+
 def evaluate_resources(
+    service: CdsService,
     resources: Iterable[Mapping[str, Any]],
     now: datetime,
     patient_id: str,
     terminology: Terminology,
     catalog: Catalog,
     *,
+    context: Mapping[str, Any] | None = None,
     unavailable: frozenset[str] = frozenset(),
     partial: frozenset[str] = frozenset(),
     render_options: RenderOptions | None = None,
 ) -> Evaluation:
+    """Facts -> evaluate -> render, for resources already at hand."""
     facts = extract_facts(resources, now, unavailable=unavailable, partial=partial, terminology=terminology)
-    recommendations = evaluate(facts, now)
+    recommendations = evaluate(service, facts, now, context or {"patientId": patient_id})
     return Evaluation(facts, recommendations, render_cards(recommendations, catalog, patient_id, render_options))
 
 
-def run_hook(
-    hook: HookRequest,
-    now: datetime,
-    queries: tuple[DataQuery, ...],
-    client: FhirClient,
-    deadline_seconds: float,
-    terminology: Terminology,
-    catalog: Catalog,
-    render_options: RenderOptions | None = None,
-) -> Evaluation:
+def resolve_data(
+    hook: HookRequest, queries: tuple[DataQuery, ...], client: FhirClient, deadline_seconds: float
+) -> Resolution:
+    """Every query from prefetch or the FHIR server; 412 when a required one cannot be obtained."""
     resolution = resolve(
         queries,
         hook.patient_id,
@@ -78,12 +84,30 @@ def run_hook(
                 )
             ],
         )
+    return resolution
+
+
+def run_hook(
+    service: CdsService,
+    hook: HookRequest,
+    now: datetime,
+    queries: tuple[DataQuery, ...],
+    client: FhirClient,
+    deadline_seconds: float,
+    terminology: Terminology,
+    catalog: Catalog,
+    render_options: RenderOptions | None = None,
+) -> Evaluation:
+    """The whole pipeline for one validated hook request of `service` (`queries`: the service's data queries)."""
+    resolution = resolve_data(hook, queries, client, deadline_seconds)
     evaluation = evaluate_resources(
+        service,
         resolution.resources(),
         now,
         hook.patient_id,
         terminology,
         catalog,
+        context=hook.context,
         unavailable=resolution.unavailable_domains(queries),
         partial=resolution.partial_domains(queries),
         render_options=render_options,

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from flask import Blueprint, Response, current_app, request
 
-from cds_service.discovery import SERVICE_ID, TITLE
 from cds_service.errors import refusals
+from cds_service.services import PATIENT_VIEW
 from cds_service.validation import schema
 
 bp = Blueprint("root", __name__)
@@ -49,8 +49,8 @@ def _links() -> dict[str, str]:
     base = _base_url()
     return {
         "discovery": f"{base}/cds-services",
-        "service": f"{base}/cds-services/{SERVICE_ID}",
-        "catalog": f"{base}/cds-services/{SERVICE_ID}/catalog",
+        "service": f"{base}/cds-services/{PATIENT_VIEW.id}",
+        "catalog": f"{base}/cds-services/{PATIENT_VIEW.id}/catalog",
         "openapi": f"{base}{OPENAPI_PATH}",
         "health": f"{base}/healthz",
         "readiness": f"{base}/readyz",
@@ -67,7 +67,7 @@ def index() -> Response:
     )
     about: dict[str, Any] = {
         "name": "osteo-cds",
-        "title": TITLE,
+        "title": PATIENT_VIEW.title,
         "version": _package_version(),
         "description": description,
         "links": links,
@@ -79,7 +79,7 @@ def index() -> Response:
         )
         page = (
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>osteo-cds</title></head><body>'
-            f"<h1>osteo-cds {html.escape(_package_version())}</h1><p>{html.escape(TITLE)}.</p>"
+            f"<h1>osteo-cds {html.escape(_package_version())}</h1><p>{html.escape(PATIENT_VIEW.title)}.</p>"
             f"<p>{html.escape(description)}</p><ul>{items}</ul></body></html>"
         )
         response = Response(page, mimetype="text/html")

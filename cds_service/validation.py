@@ -141,8 +141,9 @@ class HookRequest:
         return f"HookRequest(hook={self.hook!r}, hook_instance={self.hook_instance!r})"
 
 
-def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
-    """Validate a HookRequest for a service of `expected_hook`; raise CdsError(400) with every problem found."""
+def parse_hook_request(body: Any, expected_hook: str, context_schema: str = "patient-view-context") -> HookRequest:
+    """Validate a HookRequest for a service of `expected_hook` whose context must satisfy `context_schema`
+    (cds_service/schemas/<name>.schema.json); raise CdsError(400) with every problem found."""
     issues = schema_issues("hook-request", body)
     if not issues:
         if body["hook"] != expected_hook:
@@ -154,7 +155,7 @@ def parse_hook_request(body: Any, expected_hook: str) -> HookRequest:
                 )
             )
         else:
-            issues.extend(schema_issues("patient-view-context", body["context"], prefix="context"))
+            issues.extend(schema_issues(context_schema, body["context"], prefix="context"))
         if "fhirServer" in body and not _usable_url(body["fhirServer"]):
             issues.append(Issue("'fhirServer' is not a valid URL.", code="value", expression=("fhirServer",)))
     if issues:

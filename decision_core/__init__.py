@@ -4,9 +4,10 @@ No Flask, no FHIR, no I/O. `evaluate(facts, now)` is the entry point.
 """
 
 from .assessment import Assessment, assess
-from .evaluate import evaluate
+from .engine import evaluate
 from .model import ActionKind, Indicator, Recommendation, SuggestedAction
-from .specs import RULE_ORDER, RULE_SPECS, RuleSpec, VariantSpec
+from .rule_spec import RuleSpec, VariantSpec
+from .specs import RULE_ORDER, RULE_SPECS
 from .thresholds import THRESHOLDS
 
 __all__ = [

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from fhir_mappings.facts import (
+from .dates import add_months, as_date, within_months_before
+from .dxa import BmdCategory, DxaAssessment, SiteValue, assess_dxa
+from .facts import (
     ConditionConcept,
     ConditionFact,
+    DataDomain,
+    DataIssue,
+    DrugClass,
+    IssueKind,
     MenopauseStatus,
     PatientFacts,
     PlannedProcedure,
     Sex,
 )
-
-from .dates import add_months, as_date, within_months_before
-from .dxa import BmdCategory, DxaAssessment, assess_dxa
-from .fractures import FractureAssessment, FractureGroup, FragilityFracture, assess_fractures
+from .fractures import FractureAssessment, FragilityFracture, assess_fractures
 from .frax import FraxAssessment, FraxReading, assess_frax
 from .glucocorticoids import GcExposure, assess_glucocorticoids
-from .issues import CoreIssue
 from .labs import LabAssessment, assess_labs
 from .population import Population, PopulationPath, population_path
 from .therapy import TherapyAssessment, assess_therapy, is_on_therapy_on
@@ -43,22 +46,27 @@ SECONDARY_OSTEOPOROSIS_CONCEPTS = frozenset(
 )
 
 
-def fmt_number(value: Decimal) -> str:
-    """Plain text for a number: at most 2 decimals, truncated (keeps '>= limit' and '< limit' true)."""
-    truncated = value.quantize(Decimal("0.01"), rounding=ROUND_DOWN) if value.as_tuple().exponent < -2 else value
-    text = format(truncated, "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
-
-
 @dataclass(frozen=True, slots=True)
 class Reason:
-    code: str
-    text: str
+    """Why a criterion is met, as a code and the values that show it; the card words it (cards/rules/*.yaml)."""
 
-    def as_value(self) -> dict[str, str]:
-        return {"code": self.code, "text": self.text}
+    code: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_value(self) -> dict[str, Any]:
+        return {"code": self.code, **self.values}
+
+
+def _fracture_reason(code: str, f: FragilityFracture) -> Reason:
+    return Reason(code, {"site": str(f.site), "onset": f.onset})
+
+
+def _t_score_reason(code: str, t: SiteValue) -> Reason:
+    return Reason(code, {"t_score": t.value, "site": t.label})
+
+
+def _frax_reason(code: str, measure: str, percent: Decimal, threshold: Decimal) -> Reason:
+    return Reason(code, {"measure": measure, "percent": percent, "threshold": threshold})
 
 
 class AcrCategory(StrEnum):
@@ -84,7 +92,7 @@ class RiskTier(StrEnum):
 @dataclass(frozen=True, slots=True)
 class AcrAssessment:
     category: AcrCategory
-    basis: tuple[str, ...]
+    basis: tuple[Reason, ...]  # criteria met, as codes and values
     age_column: str  # ">=40" or "<40"
     needs_frax: bool
 
@@ -107,7 +115,7 @@ class Assessment:
     spinal_procedure: PlannedProcedure | None
     bhc_reasons: tuple[str, ...]
     risk_tier: RiskTier | None
-    issues: tuple[CoreIssue, ...]  # found by the core (DATA-03)
+    issues: tuple[DataIssue, ...]  # found by the core (DATA-03)
     incomplete_domains: frozenset[str]
 
     # --- convenience ---
@@ -184,37 +192,27 @@ def _clinical_osteoporosis(dxa: DxaAssessment, fractures: FractureAssessment) ->
     return None
 
 
-def _fracture_text(f: FragilityFracture) -> str:
-    names = {
-        FractureGroup.HIP: "hip",
-        FractureGroup.VERTEBRAL: "vertebral",
-    }
-    name = names.get(f.group, str(f.site).replace("-", " "))
-    when = f.onset.isoformat() if f.onset else "date not recorded"
-    return f"prior {name} fracture {when}"
-
-
 def _tx01_reasons(dxa: DxaAssessment, fractures: FractureAssessment, frax: FraxAssessment) -> tuple[Reason, ...]:
     th = THRESHOLDS
     reasons: list[Reason] = []
     for f in fractures.qualifying_hip_vertebral[:1]:
-        reasons.append(Reason("hip-vertebral-fracture", _fracture_text(f)))
+        reasons.append(_fracture_reason("hip-vertebral-fracture", f))
     if dxa.category == BmdCategory.OSTEOPOROSIS and dxa.lowest_t is not None:
-        reasons.append(Reason("osteoporosis-dxa", f"T-score {dxa.lowest_t.value} {dxa.lowest_t.label}"))
+        reasons.append(_t_score_reason("osteoporosis-dxa", dxa.lowest_t))
     elif dxa.historical_osteoporosis is not None:
         h = dxa.historical_osteoporosis
         reasons.append(
-            Reason("osteoporosis-historical", f"T-score {h.value} {h.label} on DXA {h.effective.isoformat()}")
+            Reason("osteoporosis-historical", {"t_score": h.value, "site": h.label, "dxa_date": h.effective})
         )
     if dxa.lowest_t is not None and dxa.lowest_t.value < th.t_normal_min:
         for f in fractures.qualifying_other_major[:1]:
-            reasons.append(Reason("other-major-fracture", f"{_fracture_text(f)} with low bone mass"))
+            reasons.append(_fracture_reason("other-major-fracture", f))
     reading = frax.valid
     if dxa.low_bone_mass and reading is not None and reading.at_treatment_threshold:
         if reading.mof is not None and reading.mof >= th.frax_mof_treat:
-            reasons.append(Reason("frax", f"FRAX MOF {fmt_number(reading.mof)}% >=20%"))
+            reasons.append(_frax_reason("frax", "mof", reading.mof, th.frax_mof_treat))
         if reading.hip is not None and reading.hip >= th.frax_hip_treat:
-            reasons.append(Reason("frax", f"FRAX hip {fmt_number(reading.hip)}% >=3%"))
+            reasons.append(_frax_reason("frax", "hip", reading.hip, th.frax_hip_treat))
     return tuple(reasons)
 
 
@@ -232,31 +230,31 @@ def _tx02_reasons(
     on_therapy_fx = [f for f in qualifying if f.on_therapy]
     reasons: list[Reason] = []
     if on_therapy_fx:
-        reasons.append(Reason("fracture-on-therapy", f"{_fracture_text(on_therapy_fx[0])} on therapy"))
+        reasons.append(_fracture_reason("fracture-on-therapy", on_therapy_fx[0]))
     if therapy.on_therapy:
         return tuple(reasons)  # on current therapy only (c) applies
     recent = [f for f in qualifying if f.recent]
     if recent:
-        reasons.append(Reason("recent-fracture", f"{_fracture_text(recent[0]).replace('prior ', '')} (<12 months)"))
+        reasons.append(_fracture_reason("recent-fracture", recent[0]))
     if len(qualifying) >= 2:
-        reasons.append(Reason("multiple-fractures", f"{len(qualifying)} fragility fractures"))
+        reasons.append(Reason("multiple-fractures", {"count": len(qualifying)}))
     if dxa.lowest_t is not None and dxa.lowest_t.value < th.t_very_high_risk_below:
-        reasons.append(Reason("very-low-t", f"T-score {dxa.lowest_t.value} {dxa.lowest_t.label}"))
+        reasons.append(_t_score_reason("very-low-t", dxa.lowest_t))
     reading = frax.valid
     if reading is not None and reading.very_high:
         if reading.mof is not None and reading.mof > th.frax_mof_very_high:
-            reasons.append(Reason("frax-very-high", f"FRAX MOF {fmt_number(reading.mof)}% >30%"))
+            reasons.append(_frax_reason("frax-very-high", "mof", reading.mof, th.frax_mof_very_high))
         if reading.hip is not None and reading.hip > th.frax_hip_very_high:
-            reasons.append(Reason("frax-very-high", f"FRAX hip {fmt_number(reading.hip)}% >4.5%"))
+            reasons.append(_frax_reason("frax-very-high", "hip", reading.hip, th.frax_hip_very_high))
     if gc.very_high_dose:
-        reasons.append(Reason("glucocorticoid-high-dose", f"prednisone-eq {fmt_number(gc.gc_dose)} mg/day"))
+        reasons.append(Reason("glucocorticoid-high-dose", {"dose_mg": gc.gc_dose}))
     for c in facts.conditions:
         if (
             c.concept == ConditionConcept.INJURIOUS_FALL
             and c.onset is not None
             and within_months_before(c.onset, today, th.recent_fracture_months)
         ):
-            reasons.append(Reason("injurious-fall", f"injurious fall {c.onset.isoformat()}"))
+            reasons.append(Reason("injurious-fall", {"onset": c.onset}))
             break
     return tuple(reasons)
 
@@ -275,64 +273,64 @@ def _acr(
     frax_usable = older and age <= th.frax_max_age  # FRAX is defined for ages 40-90 only
     column = ">=40" if older else "<40"
     fracture = fractures.mechanism_fragility[0] if fractures.mechanism_fragility else None
-    very_high: list[str] = []
+    very_high: list[Reason] = []
     if fracture is not None:
-        very_high.append("prior fracture")
+        very_high.append(Reason("prior-fracture"))
     if gc.very_high_dose or (not older and gc.gc_dose >= th.gc_very_high_dose_mg):
-        very_high.append(f"prednisone-eq {fmt_number(gc.gc_dose)} mg/day or >=5 g/year")
+        very_high.append(Reason("very-high-dose", {"dose_mg": gc.gc_dose}))
     reading = frax.valid
     lowest_t = dxa.lowest_t
     if older:
         if lowest_t is not None and lowest_t.value <= th.t_acr_very_high_max:
-            very_high.append(f"T-score {lowest_t.value} {lowest_t.label}")
+            very_high.append(_t_score_reason("t-score", lowest_t))
         if reading is not None and (
             (reading.mof is not None and reading.mof >= th.frax_mof_very_high)
             or (reading.hip is not None and reading.hip >= th.frax_hip_very_high)
         ):
-            very_high.append("GC-adjusted FRAX MOF >=30% or hip >=4.5%")
+            very_high.append(Reason("frax-very-high"))
     if very_high:
         return AcrAssessment(AcrCategory.VERY_HIGH, tuple(very_high), column, frax_usable and reading is None)
     if not older:
         z = dxa.latest_valid.lowest_z if dxa.latest_valid else None
         if dxa.latest_valid is None:
-            return AcrAssessment(AcrCategory.NOT_ASSESSABLE, ("no DXA",), column, False)
+            return AcrAssessment(AcrCategory.NOT_ASSESSABLE, (Reason("no-dxa"),), column, False)
         if gc.moderate_young_dose:
             if z is None:
-                return AcrAssessment(AcrCategory.NOT_ASSESSABLE, ("no Z-score on DXA",), column, False)
+                return AcrAssessment(AcrCategory.NOT_ASSESSABLE, (Reason("no-z-score"),), column, False)
             if z.value < th.z_acr_moderate_below:
                 return AcrAssessment(
                     AcrCategory.MODERATE,
-                    (f"Z-score {z.value} {z.label} with >=7.5 mg/day >=6 months",),
+                    (Reason("z-score-with-dose", {"z_score": z.value, "site": z.label}),),
                     column,
                     False,
                 )
-        return AcrAssessment(AcrCategory.LOW, ("no ACR risk criterion met",), column, False)
+        return AcrAssessment(AcrCategory.LOW, (Reason("no-criterion"),), column, False)
     if lowest_t is None and reading is None:
-        return AcrAssessment(AcrCategory.NOT_ASSESSABLE, ("no DXA and no valid FRAX",), column, frax_usable)
-    high: list[str] = []
-    moderate: list[str] = []
+        return AcrAssessment(AcrCategory.NOT_ASSESSABLE, (Reason("no-dxa-no-frax"),), column, frax_usable)
+    high: list[Reason] = []
+    moderate: list[Reason] = []
     if lowest_t is not None:
         if lowest_t.value <= th.t_osteoporosis_max:
-            high.append(f"T-score {lowest_t.value} {lowest_t.label}")
+            high.append(_t_score_reason("t-score", lowest_t))
         elif lowest_t.value <= th.t_normal_min:  # ACR puts T = -1.0 in moderate
-            moderate.append(f"T-score {lowest_t.value} {lowest_t.label}")
+            moderate.append(_t_score_reason("t-score", lowest_t))
     if reading is not None:
         if (reading.mof is not None and reading.mof >= th.frax_mof_treat) or (
             reading.hip is not None and reading.hip >= th.frax_hip_treat
         ):
-            high.append("GC-adjusted FRAX MOF 20-<30% or hip 3-<4.5%")
+            high.append(Reason("frax-high"))
         elif (reading.mof is not None and reading.mof >= th.frax_mof_acr_moderate) or (
             reading.hip is not None and reading.hip > th.frax_hip_acr_moderate_above
         ):
-            moderate.append("GC-adjusted FRAX MOF 10-<20% or hip >1-<3%")
+            moderate.append(Reason("frax-moderate"))
     if high:
         return AcrAssessment(AcrCategory.HIGH, tuple(high), column, frax_usable and reading is None)
     if moderate:
         return AcrAssessment(AcrCategory.MODERATE, tuple(moderate), column, frax_usable and reading is None)
     if frax_usable and (reading is None or not reading.complete):
         # T > -1.0 alone cannot exclude moderate risk at >= 40: FRAX is needed (closest safe reading).
-        return AcrAssessment(AcrCategory.NOT_ASSESSABLE, ("FRAX needed",), column, True)
-    return AcrAssessment(AcrCategory.LOW, ("no ACR risk criterion met",), column, False)
+        return AcrAssessment(AcrCategory.NOT_ASSESSABLE, (Reason("frax-needed"),), column, True)
+    return AcrAssessment(AcrCategory.LOW, (Reason("no-criterion"),), column, False)
 
 
 def _spinal_procedure(facts: PatientFacts, today: date) -> PlannedProcedure | None:
@@ -404,6 +402,11 @@ def _risk_tier(
     return RiskTier.NORMAL
 
 
+def _reported(facts: PatientFacts, kind: IssueKind, topic: DrugClass) -> bool:
+    """The extraction already names this problem: DATA-03 lists each finding once."""
+    return any(i.kind is kind and i.topic is topic for i in facts.data_issues)
+
+
 def assess(facts: PatientFacts, now: date | datetime) -> Assessment:
     today = as_date(now)
     age = facts.age_on(today)
@@ -426,20 +429,35 @@ def assess(facts: PatientFacts, now: date | datetime) -> Assessment:
     tx01 = _tx01_reasons(dxa, fractures, frax) if adult50 else ()
     tx02 = _tx02_reasons(facts, today, dxa, fractures, frax, gc, therapy) if adult50 else ()
     acr = _acr(path, dxa, fractures, frax, gc) if gc.qualifies else None
-    issues: list[CoreIssue] = [*dxa.issues, *gc.issues, *labs.issues]
-    if therapy.denosumab.records_without_dates:
-        issues.append(CoreIssue("Denosumab", "listed without any administration date", None, ("SAFE-01", "SAFE-03")))
+    issues: list[DataIssue] = [*dxa.issues, *gc.issues, *labs.issues]
+    if therapy.denosumab.records_without_dates and not _reported(facts, IssueKind.NO_DOSE_DATE, DrugClass.DENOSUMAB):
+        issues.append(
+            DataIssue(
+                "Denosumab",
+                "listed without any administration date",
+                kind=IssueKind.NO_DOSE_DATE,
+                domain=DataDomain.MEDICATIONS,
+                topic=DrugClass.DENOSUMAB,
+            )
+        )
     if adult50 and dxa.latest_valid is not None and dxa.latest_with_t is None:
         issues.append(
-            CoreIssue(
+            DataIssue(
                 f"DXA {dxa.latest_valid.date.isoformat()}",
                 "no T-score at a diagnostic site",
-                None,
-                ("DX-01",),
+                kind=IssueKind.NO_DIAGNOSTIC_T_SCORE,
+                domain=DataDomain.DXA,
             )
         )
     if facts.birth_date is None:
-        issues.append(CoreIssue("Birth date", "missing: age-based rules could not run", None, ("DX-01", "DX-02")))
+        issues.append(
+            DataIssue(
+                "Birth date",
+                "missing: age-based rules could not run",
+                kind=IssueKind.MISSING,
+                domain=DataDomain.PATIENT,
+            )
+        )
     d = therapy.denosumab
     denosumab_overdue = d.last_dose is not None and not d.follow_on and d.due is not None and today > d.due
     return Assessment(

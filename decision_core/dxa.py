@@ -10,10 +10,8 @@ from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 
-from fhir_mappings.facts import BoneSite, DxaMeasurement, DxaStudy, ScoreKind
-
 from .dates import add_months, months_between
-from .issues import CoreIssue
+from .facts import BoneSite, DataDomain, DataIssue, DxaMeasurement, DxaStudy, IssueKind, ScoreKind
 from .thresholds import THRESHOLDS
 
 # Tie-break order for the lowest score (C-04: LS, FN, TH, R33).
@@ -184,7 +182,7 @@ class DxaAssessment:
     historical_osteoporosis: SiteValue | None  # persistence: an earlier study with lowest T <= -2.5
     age_months: int | None  # of latest_with_t (or latest_valid when no T)
     stale: bool  # latest diagnostic study > 24 months old
-    issues: tuple[CoreIssue, ...]
+    issues: tuple[DataIssue, ...]
 
     @property
     def has_valid(self) -> bool:
@@ -219,17 +217,18 @@ def assess_dxa(
     th = THRESHOLDS
     ordered = sorted(studies, key=lambda s: s.date, reverse=True)
     readings = tuple(read_study(s, issue_records) for s in ordered)
-    issues: list[CoreIssue] = []
+    issues: list[DataIssue] = []
     for reading in readings:
         if reading.valid:
             continue
         for value in reading.excluded:
             issues.append(
-                CoreIssue(
-                    item=_issue_item(value, reading.date),
-                    reason=value.reason,
-                    record=value.record,
-                    affects=("DX-01", "DX-02", "TX-01", "RISK-01"),
+                DataIssue(
+                    _issue_item(value, reading.date),
+                    value.reason,
+                    value.record,
+                    kind=IssueKind.STUDY_NOT_USABLE,
+                    domain=DataDomain.DXA,
                 )
             )
     # Implausible values inside otherwise usable studies are still data-quality problems worth naming.
@@ -239,11 +238,12 @@ def assess_dxa(
         for value in reading.excluded:
             if "outside" in value.reason or value.reason == "recorded as a data issue":
                 issues.append(
-                    CoreIssue(
-                        item=_issue_item(value, reading.date),
-                        reason=value.reason,
-                        record=value.record,
-                        affects=("DX-01", "DX-02"),
+                    DataIssue(
+                        _issue_item(value, reading.date),
+                        value.reason,
+                        value.record,
+                        kind=IssueKind.VALUE_EXCLUDED,
+                        domain=DataDomain.DXA,
                     )
                 )
     last_study_date = readings[0].date if readings else None

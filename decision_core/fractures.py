@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from fhir_mappings.facts import Fracture, FractureSite
-
 from .dates import within_months_before
+from .facts import Fracture, FractureSite
 from .thresholds import THRESHOLDS
 
 

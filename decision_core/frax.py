@@ -8,9 +8,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from fhir_mappings.facts import FraxResult
-
 from .dates import add_months
+from .facts import FraxResult
 from .thresholds import THRESHOLDS
 
 

@@ -6,10 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from fhir_mappings.facts import DrugClass, MedicationExposure, MedicationStatus
-
 from .dates import add_months
-from .issues import CoreIssue
+from .facts import DataDomain, DataIssue, DrugClass, IssueKind, MedicationExposure, MedicationStatus
 from .thresholds import THRESHOLDS
 
 # mg of prednisone per mg of drug, from the US prednisolone label ratios quoted in C-07
@@ -66,7 +64,7 @@ class GcExposure:
     moderate_young_dose: bool  # >= 7.5 mg/d for >= 6 months (ACR22, adults < 40)
     frax_input_yes: bool  # FRAX definition: >= 5 mg/d for >= 3 months, past or present
     drugs: tuple[str, ...]  # drugs of the current/recent run
-    issues: tuple[CoreIssue, ...]
+    issues: tuple[DataIssue, ...]
 
 
 def _is_systemic(exposure: MedicationExposure) -> bool:
@@ -155,23 +153,32 @@ def _cumulative_12_months(courses: list[GcCourse], today: date) -> Decimal:
     return total
 
 
+def _gc_issue(e: MedicationExposure, reason: str, kind: IssueKind) -> DataIssue:
+    return DataIssue(
+        f"Glucocorticoid {e.display}",
+        reason,
+        e.record,
+        kind=kind,
+        domain=DataDomain.MEDICATIONS,
+        topic=DrugClass.GLUCOCORTICOID,
+    )
+
+
 def assess_glucocorticoids(exposures: tuple[MedicationExposure, ...], today: date) -> GcExposure:
     th = THRESHOLDS
     courses: list[GcCourse] = []
-    issues: list[CoreIssue] = []
+    issues: list[DataIssue] = []
     for e in exposures:
         if e.drug_class != DrugClass.GLUCOCORTICOID or not _is_systemic(e):
             continue
         dose = prednisone_equivalent(e)
         if dose is None:
-            issues.append(CoreIssue(f"Glucocorticoid {e.display}", "no dose recorded", e.record, ("GC-01",)))
+            issues.append(_gc_issue(e, "no dose recorded", IssueKind.NO_DOSE))
             continue
         course = _course(e, dose, today)
         if course is None:
             if e.status == MedicationStatus.ACTIVE:
-                issues.append(
-                    CoreIssue(f"Glucocorticoid {e.display}", "no start date: duration unknown", e.record, ("GC-01",))
-                )
+                issues.append(_gc_issue(e, "no start date: duration unknown", IssueKind.NO_START_DATE))
             continue
         courses.append(course)
     run = _current_run(courses, th.gc_min_dose_mg, today)

@@ -11,10 +11,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from fhir_mappings.facts import Analyte, LabResult
-
 from .dates import within_days_before, within_months_before
-from .issues import CoreIssue
+from .facts import Analyte, DataDomain, DataIssue, IssueKind, LabResult
 from .thresholds import THRESHOLDS
 
 
@@ -61,13 +59,6 @@ ANALYTE_NAMES: dict[Analyte, str] = {
     Analyte.SPEP: "SPEP",
     Analyte.TESTOSTERONE: "testosterone",
     Analyte.CT_HU: "CT HU",
-}
-_AFFECTS: dict[Analyte, tuple[str, ...]] = {
-    Analyte.VITAMIN_D_25OH: ("VITD-01", "TX-01", "LAB-01", "TX-04"),
-    Analyte.CALCIUM: ("TX-01", "SAFE-03", "LAB-01"),
-    Analyte.ALBUMIN: ("TX-01", "SAFE-03", "LAB-01"),
-    Analyte.EGFR: ("TX-01", "SAFE-02", "SAFE-03", "LAB-01"),
-    Analyte.CT_HU: ("TX-04",),
 }
 
 # LAB-01 core labs, by short name; testosterone is added for males.
@@ -144,7 +135,7 @@ class LabAssessment:
     usable: tuple[LabValue, ...]  # interpretable values of interpreted analytes, newest first
     present: tuple[tuple[Analyte, date], ...]  # every usable result (incl. presence-only analytes)
     conflicted: frozenset[Analyte]
-    issues: tuple[CoreIssue, ...]
+    issues: tuple[DataIssue, ...]
 
     def latest(self, analyte: Analyte, today: date, months: int | None = None) -> LabValue | None:
         if analyte in self.conflicted:
@@ -216,18 +207,20 @@ def assess_labs(labs: tuple[LabResult, ...], issue_records: frozenset[str]) -> L
     th = THRESHOLDS
     usable: list[LabValue] = []
     present: list[tuple[Analyte, date]] = []
-    issues: list[CoreIssue] = []
+    issues: list[DataIssue] = []
     for lab in sorted(labs, key=lambda x: x.effective, reverse=True):
         if lab.record in issue_records:
             continue
         problem = _unit_problem(lab)
         if problem is not None:
             issues.append(
-                CoreIssue(
-                    item=f"{ANALYTE_NAMES[lab.analyte]} {lab.effective.isoformat()}",
-                    reason=problem,
-                    record=lab.record,
-                    affects=_AFFECTS.get(lab.analyte, ()),
+                DataIssue(
+                    f"{ANALYTE_NAMES[lab.analyte]} {lab.effective.isoformat()}",
+                    problem,
+                    lab.record,
+                    kind=IssueKind.NOT_CANONICAL_UNIT,
+                    domain=DataDomain.LABS,
+                    topic=lab.analyte,
                 )
             )
             continue
@@ -255,11 +248,13 @@ def assess_labs(labs: tuple[LabResult, ...], issue_records: frozenset[str]) -> L
         if low > 0 and (high - low) / low > th.duplicate_conflict_fraction:
             conflicted.add(analyte)
             issues.append(
-                CoreIssue(
-                    item=f"{ANALYTE_NAMES[analyte]} {newest.isoformat()}",
-                    reason=f"same-day results differ by more than 10% ({low} vs {high})",
-                    record=values[0].record,
-                    affects=_AFFECTS.get(analyte, ()),
+                DataIssue(
+                    f"{ANALYTE_NAMES[analyte]} {newest.isoformat()}",
+                    f"same-day results differ by more than 10% ({low} vs {high})",
+                    values[0].record,
+                    kind=IssueKind.CONFLICTING_VALUES,
+                    domain=DataDomain.LABS,
+                    topic=analyte,
                 )
             )
     return LabAssessment(tuple(usable), tuple(present), frozenset(conflicted), tuple(issues))

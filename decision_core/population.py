@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fhir_mappings.facts import MenopauseStatus, PatientFacts, Sex
-
+from .facts import MenopauseStatus, PatientFacts, Sex
 from .thresholds import THRESHOLDS
 
 

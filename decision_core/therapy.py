@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from fhir_mappings.facts import DrugClass, MedicationExposure, MedicationSource, MedicationStatus
-
 from .dates import add_months, months_between
+from .facts import DrugClass, MedicationExposure, MedicationSource, MedicationStatus
 from .thresholds import THRESHOLDS
 
 OSTEOPOROSIS_CLASSES = frozenset(

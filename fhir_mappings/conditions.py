@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from fhir_mappings.facts import ConditionFact, Fracture, FractureSite, MenopauseStatus
+from decision_core.facts import ConditionFact, Fracture, FractureSite, MenopauseStatus
 from fhir_mappings.fhir_json import codings, first_text, to_date
 from fhir_mappings.terminology import CodeEntry, Terminology, normalize_system
 

@@ -8,14 +8,12 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 
-from fhir_mappings.facts import BoneSite, DataIssue, DxaMeasurement, DxaStudy, ScoreKind, Side
+from decision_core.facts import BoneSite, DataDomain, DataIssue, DxaMeasurement, DxaStudy, IssueKind, ScoreKind, Side
 from fhir_mappings.fhir_json import Coding
 from fhir_mappings.observations import Qty
 from fhir_mappings.terminology import SNOMED, CodeEntry, Terminology, default_terminology, normalize_system
 from fhir_mappings.units import convert, is_annotation, parse_unit
 
-# Rules that read DXA values (for DataIssue.affects).
-DXA_AFFECTS: tuple[str, ...] = ("DX-01", "DX-02", "TX-01", "TX-02", "RISK-01", "MON-01", "GC-01")
 PLAUSIBLE_SCORE = (
     Decimal("-6"),
     Decimal("6"),
@@ -187,31 +185,32 @@ def measurement(
     site, vertebrae = resolve_site(entry, matched_display, code_texts, body_codings, body_texts)
     side = _side(entry.concept.get("side"), body_codings, body_texts)
     item = f"DXA {_KIND_LABEL[kind]} {site.label} {effective.isoformat()}"
-    affects = tuple(entry.attr("affects", DXA_AFFECTS))
+
+    def issue(reason: str, kind: IssueKind) -> DataIssue:
+        return DataIssue(item, reason, record, kind=kind, domain=DataDomain.DXA)
+
     if value is None or value.value is None:
-        return DataIssue(item, "no numeric value", record, affects)
+        return issue("no numeric value", IssueKind.NO_VALUE)
     v = value.value
     if kind is ScoreKind.BMD:
         unit_text = value.code or value.unit
         unit = parse_unit(value.code) or parse_unit(value.unit)
         if unit_text is None:
-            return DataIssue(item, "unit missing", record, affects)
+            return issue("unit missing", IssueKind.UNIT_MISSING)
         if unit is None or unit.dimension != "areal-density":
-            return DataIssue(item, f"unit '{unit_text}' not recognised for BMD", record, affects)
+            return issue(f"unit '{unit_text}' not recognised for BMD", IssueKind.UNIT_NOT_RECOGNISED)
         v = convert(v, unit, "g/cm2")  # type: ignore[assignment]
         assert v is not None
         if not PLAUSIBLE_BMD[0] < v <= PLAUSIBLE_BMD[1]:
-            return DataIssue(item, f"BMD {v} g/cm2 outside 0..3", record, affects)
+            return issue(f"BMD {v} g/cm2 outside 0..3", IssueKind.IMPLAUSIBLE)
     else:
         problem = _score_unit_problem(value, kind)
         if problem:
-            return DataIssue(item, problem, record, affects)
+            return issue(problem, IssueKind.UNIT_NOT_RECOGNISED)
         if value.comparator:
-            return DataIssue(
-                item, f"{_KIND_LABEL[kind]} reported with comparator '{value.comparator}'", record, affects
-            )
+            return issue(f"{_KIND_LABEL[kind]} reported with comparator '{value.comparator}'", IssueKind.COMPARATOR)
         if not PLAUSIBLE_SCORE[0] <= v <= PLAUSIBLE_SCORE[1]:
-            return DataIssue(item, f"{_KIND_LABEL[kind]} {v} outside -6..+6", record, affects)
+            return issue(f"{_KIND_LABEL[kind]} {v} outside -6..+6", IssueKind.IMPLAUSIBLE)
     site_text = body_texts[0] if body_texts else (code_texts[0] if code_texts else matched_display)
     return DxaMeasurement(
         kind=kind,

@@ -14,6 +14,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from decision_core.facts import (
+    Analyte,
+    ConditionFact,
+    DataDomain,
+    DataIssue,
+    DxaMeasurement,
+    Fracture,
+    FraxValue,
+    IssueKind,
+    IssueTopic,
+    LabResult,
+    MedicationExposure,
+    PatientFacts,
+    PlannedProcedure,
+    Sex,
+    Vital,
+)
 from fhir_mappings import conditions as cond_mod
 from fhir_mappings import dxa as dxa_mod
 from fhir_mappings import frax as frax_mod
@@ -21,17 +38,6 @@ from fhir_mappings import labs as labs_mod
 from fhir_mappings import medications as med_mod
 from fhir_mappings import procedures as proc_mod
 from fhir_mappings import vitals as vitals_mod
-from fhir_mappings.facts import (
-    ConditionFact,
-    DataIssue,
-    DxaMeasurement,
-    Fracture,
-    LabResult,
-    MedicationExposure,
-    PatientFacts,
-    PlannedProcedure,
-    Sex,
-)
 from fhir_mappings.fhir_json import (
     codings,
     first_text,
@@ -52,7 +58,6 @@ log = logging.getLogger(__name__)
 
 _IGNORED_OBS_STATUS = frozenset({"entered-in-error", "cancelled", "registered"})
 _USED_REPORT_STATUS = frozenset({"final", "amended", "corrected", "appended", "preliminary", "partial"})
-_AGE_AFFECTS = ("DX-01", "DX-02", "RISK-01", "TX-01", "TX-02", "DATA-01")
 _MED_TYPES = frozenset({"MedicationStatement", "MedicationRequest", "MedicationAdministration"})
 # R4 status value sets (required bindings). The R4B models do not check them; a status outside the set makes
 # the record unreadable: it could be anything, including entered-in-error.
@@ -407,7 +412,8 @@ def _patient(model: Any, record: str, st: _State) -> None:
                 "Birth date",
                 f"birth date incomplete ('{model.birthDate}'): age not computed",
                 record,
-                _AGE_AFFECTS,
+                kind=IssueKind.INCOMPLETE_DATE,
+                domain=DataDomain.PATIENT,
             )
         )
     else:
@@ -443,9 +449,7 @@ def _observation(view: ObsView, st: _State) -> None:
             if not _read_from_observation(entry):
                 continue  # e.g. a condition or drug code used as an Observation code
             if view.effective is None:
-                st.issues.append(
-                    DataIssue(entry.display, "no effective date", view.record, tuple(entry.attr("affects", ())))
-                )
+                st.issues.append(_undated(entry, view.record))
                 continue
             result: Any = None
             if entry.domain == "dxa":
@@ -528,6 +532,28 @@ def _observation(view: ObsView, st: _State) -> None:
             )
 
 
+def _topic(entry: CodeEntry) -> IssueTopic | None:
+    """Which analyte, vital or FRAX value an entry's concept names (for the core to judge what an issue affects)."""
+    if entry.domain == "labs":
+        return Analyte(entry.concept.get("analyte"))
+    if entry.domain == "frax":
+        return FraxValue(entry.concept.get("kind"))
+    if entry.domain == "vitals" and entry.concept.get("measure") is not None:
+        return Vital(entry.concept.get("measure"))
+    return None
+
+
+def _undated(entry: CodeEntry, record: str) -> DataIssue:
+    return DataIssue(
+        entry.display,
+        "no effective date",
+        record,
+        kind=IssueKind.NO_DATE,
+        domain=DataDomain(entry.domain),
+        topic=_topic(entry),
+    )
+
+
 def _read_from_observation(entry: CodeEntry) -> bool:
     if entry.domain in ("dxa", "labs", "frax"):
         return True
@@ -593,7 +619,7 @@ def _diagnostic_report(model: Any, record: str, st: _State) -> None:
             if not e.concept.get("panel"):
                 continue
             if effective is None:
-                st.issues.append(DataIssue(e.display, "no effective date", record, tuple(e.attr("affects", ()))))
+                st.issues.append(_undated(e, record))
                 return
             _collect(
                 labs_mod.lab_result(
@@ -621,7 +647,8 @@ def _assemble(st: _State, unavailable: frozenset[str], partial: frozenset[str]) 
         is_preliminary=lambda m: m.preliminary,
         record=lambda m: m.record,
         describe=dxa_mod.describe,
-        affects=lambda m: dxa_mod.DXA_AFFECTS,
+        domain=DataDomain.DXA,
+        topic=lambda m: None,
     )
     labs_kept, lab_issues = resolve_same_day(
         st.labs,
@@ -630,7 +657,8 @@ def _assemble(st: _State, unavailable: frozenset[str], partial: frozenset[str]) 
         is_preliminary=lambda r: r.preliminary,
         record=lambda r: r.record,
         describe=lambda r: f"{labs_mod.ANALYTE_LABEL[r.analyte]} {r.effective.isoformat()}",
-        affects=lambda r: _lab_affects(st.term, r),
+        domain=DataDomain.LABS,
+        topic=lambda r: r.analyte,
     )
     frax_results, frax_issues = frax_mod.combine(st.frax)
     meds = sorted(st.meds, key=lambda e: (e.drug_class.value, e.start or date.min, e.record, e.drug))
@@ -656,10 +684,3 @@ def _assemble(st: _State, unavailable: frozenset[str], partial: frozenset[str]) 
         partial=frozenset(partial),
         unreadable_records=st.unreadable,
     )
-
-
-def _lab_affects(term: Terminology, r: LabResult) -> tuple[str, ...]:
-    system, _, code = r.code.partition("|")
-    for e in term.lookup(system, code, "labs"):
-        return tuple(e.attr("affects", ("LAB-01",)))
-    return ("LAB-01",)

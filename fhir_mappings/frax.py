@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from fhir_mappings.facts import DataIssue, FraxResult
+from decision_core.facts import DataDomain, DataIssue, FraxResult, FraxValue, IssueKind
 from fhir_mappings.observations import Qty
 from fhir_mappings.quality import differs
 from fhir_mappings.terminology import CodeEntry
 from fhir_mappings.units import parse_unit
-
-FRAX_AFFECTS: tuple[str, ...] = ("RISK-01", "TX-01", "TX-02", "TX-03", "GC-01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +32,20 @@ def probability(
 ) -> FraxPart | DataIssue:
     kind = entry.concept.get("kind")
     item = f"FRAX {'MOF' if kind == 'mof' else 'hip'} {effective.isoformat()}"
-    affects = tuple(entry.attr("affects", FRAX_AFFECTS))
+
+    def issue(reason: str, problem: IssueKind) -> DataIssue:
+        return DataIssue(item, reason, record, kind=problem, domain=DataDomain.FRAX, topic=FraxValue(kind))
+
     if value is None or value.value is None:
-        return DataIssue(item, "no numeric value", record, affects)
+        return issue("no numeric value", IssueKind.NO_VALUE)
     unit_text = value.code or value.unit
     if unit_text is None or not unit_text.strip():
-        return DataIssue(item, "unit missing (expected %)", record, affects)
+        return issue("unit missing (expected %)", IssueKind.UNIT_MISSING)
     unit = parse_unit(value.code) or parse_unit(value.unit)
     if unit is None or unit.dimension != "percent":
-        return DataIssue(item, f"unit '{unit_text}' not recognised (expected %)", record, affects)
+        return issue(f"unit '{unit_text}' not recognised (expected %)", IssueKind.UNIT_NOT_RECOGNISED)
     if not Decimal(0) <= value.value <= Decimal(100):
-        return DataIssue(item, f"probability {value.value}% outside 0..100", record, affects)
+        return issue(f"probability {value.value}% outside 0..100", IssueKind.IMPLAUSIBLE)
     return FraxPart(kind=kind, effective=effective, record=record, value=value.value, preliminary=preliminary)
 
 
@@ -98,7 +99,9 @@ def combine(parts: Iterable[FraxPart]) -> tuple[tuple[FraxResult, ...], list[Dat
                         f"FRAX {'MOF' if kind == 'mof' else 'hip'} {day.isoformat()}",
                         f"conflicting same-day results differ by more than 10%: {shown}",
                         got[0].record,
-                        FRAX_AFFECTS,
+                        kind=IssueKind.SAME_DAY_CONFLICT,
+                        domain=DataDomain.FRAX,
+                        topic=FraxValue(kind),
                     )
                 )
                 values[kind] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from fhir_mappings.facts import Analyte, DataIssue, LabResult
+from decision_core.facts import Analyte, DataDomain, DataIssue, IssueKind, LabResult
 from fhir_mappings.observations import Qty
 from fhir_mappings.terminology import UCUM, CodeEntry, normalize_system
 from fhir_mappings.units import ANALYTE_UNITS, Unit, lab_to_canonical, parse_unit
@@ -63,25 +63,31 @@ def lab_result(
     analyte = Analyte(entry.concept.get("analyte"))
     token = f"{entry.system}|{entry.code}"
     item = f"{ANALYTE_LABEL[analyte]} {effective.isoformat()}"
-    affects = tuple(entry.attr("affects", ("LAB-01",)))
+
+    def issue(reason: str, kind: IssueKind) -> DataIssue:
+        return DataIssue(item, reason, record, kind=kind, domain=DataDomain.LABS, topic=analyte)
+
     if entry.concept.get("panel"):
         return LabResult(analyte=analyte, effective=effective, record=record, code=token, preliminary=preliminary)
     if value is None or value.value is None:
-        return DataIssue(item, "no numeric value", record, affects)
+        return issue("no numeric value", IssueKind.NO_VALUE)
     unit, problem = _resolve_unit(value)
     if unit is None:
-        return DataIssue(item, problem or "unit not recognised", record, affects)
+        missing = problem == "unit missing"
+        return issue(
+            problem or "unit not recognised", IssueKind.UNIT_MISSING if missing else IssueKind.UNIT_NOT_RECOGNISED
+        )
     canonical = lab_to_canonical(analyte, value.value, unit)
     spec = ANALYTE_UNITS[analyte]
     if canonical is None:
-        return DataIssue(item, f"unit '{value.shown_unit}' cannot be converted to {spec.canonical}", record, affects)
+        return issue(
+            f"unit '{value.shown_unit}' cannot be converted to {spec.canonical}", IssueKind.UNIT_NOT_RECOGNISED
+        )
     low, high = entry.concept.get("plausible_low"), entry.concept.get("plausible_high")
     if (low is not None and canonical < Decimal(str(low))) or (high is not None and canonical > Decimal(str(high))):
-        return DataIssue(
-            item,
+        return issue(
             f"value {value.value} {value.shown_unit} ({canonical} {spec.canonical}) is implausible",
-            record,
-            affects,
+            IssueKind.IMPLAUSIBLE,
         )
     ref_low = None
     if reference_low is not None and reference_low.value is not None:

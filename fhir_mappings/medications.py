@@ -16,7 +16,15 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from fhir_mappings.facts import DataIssue, DrugClass, MedicationExposure, MedicationSource, MedicationStatus
+from decision_core.facts import (
+    DataDomain,
+    DataIssue,
+    DrugClass,
+    IssueKind,
+    MedicationExposure,
+    MedicationSource,
+    MedicationStatus,
+)
 from fhir_mappings.fhir_json import codings, parse, texts, to_date
 from fhir_mappings.observations import Qty, qty
 from fhir_mappings.terminology import CodeEntry, Concept, Terminology
@@ -462,8 +470,8 @@ def from_resource(
 
 
 def data_issues(exposures: Sequence[MedicationExposure], now: date) -> list[DataIssue]:
-    """DATA-03 items: a glucocorticoid with no interpretable dose (GC-01); denosumab with no dose date
-    (SAFE-01)."""
+    """Medication entries that cannot be used as listed: a recent glucocorticoid with no interpretable dose;
+    denosumab with no dose date at all."""
     issues: list[DataIssue] = []
     recent = now - timedelta(days=365)
     for e in exposures:
@@ -473,7 +481,16 @@ def data_issues(exposures: Sequence[MedicationExposure], now: date) -> list[Data
             and e.status is not MedicationStatus.PLANNED
             and (e.end is None or e.end >= recent)
         ):
-            issues.append(DataIssue(f"{e.display or e.drug}", "Glucocorticoid with no dose", e.record, ("GC-01",)))
+            issues.append(
+                DataIssue(
+                    f"{e.display or e.drug}",
+                    "Glucocorticoid with no dose",
+                    e.record,
+                    kind=IssueKind.NO_DOSE,
+                    domain=DataDomain.MEDICATIONS,
+                    topic=DrugClass.GLUCOCORTICOID,
+                )
+            )
     dmab = [e for e in exposures if e.drug_class is DrugClass.DENOSUMAB and e.status is not MedicationStatus.PLANNED]
     if dmab and not any(e.administrations for e in dmab):
         first = min(dmab, key=lambda e: e.record)
@@ -482,7 +499,9 @@ def data_issues(exposures: Sequence[MedicationExposure], now: date) -> list[Data
                 f"Denosumab ({first.display or first.drug})",
                 "listed without any administration date",
                 first.record,
-                ("SAFE-01",),
+                kind=IssueKind.NO_DOSE_DATE,
+                domain=DataDomain.MEDICATIONS,
+                topic=DrugClass.DENOSUMAB,
             )
         )
     return issues

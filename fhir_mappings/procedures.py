@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_mappings.facts import PlannedProcedure
+from decision_core.facts import PlannedProcedure
 from fhir_mappings.fhir_json import codings, first_text, to_date
 from fhir_mappings.terminology import Terminology
 

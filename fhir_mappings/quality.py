@@ -1,4 +1,4 @@
-"""Same-day duplicates (decision table DATA-03): identical values merge silently; values that differ by more
+"""Same-day duplicates: identical values merge silently; values that differ by more
 than 10 % after normalisation are a conflict: a DataIssue is reported and none of them is used."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Callable, Hashable, Iterable
 from decimal import Decimal
 from typing import TypeVar
 
-from fhir_mappings.facts import DataIssue
+from decision_core.facts import DataDomain, DataIssue, IssueKind, IssueTopic
 
 T = TypeVar("T")
 CONFLICT_FRACTION = Decimal("0.10")
@@ -28,7 +28,8 @@ def resolve_same_day(
     is_preliminary: Callable[[T], bool],
     record: Callable[[T], str],
     describe: Callable[[T], str],
-    affects: Callable[[T], tuple[str, ...]],
+    domain: DataDomain,
+    topic: Callable[[T], IssueTopic | None],
 ) -> tuple[list[T], list[DataIssue]]:
     groups: dict[Hashable, list[T]] = {}
     for it in items:
@@ -50,7 +51,9 @@ def resolve_same_day(
                     describe(first),
                     f"conflicting same-day results differ by more than 10%: {shown}",
                     record(first),
-                    affects(first),
+                    kind=IssueKind.SAME_DAY_CONFLICT,
+                    domain=domain,
+                    topic=topic(first),
                 )
             )
             continue

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from fhir_mappings.facts import Analyte, BoneSite, DrugClass, FractureSite, MenopauseStatus, ScoreKind
+from decision_core.facts import Analyte, BoneSite, DrugClass, FractureSite, MenopauseStatus, ScoreKind
 
 EXTRA_CODES_ENV = "OSTEO_CDS_EXTRA_CODES"
 CODES_DIR = Path(__file__).parent / "codes"
@@ -164,22 +164,22 @@ _ROUTES = (
     "transdermal",
 )
 _MENOPAUSE = tuple(m.value for m in MenopauseStatus if m is not MenopauseStatus.UNKNOWN)
-_AFFECTS = {"affects": _str_list_check, "note": _str_check}
+_NOTE = {"note": _str_check}
 
 _CONCEPT_SCHEMA: dict[str, dict[str, Any]] = {
     "dxa": {
         "kind": _enum_check(k.value for k in ScoreKind),
         "site": _enum_check(s.value for s in BoneSite),
         "side": _enum_check(("left", "right")),
-        **_AFFECTS,
+        **_NOTE,
     },
-    "frax": {"kind": _enum_check(("mof", "hip", "input-glucocorticoids", "input-bmd-used")), **_AFFECTS},
+    "frax": {"kind": _enum_check(("mof", "hip", "input-glucocorticoids", "input-bmd-used")), **_NOTE},
     "labs": {
         "analyte": _enum_check(a.value for a in Analyte),
         "panel": _bool_check,
         "plausible_low": _number_check,
         "plausible_high": _number_check,
-        **_AFFECTS,
+        **_NOTE,
     },
     "conditions": {
         "kind": _enum_check(("condition", "fracture", "family-history", "menopause")),
@@ -188,7 +188,7 @@ _CONCEPT_SCHEMA: dict[str, dict[str, Any]] = {
         "secondary_cause": _bool_check,
         "frax_input": _bool_check,
         "implies_menopause": _enum_check(_MENOPAUSE),
-        **_AFFECTS,
+        **_NOTE,
     },
     "medications": {
         "drug_class": _enum_check(d.value for d in DrugClass),
@@ -199,14 +199,14 @@ _CONCEPT_SCHEMA: dict[str, dict[str, Any]] = {
         "prednisone_mg": _number_check,
         "drug_mg": _number_check,
         "text_names": _str_list_check,
-        **_AFFECTS,
+        **_NOTE,
     },
     "vitals": {
         "measure": _enum_check(("weight", "height", "bmi", "smoking", "alcohol")),
         "answer": _enum_check(("current", "former", "never", "unknown")),
-        **_AFFECTS,
+        **_NOTE,
     },
-    "procedures": {"kind": _enum_check(("spinal-instrumentation",)), **_AFFECTS},
+    "procedures": {"kind": _enum_check(("spinal-instrumentation",)), **_NOTE},
 }
 # Concept attributes every concept of a domain must have.
 _CONCEPT_REQUIRED: dict[str, tuple[str, ...]] = {

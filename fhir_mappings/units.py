@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-from fhir_mappings.facts import Analyte
+from decision_core.facts import Analyte
 
 
 @dataclass(frozen=True, slots=True)

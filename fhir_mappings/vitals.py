@@ -1,4 +1,4 @@
-"""Weight, height, BMI, smoking and alcohol (FRAX inputs, UNIV-01) -> facts.Lifestyle (latest of each)."""
+"""Weight, height, BMI, smoking and alcohol (FRAX inputs, bone-health basics) -> facts.Lifestyle (latest of each)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from fhir_mappings.facts import DataIssue, Lifestyle, Measured, SmokingStatus
+from decision_core.facts import DataDomain, DataIssue, IssueKind, Lifestyle, Measured, SmokingStatus, Vital
 from fhir_mappings.observations import Qty
 from fhir_mappings.terminology import CodeEntry
 from fhir_mappings.units import convert, parse_unit
@@ -16,12 +16,6 @@ _TARGET = {
     "height": ("cm", "Body height"),
     "bmi": ("kg/m2", "BMI"),
     "alcohol": ("{drinks}/d", "Alcoholic drinks per day"),
-}
-_AFFECTS = {
-    "weight": ("RISK-01",),
-    "height": ("RISK-01",),
-    "bmi": ("RISK-01", "DATA-01"),
-    "alcohol": ("RISK-01", "DATA-01", "UNIV-01"),
 }
 
 
@@ -38,16 +32,19 @@ def reading(entry: CodeEntry, value: Qty | None, *, effective: date, record: str
     measure = entry.concept.get("measure")
     target, label = _TARGET[measure]
     item = f"{label} {effective.isoformat()}"
-    affects = tuple(entry.attr("affects", _AFFECTS[measure]))
+
+    def issue(reason: str, kind: IssueKind) -> DataIssue:
+        return DataIssue(item, reason, record, kind=kind, domain=DataDomain.VITALS, topic=Vital(measure))
+
     if value is None or value.value is None:
-        return DataIssue(item, "no numeric value", record, affects)
+        return issue("no numeric value", IssueKind.NO_VALUE)
     shown = value.code or value.unit
     if shown is None or not shown.strip():
-        return DataIssue(item, "unit missing", record, affects)
+        return issue("unit missing", IssueKind.UNIT_MISSING)
     unit = parse_unit(value.code) or parse_unit(value.unit)
     converted = convert(value.value, unit, target) if unit is not None else None
     if converted is None:
-        return DataIssue(item, f"unit '{shown}' not recognised", record, affects)
+        return issue(f"unit '{shown}' not recognised", IssueKind.UNIT_NOT_RECOGNISED)
     return VitalReading(measure, effective, record, measured=Measured(converted, effective, record))
 
 

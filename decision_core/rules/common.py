@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from fhir_mappings.facts import Analyte
-
 from ..assessment import Assessment
+from ..facts import Analyte
 from ..labs import ANALYTE_NAMES, LabValue
 from ..model import ActionKind, Recommendation, SuggestedAction
 from ..specs import RULE_SPECS

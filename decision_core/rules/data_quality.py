@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from fhir_mappings.facts import ConditionConcept, MenopauseStatus, Sex, SmokingStatus
-
 from ..assessment import Assessment
+from ..data_issues import issue_value
 from ..dates import months_between
 from ..dxa import BmdCategory
+from ..facts import ConditionConcept, DataDomain, DataIssue, IssueKind, MenopauseStatus, Sex, SmokingStatus
 from ..model import Recommendation
 from ..therapy import new_bone_toxic_drug_since
 from ..thresholds import THRESHOLDS
 from .common import dxa_values, order_dxa, recommend
-
-_REASON_TEXT = {
-    "female-65": "woman >=65, USPSTF B",
-    "postmenopausal-risk-factor": "postmenopausal woman <65 with a risk factor, USPSTF B",
-    "male-70": "man >=70, ISCD/Endocrine Society",
-    "male-50-69-risk-factor": "man 50-69 with a risk factor, ISCD/Endocrine Society",
-    "any-sex-70": "age >=70",
-    "any-sex-50-risk-factor": "age >=50 with a risk factor",
-    "fragility-fracture": "fragility fracture",
-    "glucocorticoid": "long-term glucocorticoid, ACR",
-    "osteoporosis-drug": "osteoporosis drug without baseline DXA",
-}
 
 
 def _bmi(a: Assessment) -> Decimal | None:
@@ -96,7 +84,6 @@ def data01(a: Assessment) -> Recommendation | None:
         return None
     values = {
         "reasons": tuple(reasons),
-        "reason_text": _REASON_TEXT[reasons[0]],
         "risk_factors": risk,
         "menopause_assumed": menopause_assumed,
     }
@@ -127,54 +114,32 @@ def data02(a: Assessment) -> Recommendation | None:
     return recommend(a, "DATA-02", "stale-dxa", values, order_dxa(a))
 
 
-# Which rules cannot fully run when a data domain is missing (named in the DATA-03 detail).
-DOMAIN_AFFECTS: dict[str, tuple[str, ...]] = {
-    "labs": ("TX-01", "SAFE-02", "SAFE-03", "VITD-01", "LAB-01", "TX-04"),
-    "medications": ("TX-01", "SAFE-01", "SAFE-02", "SAFE-03", "MON-02", "MON-03", "GC-01", "UNIV-01"),
-    "conditions": ("DX-01", "TX-01", "TX-02", "RISK-01", "LAB-01", "DATA-01"),
-    "frax": ("RISK-01", "TX-01", "TX-02", "TX-03", "GC-01"),
-    "dxa": ("DX-01", "DX-02", "TX-01", "RISK-01", "MON-01", "DATA-01", "DATA-02"),
-    "procedures": ("TX-04", "DX-01"),
-}
+def _retrieval_issue(domain: str, reason: str, kind: IssueKind) -> DataIssue:
+    return DataIssue(f"{domain} data", reason, kind=kind, domain=DataDomain(domain))
 
 
 def data03(a: Assessment) -> Recommendation | None:
     facts = a.facts
-    issues: list[dict[str, object]] = []
-    for issue in facts.data_issues:
-        issues.append({"item": issue.item, "reason": issue.reason, "record": issue.record, "affects": issue.affects})
-    issues.extend(i.as_value() for i in a.issues)
-    for domain in sorted(facts.unavailable):
-        issues.append(
-            {
-                "item": f"{domain} data",
-                "reason": "could not be retrieved",
-                "record": None,
-                "affects": DOMAIN_AFFECTS.get(domain, ()),
-            }
-        )
-    for domain in sorted(facts.partial - facts.unavailable):
-        issues.append(
-            {
-                "item": f"{domain} data",
-                "reason": "only partly retrieved",
-                "record": None,
-                "affects": DOMAIN_AFFECTS.get(domain, ()),
-            }
-        )
+    found: list[DataIssue] = [*facts.data_issues, *a.issues]
+    found += [_retrieval_issue(d, "could not be retrieved", IssueKind.NOT_RETRIEVED) for d in sorted(facts.unavailable)]
+    found += [
+        _retrieval_issue(d, "only partly retrieved", IssueKind.PARTLY_RETRIEVED)
+        for d in sorted(facts.partial - facts.unavailable)
+    ]
     if facts.unreadable_records:
-        issues.append(
-            {
-                "item": f"{facts.unreadable_records} chart entries",
-                "reason": "could not be read (failed validation)",
-                "record": None,
-                "affects": (),
-            }
+        found.append(
+            DataIssue(
+                f"{facts.unreadable_records} chart entries",
+                "could not be read (failed validation)",
+                kind=IssueKind.UNREADABLE,
+                domain=None,
+            )
         )
-    if not issues:
+    if not found:
         return None
+    issues = tuple(issue_value(i) for i in found)
     values = {
-        "issues": tuple(issues),
+        "issues": issues,
         "first_item": str(issues[0]["item"]),
         "first_reason": str(issues[0]["reason"]),
         "count": len(issues),

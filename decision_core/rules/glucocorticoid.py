@@ -23,7 +23,7 @@ def gc01(a: Assessment) -> Recommendation | None:
         "gc_cum12_mg": a.gc.gc_cum12,
         "drugs": a.gc.drugs,
         "acr_category": str(acr.category),
-        "category_basis": acr.basis,
+        "category_basis": tuple(r.as_value() for r in acr.basis),
         "age_column": acr.age_column,
         "needs_dxa": needs_dxa,
         "needs_frax": acr.needs_frax,

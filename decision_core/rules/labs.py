@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from fhir_mappings.facts import Analyte, Sex
-
 from ..assessment import Assessment
 from ..dxa import BmdCategory
+from ..facts import Analyte, Sex
 from ..labs import CORE_LAB_ANALYTES, TESTOSTERONE, VitaminDBand, nmol_per_l, norm_unit, vitamin_d_band
 from ..model import Recommendation
 from ..thresholds import THRESHOLDS

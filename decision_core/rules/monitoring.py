@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
 
-from fhir_mappings.facts import ConditionConcept
-
 from ..assessment import Assessment
 from ..dates import add_months, months_between, within_months_before
 from ..dxa import HIP_SITES
+from ..facts import ConditionConcept
 from ..fractures import FractureGroup
 from ..model import Recommendation
 from ..thresholds import THRESHOLDS

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fhir_mappings.facts import BoneSite, ConditionConcept, SmokingStatus
-
 from ..assessment import SECONDARY_OSTEOPOROSIS_CONCEPTS, Assessment
 from ..dates import within_months_before
 from ..dxa import BmdCategory
+from ..facts import BoneSite, ConditionConcept, SmokingStatus
 from ..fractures import FractureGroup
 from ..model import Recommendation
 from ..thresholds import THRESHOLDS

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from fhir_mappings.facts import Analyte, DrugClass
-
 from ..assessment import Assessment
 from ..dates import add_months
+from ..facts import Analyte, DrugClass
 from ..model import Recommendation
 from ..therapy import BISPHOSPHONATE_CLASSES
 from ..thresholds import THRESHOLDS

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_mappings.facts import Analyte, ConditionConcept
-
 from ..assessment import Assessment
 from ..dates import add_months
+from ..facts import Analyte, ConditionConcept
 from ..model import ActionKind, Recommendation, SuggestedAction
 from ..therapy import new_bone_toxic_drug_since
 from ..thresholds import THRESHOLDS
@@ -125,7 +124,6 @@ def tx01(a: Assessment) -> Recommendation | None:
     denosumab_alternative, caveats = _denosumab_caveats(a)
     values = {
         "reasons": tuple(r.as_value() for r in reasons),
-        "reason_text": reasons[0].text,
         "frax_below_threshold_ignored": frax_below_ignored,
         **frax_values(a),
         "egfr_value": egfr.value if egfr else None,
@@ -160,7 +158,6 @@ def tx02(a: Assessment) -> Recommendation | None:
     lowest = a.dxa.lowest_t
     values = {
         "reasons": tuple(r.as_value() for r in reasons),
-        "reason_text": reasons[0].text,
         "on_therapy": a.therapy.on_therapy,
         "fracture_count": len(a.fractures.qualifying),
         "lowest_t": lowest.value if lowest else None,

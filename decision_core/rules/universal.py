@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fhir_mappings.facts import Analyte, Sex
-
 from ..assessment import Assessment
+from ..facts import Analyte, Sex
 from ..model import ActionKind, Recommendation, SuggestedAction
 from ..thresholds import THRESHOLDS
 from .common import recommend

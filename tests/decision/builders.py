@@ -9,9 +9,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from decision_core import evaluate
-from decision_core.contract import assert_conforms
-from decision_core.model import ActionKind, Recommendation
-from fhir_mappings.facts import (
+from decision_core.conformance import assert_conforms
+from decision_core.facts import (
     Analyte,
     BoneSite,
     ConditionFact,
@@ -34,6 +33,7 @@ from fhir_mappings.facts import (
     Sex,
     Side,
 )
+from decision_core.model import ActionKind, Recommendation
 
 NOW = date(2026, 3, 1)
 _ids = itertools.count(1)

@@ -7,11 +7,12 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from fhir_mappings.facts import (
+from decision_core.facts import (
     Analyte,
     BoneSite,
     ConditionConcept,
     ConditionFact,
+    DataDomain,
     DataIssue,
     DrugClass,
     DxaMeasurement,
@@ -19,6 +20,7 @@ from fhir_mappings.facts import (
     Fracture,
     FractureSite,
     FraxResult,
+    IssueKind,
     LabResult,
     Lifestyle,
     Measured,
@@ -349,7 +351,16 @@ def patients(draw: st.DrawFn) -> PatientFacts:
     issues: list[DataIssue] = []
     if lab_list and draw(st.booleans()):
         victim = draw(st.sampled_from(lab_list))
-        issues.append(DataIssue(f"lab {victim.effective}", "unit 'xyz' not recognised", victim.record, ("VITD-01",)))
+        issues.append(
+            DataIssue(
+                f"lab {victim.effective}",
+                "unit 'xyz' not recognised",
+                victim.record,
+                kind=IssueKind.UNIT_NOT_RECOGNISED,
+                domain=DataDomain.LABS,
+                topic=victim.analyte,
+            )
+        )
     concepts = draw(st.lists(st.sampled_from(list(ConditionConcept)), max_size=3, unique=True))
     conditions = tuple(
         ConditionFact(c, rid("Condition"), str(c), draw(st.one_of(st.none(), days_before(800))), draw(st.booleans()))

@@ -8,8 +8,8 @@ import pytest
 
 from decision_core import assess
 from decision_core.assessment import AcrCategory
+from decision_core.facts import Analyte, BoneSite, MenopauseStatus, Sex
 from decision_core.model import ActionKind
-from fhir_mappings.facts import Analyte, BoneSite, MenopauseStatus, Sex
 
 from .builders import (
     NOW,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 
 from decision_core import assess, evaluate
-from decision_core.assessment import RiskTier, fmt_number
-from decision_core.fractures import FragilityBasis
-from fhir_mappings.facts import (
+from decision_core.assessment import RiskTier
+from decision_core.facts import (
     ConditionConcept,
     DrugClass,
     FractureSite,
@@ -16,10 +15,10 @@ from fhir_mappings.facts import (
     MenopauseStatus,
     Sex,
 )
+from decision_core.fractures import FragilityBasis
 
 from .builders import (
     NOW,
-    D,
     alendronate,
     condition,
     core_labs,
@@ -158,13 +157,6 @@ def test_bone_health_context() -> None:
         NOW,
     )
     assert not young.bhc  # T-scores are not interpreted for YOUNG
-
-
-def test_fmt_number_never_rounds_across_a_threshold() -> None:
-    assert fmt_number(D("19.996")) == "19.99"
-    assert fmt_number(D("20.01")) == "20.01"
-    assert fmt_number(D("3.30")) == "3.3"
-    assert fmt_number(D("21")) == "21"
 
 
 def test_evaluation_is_fast() -> None:

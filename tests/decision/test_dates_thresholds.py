@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from decision_core.dates import add_months, as_date, months_between, within_days_before, within_months_before
-from decision_core.specs import EVIDENCE_KEYS
+from decision_core.rule_spec import EVIDENCE_KEYS
 from decision_core.thresholds import THRESHOLDS, Thresholds, threshold_table
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from decision_core import assess
 from decision_core.dxa import BmdCategory
+from decision_core.facts import BoneSite, MenopauseStatus, Sex, Side
 from decision_core.population import Population
-from fhir_mappings.facts import BoneSite, MenopauseStatus, Sex, Side
 
 from .builders import NOW, D, months_ago, patient, study, t, z
 

@@ -12,10 +12,10 @@ from datetime import date
 import pytest
 
 from decision_core.assessment import assess
-from decision_core.evaluate import evaluate, triggered
+from decision_core.engine import evaluate, triggered
+from decision_core.facts import BoneSite, FractureSite, MedicationStatus, PatientFacts
 from decision_core.model import ActionKind, Indicator, Recommendation, SuggestedAction
 from decision_core.precedence import CARD_ROWS, STATE_ROWS, apply_precedence, suppressed_by
-from fhir_mappings.facts import BoneSite, FractureSite, MedicationStatus, PatientFacts
 
 from .builders import (
     NOW,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from decision_core.facts import BoneSite, FractureSite, MenopauseStatus, Sex, Side
 from decision_core.model import ActionKind, Indicator
-from fhir_mappings.facts import BoneSite, FractureSite, MenopauseStatus, Sex, Side
 
 from .builders import NOW, D, by_id, fracture, months_ago, patient, run, study, t, z
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from decision_core import assess
 from decision_core.assessment import AcrCategory
+from decision_core.facts import BoneSite, DrugClass, FractureSite, MedicationStatus, Sex
 from decision_core.frax import FraxAdjustment
 from decision_core.glucocorticoids import prednisone_equivalent
 from decision_core.model import ActionKind, Indicator
-from fhir_mappings.facts import BoneSite, DrugClass, FractureSite, MedicationStatus, Sex
 
 from .builders import (
     NOW,

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from decision_core import assess
+from decision_core.facts import (
+    Analyte,
+    BoneSite,
+    ConditionConcept,
+    DataDomain,
+    DataIssue,
+    DrugClass,
+    FractureSite,
+    IssueKind,
+    Sex,
+)
 from decision_core.labs import VitaminDBand, vitamin_d_band
 from decision_core.model import ActionKind, Indicator
-from fhir_mappings.facts import Analyte, BoneSite, ConditionConcept, DataIssue, DrugClass, FractureSite, Sex
 
 from .builders import (
     NOW,
@@ -81,7 +91,14 @@ def test_lab_with_unknown_unit_is_not_interpreted() -> None:
 
 def test_data_issue_records_are_never_used() -> None:
     bad = lab(Analyte.VITAMIN_D_25OH, "9")
-    issue = DataIssue("25-OH vitamin D 2026-03-01", "unit 'mmol' not recognised", bad.record, ("VITD-01",))
+    issue = DataIssue(
+        "25-OH vitamin D 2026-03-01",
+        "unit 'mmol' not recognised",
+        bad.record,
+        kind=IssueKind.UNIT_NOT_RECOGNISED,
+        domain=DataDomain.LABS,
+        topic=Analyte.VITAMIN_D_25OH,
+    )
     recs = by_id(run(patient(studies=OSTEOPENIA, labs=[bad], issues=[issue])))
     assert "VITD-01" not in recs
     assert recs["DATA-03"].values["first_item"] == "25-OH vitamin D 2026-03-01"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from decision_core.model import ActionKind, Indicator
-from fhir_mappings.facts import (
+from cards.catalog import default_catalog
+from decision_core.facts import (
     BoneSite,
     ConditionConcept,
     DrugClass,
@@ -15,6 +15,7 @@ from fhir_mappings.facts import (
     Sex,
     SmokingStatus,
 )
+from decision_core.model import ActionKind, Indicator
 
 from .builders import (
     D,
@@ -95,7 +96,8 @@ def test_data01_reasons() -> None:
     def data01(**kw):
         return by_id(run(patient(**kw))).get("DATA-01")
 
-    assert data01(age=65).values["reason_text"] == "woman >=65, USPSTF B"
+    assert data01(age=65).values["reasons"][0] == "female-65"
+    assert default_catalog().word_reason("DATA-01", "female-65") == "woman >=65, USPSTF B"
     assert data01(age=64) is None
     smoker = Lifestyle(smoking=SmokingStatus.CURRENT)
     rec = data01(age=55, lifestyle=smoker)

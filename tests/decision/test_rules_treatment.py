@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
-from decision_core.model import ActionKind, Indicator
-from fhir_mappings.facts import (
+from cards.catalog import default_catalog
+from decision_core.facts import (
     Analyte,
     BoneSite,
     ConditionConcept,
@@ -18,6 +19,7 @@ from fhir_mappings.facts import (
     Sex,
     SmokingStatus,
 )
+from decision_core.model import ActionKind, Indicator
 
 from .builders import (
     D,
@@ -91,7 +93,8 @@ def test_tx01_osteoporosis_by_dxa_with_all_gates_drafts_alendronate() -> None:
     recs = run(patient(studies=OSTEOPOROSIS, labs=core_labs()))
     tx = by_id(recs)["TX-01"]
     assert tx.indicator == Indicator.WARNING and tx.variant == "osteoporosis-dxa"
-    assert tx.values["reason_text"] == "T-score -2.7 total hip"
+    assert tx.values["reasons"][0] == {"code": "osteoporosis-dxa", "t_score": Decimal("-2.7"), "site": "total hip"}
+    assert default_catalog().word_reason("TX-01", tx.values["reasons"][0]) == "T-score -2.7 total hip"
     assert tx.values["alendronate_draft"] is True
     assert _draft(recs)
 
@@ -99,7 +102,9 @@ def test_tx01_osteoporosis_by_dxa_with_all_gates_drafts_alendronate() -> None:
 def test_tx01_hip_fracture_without_dxa() -> None:
     recs = by_id(run(patient(age=75, fractures=[fracture(FractureSite.HIP, date(2023, 2, 10))], labs=core_labs())))
     assert recs["TX-01"].variant == "hip-vertebral-fracture"
-    assert recs["TX-01"].values["reason_text"] == "prior hip fracture 2023-02-10"
+    first = recs["TX-01"].values["reasons"][0]
+    assert first == {"code": "hip-vertebral-fracture", "site": "hip", "onset": date(2023, 2, 10)}
+    assert default_catalog().word_reason("TX-01", first) == "prior hip fracture 2023-02-10"
     assert "DATA-01" in recs  # baseline DXA still indicated
 
 
@@ -115,7 +120,9 @@ def test_tx01_other_major_fracture_needs_t_below_minus_1() -> None:
 def test_tx01_by_frax_and_s001_frax_does_not_override() -> None:
     recs = by_id(run(patient(studies=OSTEOPENIA, fraxes=[frax(months_ago(1), "21", "2.0")], labs=core_labs())))
     assert recs["TX-01"].variant == "frax"
-    assert recs["TX-01"].values["reason_text"] == "FRAX MOF 21% >=20%"
+    first = recs["TX-01"].values["reasons"][0]
+    assert first == {"code": "frax", "measure": "mof", "percent": Decimal("21"), "threshold": Decimal("20")}
+    assert default_catalog().word_reason("TX-01", first) == "FRAX MOF 21% >=20%"
     below = by_id(run(patient(studies=[hip_study(months_ago(3), "-2.6")], fraxes=[frax(months_ago(1), "8", "1.0")])))
     assert below["TX-01"].values["frax_below_threshold_ignored"] is True
     assert "TX-03" not in below

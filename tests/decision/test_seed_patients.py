@@ -6,8 +6,11 @@ in each test. The expected cards follow the decision table where it resolves a s
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from cards.catalog import default_catalog
+from decision_core.facts import BoneSite, PlannedProcedure, Side
 from decision_core.model import ActionKind
-from fhir_mappings.facts import BoneSite, PlannedProcedure, Side
 
 from .builders import (
     D,
@@ -87,7 +90,13 @@ def test_s002_frax_hip_3_3_percent_is_treated() -> None:
     assert ids(recs) == {("DX-01", INFO), ("TX-01", WARNING), ("UNIV-01", INFO)}
     tx = by_id(recs)["TX-01"]
     assert tx.variant == "frax"
-    assert tx.values["reason_text"] == "FRAX hip 3.3% >=3%"
+    assert tx.values["reasons"][0] == {
+        "code": "frax",
+        "measure": "hip",
+        "percent": Decimal("3.3"),
+        "threshold": Decimal("3"),
+    }
+    assert default_catalog().word_reason("TX-01", tx.values["reasons"][0]) == "FRAX hip 3.3% >=3%"
     assert ActionKind.DRAFT_ALENDRONATE in {a.kind for a in tx.actions}
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 from pathlib import Path
 
 import decision_core
+from cards.rules_doc import render
+from decision_core.rule_spec import EVIDENCE_KEYS
 from decision_core.rules import RULES
-from decision_core.rules_doc import render
-from decision_core.specs import EVIDENCE_KEYS, RULE_ORDER, RULE_SPECS
+from decision_core.specs import RULE_ORDER, RULE_SPECS
 
 
 def test_every_rule_has_a_spec_and_a_function() -> None:
@@ -21,14 +24,14 @@ def test_specs_are_well_formed() -> None:
         assert spec.evidence and set(spec.evidence) <= EVIDENCE_KEYS, spec.rule_id
         assert "unchecked_domains" in spec.keys
         for variant in spec.variants.values():
-            assert set(variant.extra_keys) <= set(spec.variant_key_docs), spec.rule_id
+            assert set(variant.extra_keys) <= set(spec.variant_keys), spec.rule_id
             assert not set(variant.extra_keys) & set(spec.keys), spec.rule_id
 
 
 def test_rules_md_is_current() -> None:
     path = Path(decision_core.__file__).with_name("RULES.md")
     assert path.read_text(encoding="utf-8").rstrip("\n") == render().rstrip("\n"), (
-        "regenerate: python -m decision_core.rules_doc > decision_core/RULES.md"
+        "regenerate: python -m cards.rules_doc > decision_core/RULES.md"
     )
 
 
@@ -45,3 +48,20 @@ def test_core_has_no_clock_or_io() -> None:
             "import requests",
         ):
             assert forbidden not in text, f"{source.name}: {forbidden}"
+
+
+def test_every_python_path_rules_md_documents_resolves() -> None:
+    text = Path(decision_core.__file__).with_name("RULES.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"`((?:decision_core|cards)(?:\.[A-Za-z_]+)+)[(:` ]", text))
+    assert "decision_core.engine.triggered" in paths and "decision_core.evaluate" in paths
+    for path in sorted(paths):
+        module_name, *attributes = path.split(".")
+        target = importlib.import_module(module_name)
+        for attribute in attributes:
+            if hasattr(target, attribute):
+                target = getattr(target, attribute)
+            else:  # a submodule its package does not import
+                target = importlib.import_module(f"{target.__name__}.{attribute}")
+        assert target is not None, path
+    # `decision_core.evaluate` is the function, and no module of that name hides or is hidden by it
+    assert callable(decision_core.evaluate) and not (Path(decision_core.__file__).parent / "evaluate.py").exists()

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from decision_core.facts import FractureSite, MenopauseStatus, PatientFacts
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import FractureSite, MenopauseStatus, PatientFacts
 from fhir_mappings.terminology import load_terminology
 
 from .builders import CPT, ICD10CM, NOW, SNOMED, coding, condition, obs, patient

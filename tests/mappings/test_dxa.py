@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from decision_core.data_issues import affected_rules
+from decision_core.facts import BoneSite, DxaMeasurement, PatientFacts, ScoreKind, Side
 from fhir_mappings.dxa import is_diagnostic_site, parse_vertebrae
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import BoneSite, DxaMeasurement, PatientFacts, ScoreKind, Side
 
 from .builders import LOINC, NOW, SNOMED, obs, patient
 
@@ -306,7 +307,7 @@ def test_uninterpretable_dxa_values_become_data_issues(resource: dict[str, Any],
     (issue,) = facts.data_issues
     assert reason in issue.reason
     assert issue.record == "Observation/t"
-    assert "DX-01" in issue.affects
+    assert "DX-01" in affected_rules(issue)
 
 
 def test_plausibility_bounds_are_inclusive() -> None:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from decision_core.facts import PatientFacts, Sex, SmokingStatus
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import PatientFacts, Sex, SmokingStatus
 from fhir_mappings.fhir_json import parse
 
 from .builders import LOINC, NOW, RXNORM, SNOMED, coding, condition, med_request, obs, patient, rx

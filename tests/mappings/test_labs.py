@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from decision_core.data_issues import affected_rules
+from decision_core.facts import Analyte, LabResult, PatientFacts
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import Analyte, LabResult, PatientFacts
 from fhir_mappings.units import lab_to_canonical, parse_unit
 
 from .builders import LOINC, NOW, obs, patient
@@ -215,7 +216,7 @@ def test_vitamin_d_without_an_interpretable_unit_is_not_used(quantity: dict[str,
     assert issue.item == "25-OH vitamin D 2025-01-15"
     assert reason in issue.reason
     assert issue.record == "Observation/v"
-    assert issue.affects == ("VITD-01", "TX-01", "LAB-01")
+    assert affected_rules(issue) == ("VITD-01", "TX-01", "LAB-01")
 
 
 def test_value_string_is_not_interpreted() -> None:

@@ -8,16 +8,18 @@ from typing import Any
 
 import pytest
 
+from decision_core.data_issues import affected_rules
 from decision_core.dates import add_months, months_between
-from decision_core.therapy import dose_dates, oral_bisphosphonate_months, zoledronic_infusion_count
-from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import (
+from decision_core.facts import (
     DrugClass,
+    IssueKind,
     MedicationExposure,
     MedicationSource,
     MedicationStatus,
     PatientFacts,
 )
+from decision_core.therapy import dose_dates, oral_bisphosphonate_months, zoledronic_infusion_count
+from fhir_mappings.extract import extract_facts
 from fhir_mappings.medications import route_from_text
 
 from .builders import (
@@ -427,7 +429,7 @@ def test_glucocorticoid_without_interpretable_dose_is_reported(resource: dict[st
     m = _only(facts)
     assert m.prednisone_eq_mg_per_day is None
     (issue,) = facts.data_issues
-    assert (issue.reason, issue.record, issue.affects) == (
+    assert (issue.reason, issue.record, affected_rules(issue)) == (
         "Glucocorticoid with no dose",
         "MedicationRequest/m",
         ("GC-01",),
@@ -579,7 +581,8 @@ def test_planned_duration_sources() -> None:
 def test_denosumab_without_dose_date_is_reported() -> None:
     facts = _facts(med_request("m", DENOSUMAB))
     (issue,) = facts.data_issues
-    assert issue.affects == ("SAFE-01",) and "administration date" in issue.reason
+    assert affected_rules(issue) == ("SAFE-01", "SAFE-03") and "administration date" in issue.reason
+    assert (issue.kind, issue.topic) == (IssueKind.NO_DOSE_DATE, DrugClass.DENOSUMAB)
 
 
 def test_denosumab_administration_dates() -> None:

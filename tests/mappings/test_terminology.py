@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from decision_core.facts import BoneSite, Sex
 from fhir_mappings import terminology as tmod
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.facts import BoneSite, Sex
 from fhir_mappings.terminology import (
     CODES_DIR,
     DOMAINS,

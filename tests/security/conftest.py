@@ -18,6 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service.discovery import service_definition
+from cds_service.services import PATIENT_VIEW
 from testkit.cds_client import hook_request, prefetch_from_chart
 from testkit.charts import PATIENT_ID, osteoporosis_chart
 from testkit.jwt_clients import SigningKey, claims_for, generate_key, jwks, write_trusted_clients
@@ -146,7 +147,7 @@ def signer(ec_key: SigningKey, rs_key: SigningKey) -> Signer:
 
 def hook_body(app: Flask, **extra: Any) -> dict[str, Any]:
     """A complete patient-view request, prefetch filled from the osteoporosis chart."""
-    templates = service_definition(app.extensions["osteo_cds"].queries)["prefetch"]
+    templates = service_definition(app.extensions["osteo_cds"].queries[PATIENT_VIEW.id])["prefetch"]
     return hook_request(PATIENT_ID, prefetch=prefetch_from_chart(templates, osteoporosis_chart(), PATIENT_ID), **extra)
 
 

@@ -16,6 +16,7 @@ from flask import Flask
 
 from cds_service.discovery import service_definition
 from cds_service.logs import JsonFormatter
+from cds_service.services import PATIENT_VIEW
 from testkit import fhir
 from testkit.cds_client import feedback_for, hook_request, prefetch_from_chart
 from testkit.jwt_clients import SigningKey, write_trusted_clients
@@ -209,7 +210,7 @@ def test_no_token_jwt_or_phi_in_logs_error_bodies_or_the_database_in_process(
 
     traffic = Traffic(send, signer, fhir_server.url("/fhir"))
     with caplog.at_level(logging.DEBUG):
-        traffic.run(service_definition(app.extensions["osteo_cds"].queries)["prefetch"])
+        traffic.run(service_definition(app.extensions["osteo_cds"].queries[PATIENT_VIEW.id])["prefetch"])
     app.extensions["osteo_cds"].store.dispose()
 
     formatter = JsonFormatter()

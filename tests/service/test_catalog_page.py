@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from cards.catalog import default_catalog
-from cds_service.catalog_page import markdown_to_html
+from cards.catalog_page import markdown_to_html
 from cds_service.cli import main
 from cds_service.validation import response_problems
 from decision_core.specs import RULE_SPECS

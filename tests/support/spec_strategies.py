@@ -1,4 +1,5 @@
-"""Hypothesis strategies for the decision core's Recommendation.values, read from decision_core.specs types."""
+"""Hypothesis strategies for the decision core's Recommendation.values, made from the types decision_core.specs
+declares."""
 
 from __future__ import annotations
 
@@ -8,8 +9,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from cards.spec_values import KeyType, ValueType, variant_keys
-from decision_core.specs import RuleSpec
+from decision_core.rule_spec import RuleSpec
+from decision_core.value_types import (
+    NoneType,
+    alternatives,
+    choices,
+    is_mapping,
+    is_reasons,
+    record_fields,
+    tuple_item,
+)
 
 # Chart text can hold anything: markup, HTML, U+2212 minus signs, newlines.
 _HOSTILE = st.sampled_from(
@@ -30,33 +39,29 @@ _HOSTILE = st.sampled_from(
 _TEXT = st.one_of(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=60), _HOSTILE)
 
 
-def value_strategy(value_type: ValueType) -> st.SearchStrategy[Any]:
-    kind = value_type.kind
-    if kind == "str":
-        return st.sampled_from(value_type.choices) if value_type.choices else _TEXT
-    if kind == "int":
-        return st.integers(-9999, 9999)
-    if kind == "Decimal":
-        return st.decimals(Decimal("-9999.99"), Decimal("9999.99"), places=2, allow_nan=False, allow_infinity=False)
-    if kind == "date":
-        return st.dates(date(1900, 1, 1), date(2199, 12, 31))
-    if kind == "bool":
-        return st.booleans()
-    if kind == "None":
-        return st.none()
-    if kind == "tuple":
-        assert value_type.item is not None
-        return st.lists(value_strategy(value_type.item), max_size=4).map(tuple)
-    if kind == "record":
-        return st.fixed_dictionaries({name: value_strategy(field) for name, field in value_type.fields})
-    if kind == "mapping":
+def value_strategy(declared: Any) -> st.SearchStrategy[Any]:
+    members = alternatives(declared)
+    if len(members) > 1:
+        return st.one_of([value_strategy(m) for m in members])
+    if known := choices(declared):
+        return st.sampled_from(known)
+    if (item := tuple_item(declared)) is not None:
+        min_size = 1 if is_reasons(declared) else 0  # a recommendation states at least one reason
+        return st.lists(value_strategy(item), min_size=min_size, max_size=4).map(tuple)
+    if fields := record_fields(declared):
+        return st.fixed_dictionaries({name: value_strategy(field) for name, field in fields.items()})
+    if is_mapping(declared):
         return st.just({})
-    raise ValueError(kind)
-
-
-def key_strategy(key: KeyType) -> st.SearchStrategy[Any]:
-    return st.one_of([value_strategy(a) for a in key.alternatives])
+    strategies: dict[Any, st.SearchStrategy[Any]] = {
+        str: _TEXT,
+        int: st.integers(-9999, 9999),
+        Decimal: st.decimals(Decimal("-9999.99"), Decimal("9999.99"), places=2, allow_nan=False, allow_infinity=False),
+        date: st.dates(date(1900, 1, 1), date(2199, 12, 31)),
+        bool: st.booleans(),
+        NoneType: st.none(),
+    }
+    return strategies[declared]
 
 
 def values_strategy(spec: RuleSpec, variant: str) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({name: key_strategy(key) for name, key in variant_keys(spec, variant).items()})
+    return st.fixed_dictionaries({name: value_strategy(key.type) for name, key in spec.keys_of(variant).items()})

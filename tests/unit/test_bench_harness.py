@@ -101,7 +101,7 @@ def test_a_new_untimed_step_in_the_call_is_reported(
     app, tokens, body = stage_app
     monkeypatch.setattr(stages, "STAGES", tuple(s for s in stages.STAGES if s.name != "decision core"))
     assert stages.coverage_problems(app, tokens, body) == [
-        "decision_core.evaluate.evaluate (called from evaluate_resources)"
+        "cds_service.pipeline.evaluate (called from evaluate_resources)"
     ]
 
 

@@ -18,8 +18,10 @@ from cards.catalog import (
     rule_files,
 )
 from cards.samples import load_samples
+from decision_core.conformance import recommendation_problems
 from decision_core.model import Indicator
-from decision_core.specs import EVIDENCE_KEYS, RULE_SPECS
+from decision_core.rule_spec import EVIDENCE_KEYS
+from decision_core.specs import RULE_SPECS
 
 EXPECTED_RULES = {
     "DX-01", "DX-02", "RISK-01", "TX-01", "TX-02", "TX-03", "TX-04", "GC-01", "SAFE-01", "SAFE-02", "SAFE-03",
@@ -86,6 +88,13 @@ def test_samples_cover_every_variant_with_exactly_the_spec_keys() -> None:
         spec = RULE_SPECS[sample.rule_id]
         assert set(sample.recommendation.values) == spec.required_keys(sample.variant), (sample.rule_id, sample.variant)
         assert {a.kind for a in sample.recommendation.actions} <= spec.action_kinds, (sample.rule_id, sample.variant)
+
+
+def test_sample_values_have_the_types_the_core_declares() -> None:
+    # A sample card must show what a real one would: every value of the type the core emits for that key.
+    problems = [p for sample in load_samples() for p in recommendation_problems(sample.recommendation)]
+
+    assert problems == []
 
 
 # --- the loader refuses files that disagree with the core -----------------------------------------------------------
@@ -247,3 +256,16 @@ def test_decimals_are_shown_with_at_most_two_places_cut_toward_zero(value: str, 
     from cards.catalog import display_decimal
 
     assert display_decimal(Decimal(value)) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("19.996", "19.99"), ("20.01", "20.01"), ("3.30", "3.3"), ("21", "21"), ("20.0", "20"), ("-0.001", "0")],
+)
+def test_trimmed_numbers_never_round_across_a_threshold(value: str, shown: str) -> None:
+    """Reason texts write percentages and doses trimmed ("FRAX hip 3.3% >=3%"), cut toward zero like every value."""
+    from decimal import Decimal
+
+    from cards.catalog import display_decimal
+
+    assert display_decimal(Decimal(value), trim=True) == shown

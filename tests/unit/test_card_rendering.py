@@ -12,12 +12,13 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from hypothesis import HealthCheck, given, settings
 
 from cards.catalog import default_catalog, evidence_registry, fit_summary
+from cards.render import RenderOptions, render_cards
+from cards.sample_values import sample_values
 from cards.samples import Sample, load_samples
-from cards.spec_values import sample_values, variant_keys
-from cds_service.render import RenderOptions, render_cards
 from cds_service.validation import response_problems
 from decision_core.model import Indicator, Recommendation
 from decision_core.specs import RULE_SPECS
+from decision_core.value_types import is_optional, main_type
 from tests.support.spec_strategies import values_strategy
 
 PATIENT = "pat-42"
@@ -146,7 +147,8 @@ def test_no_smart_link_without_config_and_no_app_context_when_unset() -> None:
 def test_source_url_points_at_the_catalog_page_when_the_public_url_is_known() -> None:
     dx = next(s for s in SAMPLES if s.rule_id == "DX-01").recommendation
 
-    card = _card(dx, RenderOptions(public_base_url="https://cds.example.org"))
+    options = RenderOptions(service_id="osteoporosis-management", public_base_url="https://cds.example.org")
+    card = _card(dx, options)
 
     assert card["source"]["url"] == "https://cds.example.org/cds-services/osteoporosis-management/catalog#DX-01"
 
@@ -250,14 +252,14 @@ WORST_CASE: dict[str, Any] = {
 @pytest.mark.parametrize(("rule_id", "variant"), VARIANTS, ids=[f"{r}:{v}" for r, v in VARIANTS])
 def test_worst_case_values_fit_without_cutting_words(rule_id: str, variant: str) -> None:
     spec = RULE_SPECS[rule_id]
-    keys = variant_keys(spec, variant)
+    keys = spec.keys_of(variant)
     values = sample_values(keys, "long")
     for name, key in keys.items():
-        if name in WORST_CASE and (WORST_CASE[name] is not None or key.optional):
+        if name in WORST_CASE and (WORST_CASE[name] is not None or is_optional(key.type)):
             values[name] = WORST_CASE[name]
-        elif key.main.kind == "Decimal":
+        elif main_type(key.type) is Decimal:
             values[name] = Decimal("-1234.5")
-        elif key.main.kind == "int":
+        elif main_type(key.type) is int:
             values[name] = 1234
     text = default_catalog().text(Recommendation(rule_id, spec.variants[variant].indicator, variant, values))
 
@@ -267,21 +269,27 @@ def test_worst_case_values_fit_without_cutting_words(rule_id: str, variant: str)
 
 def test_a_summary_that_cannot_fit_is_shortened_by_its_fallback_template() -> None:
     spec = RULE_SPECS["TX-01"]
-    values = sample_values(variant_keys(spec, "frax"), "typical")
-    values["reason_text"] = "FRAX hip 3.3% >=3% and a vertebral fracture 2023-02-10 (presumed fragility), T -2.8"
+    values = sample_values(spec.keys_of("frax"), "typical")
+    site = "lumbar spine L1-L4, L3 and L4 excluded for degenerative change"
+    values["reasons"] = ({"code": "osteoporosis-dxa", "t_score": Decimal("-2.8"), "site": site},)
+    values["reasons"] += ({"code": "frax", "measure": "hip", "percent": Decimal("3.3"), "threshold": Decimal("3")},)
+    reason = f"T-score -2.8 {site}"
+    assert len(f"Osteoporosis treatment indicated ({reason}); not on osteoporosis medication") >= 140
 
-    text = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "frax", values))
+    text = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "osteoporosis-dxa", values))
 
     assert text.summary_fallback
-    assert text.summary == "Osteoporosis treatment indicated, not on therapy: " + values["reason_text"]
+    assert text.summary == "Osteoporosis treatment indicated, not on therapy: " + reason
 
 
 def test_a_summary_beyond_every_template_is_cut_at_a_word_with_a_mark() -> None:
     spec = RULE_SPECS["TX-01"]
-    values = sample_values(variant_keys(spec, "frax"), "typical")
-    values["reason_text"] = " ".join(["vertebral fracture 2023-02-10"] * 6)
+    values = sample_values(spec.keys_of("frax"), "typical")
+    site = " ".join(["vertebral fracture 2023-02-10"] * 6)  # a site label as long as chart text can be
+    values["reasons"] = ({"code": "osteoporosis-dxa", "t_score": Decimal("-2.8"), "site": site},)
+    reason = f"T-score -2.8 {site}"
 
-    summary = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "frax", values)).summary
+    summary = default_catalog().text(Recommendation("TX-01", Indicator.WARNING, "osteoporosis-dxa", values)).summary
 
-    assert summary == fit_summary(["Osteoporosis treatment indicated, not on therapy: " + values["reason_text"]])
-    assert len(summary) < 140 and summary.endswith(" vertebral fracture...")
+    assert summary == fit_summary(["Osteoporosis treatment indicated, not on therapy: " + reason])
+    assert len(summary) < 140 and summary.endswith(" vertebral...")

@@ -9,20 +9,22 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.catalog import default_catalog
-from cds_service.render import render_cards
+from cards.render import render_cards
 from cds_service.validation import response_problems
-from decision_core.specs import RULE_SPECS
-from fhir_mappings.facts import (
+from decision_core.facts import (
     Analyte,
     BoneSite,
+    DataDomain,
     DataIssue,
     FractureSite,
+    IssueKind,
     MenopauseStatus,
     PatientFacts,
     PlannedProcedure,
     Sex,
     Side,
 )
+from decision_core.specs import RULE_SPECS
 from tests.decision.builders import (
     alendronate,
     core_labs,
@@ -116,7 +118,16 @@ PATIENTS: dict[str, PatientFacts] = {
         age=70,
         studies=[study(months_ago(4), t(BoneSite.FEMORAL_NECK, "-1.8"))],
         labs=(lab(Analyte.VITAMIN_D_25OH, "45", days_ago(20), unit=None), *gate_labs(months_ago(1))),
-        issues=[DataIssue("25-OH D 2026-02-09", "unit missing <script>", "Observation/x", ("VITD-01",))],
+        issues=[
+            DataIssue(
+                "25-OH D 2026-02-09",
+                "unit missing <script>",
+                "Observation/x",
+                kind=IssueKind.UNIT_MISSING,
+                domain=DataDomain.LABS,
+                topic=Analyte.VITAMIN_D_25OH,
+            )
+        ],
     ),
     "young-low-z": patient(
         age=38,

@@ -6,7 +6,7 @@ import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
-from cds_service.suggestions import action_texts, build_suggestions
+from cards.suggestions import action_texts, build_suggestions
 from decision_core.model import ActionKind, SuggestedAction
 
 EVERY_ACTION = [

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fhir_mappings.facts import PatientFacts
-
 from .assessment import Assessment, assess
+from .facts import PatientFacts
 from .model import Recommendation
 from .population import Population
 from .precedence import apply_precedence, finalize_actions, sort_recommendations

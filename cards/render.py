@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cards.catalog import Catalog
-from cds_service.config import Settings
-from cds_service.discovery import SERVICE_ID
-from cds_service.suggestions import build_suggestions
+from cards.suggestions import build_suggestions
 from decision_core.model import Indicator, Recommendation
 
 SOURCE_LABEL = "Osteo CDS (bone health)"
@@ -21,20 +19,18 @@ _INDICATOR_ORDER = {Indicator.CRITICAL: 0, Indicator.WARNING: 1, Indicator.INFO:
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """Site settings the cards need: the optional SMART app link and the public URL of the card catalog."""
+    """What the cards need to know about the service and the site, built by the HTTP edge from its settings:
+    the service the cards come from, the public URL of its card catalog, and the optional SMART app link."""
 
+    service_id: str | None = None
+    public_base_url: str | None = None
     smart_app_url: str | None = None
     smart_app_context: str | None = None
-    public_base_url: str | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RenderOptions:
-        return cls(settings.smart_app_url, settings.smart_app_context, settings.public_base_url)
 
     def catalog_url(self, rule_id: str) -> str | None:
-        if not self.public_base_url:
+        if not self.public_base_url or not self.service_id:
             return None
-        return f"{self.public_base_url}/cds-services/{SERVICE_ID}/catalog#{rule_id}"
+        return f"{self.public_base_url}/cds-services/{self.service_id}/catalog#{rule_id}"
 
 
 @dataclass(frozen=True)

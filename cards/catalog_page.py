@@ -21,9 +21,8 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 
 from cards.catalog import Catalog, evidence_registry, override_reason_registry
+from cards.render import SOURCE_LABEL, RenderOptions, render_card
 from cards.samples import Sample, load_samples
-from cds_service.discovery import SERVICE_ID
-from cds_service.render import SOURCE_LABEL, RenderOptions, render_card
 from decision_core.specs import RULE_SPECS
 
 EXAMPLE_PATIENT_ID = "example-patient"
@@ -91,7 +90,7 @@ def build_entries(catalog: Catalog, options: RenderOptions | None = None) -> lis
                 VariantRow(
                     name,
                     variant.indicator.value,
-                    variant.summary,
+                    card.decision_table.summaries[name],
                     example["summary"],
                     [s["label"] for s in example.get("suggestions", ())],
                 )
@@ -164,7 +163,7 @@ def markdown_to_html(markdown: str) -> str:
 
 
 def _read_template(name: str) -> str:
-    return resources.files("cds_service").joinpath("templates", name).read_text("utf-8")
+    return resources.files("cards").joinpath("templates", name).read_text("utf-8")
 
 
 @cache
@@ -173,25 +172,23 @@ def _page_template() -> Any:
     return env.from_string(_read_template("catalog.html"))
 
 
-def render_catalog_html(
-    catalog: Catalog, options: RenderOptions | None = None, generated: datetime | None = None
-) -> str:
+def render_catalog_html(catalog: Catalog, options: RenderOptions, generated: datetime | None = None) -> str:
     entries = build_entries(catalog, options)
     registry = override_reason_registry()
     return _page_template().render(
         entries=entries,
         css=_read_template("catalog.css"),
-        service_id=SERVICE_ID,
+        service_id=options.service_id,
         source_label=SOURCE_LABEL,
         generated=(generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
         override_system=next(iter(registry.values()))["system"],
         override_reasons=list(registry.values()),
-        smart_configured=bool(options and options.smart_app_url),
+        smart_configured=bool(options.smart_app_url),
         variant_count=sum(len(e.variants) for e in entries),
     )
 
 
-def write_catalog(out: Path, catalog: Catalog, options: RenderOptions | None = None) -> list[Path]:
+def write_catalog(out: Path, catalog: Catalog, options: RenderOptions) -> list[Path]:
     """index.html plus examples/<RULE-ID>.json (the example cards of each rule, as a CDS Hooks response)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "examples").mkdir(exist_ok=True)

@@ -1,4 +1,5 @@
-"""Check that recommendations match RULE_SPECS (used by the tests; cheap enough for a service self-test)."""
+"""Check that recommendations match their RuleSpec: variant, indicator, keys, declared value types, actions and
+evidence (used by the tests; cheap enough for a service self-test)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from .model import Recommendation
-from .specs import EVIDENCE_KEYS, RULE_SPECS
+from .rule_spec import EVIDENCE_KEYS
+from .specs import RULE_SPECS
+from .value_types import conforms
 
 _SCALARS = (str, int, bool, Decimal, type(None))
 
@@ -23,7 +26,7 @@ def _plain(value: Any, path: str) -> list[str]:
     return [f"{path}: {type(value).__name__} is not a plain value type"]
 
 
-def contract_problems(rec: Recommendation) -> list[str]:
+def recommendation_problems(rec: Recommendation) -> list[str]:
     """Every way `rec` departs from its RuleSpec (empty when it conforms)."""
     spec = RULE_SPECS.get(rec.rule_id)
     if spec is None:
@@ -41,6 +44,9 @@ def contract_problems(rec: Recommendation) -> list[str]:
             f"{rec.rule_id}/{rec.variant}: missing {sorted(required - keys)}, unexpected {sorted(keys - required)}"
         )
     problems += [f"{rec.rule_id}: {p}" for p in _plain(dict(rec.values), "values")]
+    for name, key in spec.keys_of(rec.variant).items():
+        if name in rec.values:
+            problems += [f"{rec.rule_id}/{rec.variant}: {p}" for p in conforms(rec.values[name], key.type, name)]
     for action in rec.actions:
         if action.kind not in spec.action_kinds:
             problems.append(f"{rec.rule_id}: action {action.kind} not allowed")
@@ -51,7 +57,7 @@ def contract_problems(rec: Recommendation) -> list[str]:
 
 
 def assert_conforms(recs: list[Recommendation]) -> None:
-    problems = [p for rec in recs for p in contract_problems(rec)]
+    problems = [p for rec in recs for p in recommendation_problems(rec)]
     ids = [r.rule_id for r in recs]
     if len(ids) != len(set(ids)):
         problems.append(f"duplicate rule ids: {ids}")

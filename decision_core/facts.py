@@ -276,14 +276,80 @@ class PlannedProcedure:
     planned_date: date | None = None
 
 
+class DataDomain(StrEnum):
+    """The kinds of chart data a fact comes from (and that can be unavailable or only partly retrieved)."""
+
+    PATIENT = "patient"
+    DXA = "dxa"
+    FRAX = "frax"
+    LABS = "labs"
+    VITALS = "vitals"
+    CONDITIONS = "conditions"
+    MEDICATIONS = "medications"
+    PROCEDURES = "procedures"
+
+
+class Vital(StrEnum):
+    WEIGHT = "weight"
+    HEIGHT = "height"
+    BMI = "bmi"
+    ALCOHOL = "alcohol"
+    SMOKING = "smoking"
+
+
+class FraxValue(StrEnum):
+    MOF = "mof"  # 10-year major osteoporotic fracture probability
+    HIP = "hip"  # 10-year hip fracture probability
+    GLUCOCORTICOID_INPUT = "input-glucocorticoids"
+    BMD_USED_INPUT = "input-bmd-used"
+
+
+class IssueKind(StrEnum):
+    """What is wrong with a piece of data. Which rules that affects is the core's decision
+    (decision_core.data_issues.affected_rules), never the extraction's."""
+
+    # found while reading the chart
+    NO_DATE = "no-date"  # no effective date
+    INCOMPLETE_DATE = "incomplete-date"  # e.g. a birth date of only a year
+    NO_VALUE = "no-value"
+    UNIT_MISSING = "unit-missing"
+    UNIT_NOT_RECOGNISED = "unit-not-recognised"  # unknown, contradictory or not convertible
+    IMPLAUSIBLE = "implausible"  # outside physiological / plausible limits
+    COMPARATOR = "comparator"  # e.g. a T-score reported as "<-2.5"
+    SAME_DAY_CONFLICT = "same-day-conflict"  # same-day results more than 10 % apart
+    NO_DOSE = "no-dose"
+    NO_DOSE_DATE = "no-dose-date"  # a drug whose doses must be dated, listed without any date
+    # found by the core while reading the facts
+    MISSING = "missing"  # e.g. no birth date at all
+    NO_START_DATE = "no-start-date"
+    STUDY_NOT_USABLE = "study-not-usable"  # a DXA study none of whose values could be used
+    VALUE_EXCLUDED = "value-excluded"  # an implausible or flagged value in an otherwise usable DXA study
+    NO_DIAGNOSTIC_T_SCORE = "no-diagnostic-t-score"
+    NOT_CANONICAL_UNIT = "not-canonical-unit"  # a lab value not in the unit the core interprets
+    CONFLICTING_VALUES = "conflicting-values"  # newest same-day canonical values more than 10 % apart
+    # found by the service while fetching
+    NOT_RETRIEVED = "not-retrieved"
+    PARTLY_RETRIEVED = "partly-retrieved"
+    UNREADABLE = "unreadable"  # chart entries that failed validation
+
+
+IssueTopic = Analyte | Vital | FraxValue | DrugClass
+
+
 @dataclass(frozen=True, slots=True)
 class DataIssue:
-    """Something in the chart that could not be interpreted. Rules treat the item as missing (DATA-03)."""
+    """Something in the chart that could not be used as it stands: the rules treat it as missing (DATA-03).
+
+    `item` and `reason` describe it for the clinician; `kind`, `domain` and `topic` say, as data, what is wrong
+    with which data, so that the core can decide which rules it affects.
+    """
 
     item: str  # what, for a clinician: "25-OH vitamin D 2026-01-03"
     reason: str  # why: "unit missing", "unit 'mmol' not recognised", "T-score 8.1 outside -6..+6"
     record: str | None = None
-    affects: tuple[str, ...] = ()  # rule ids that could not use it
+    kind: IssueKind = field(kw_only=True)
+    domain: DataDomain | None = field(kw_only=True)  # None: the domain is unknown (an entry that could not be read)
+    topic: IssueTopic | None = field(default=None, kw_only=True)  # which analyte, vital, FRAX value or drug class
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,10 @@
-"""Render decision_core/RULES.md from RULE_SPECS, the precedence table, the thresholds and the deviation list.
-
-Regenerate with `python -m decision_core.rules_doc > decision_core/RULES.md`; a test keeps the file current.
-"""
+"""Where the decision table is contradictory, silent or unimplementable, and the closest safe reading the core
+implements; and the parameters each action kind carries. Documentation data: RULES.md prints it
+(`python -m cards.rules_doc > decision_core/RULES.md`)."""
 
 from __future__ import annotations
 
-from .precedence import CARD_ROWS, DXA_PRIORITY, LAB_PRIORITY, STATE_ROWS
-from .specs import RULE_SPECS
-from .thresholds import threshold_table
+from .precedence import DXA_PRIORITY, LAB_PRIORITY
 
 # (id, topic, what the table says or leaves open, what the core does, why it is the closest safe reading)
 DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
@@ -344,90 +341,3 @@ ACTION_PARAMS = (
     ("draft-vitamin-d", "{'iu_per_day': 600 | 800 | 1000}"),
     ("referral", "{'specialty': 'endocrinology', 'reason': str}"),
 )  # fmt: skip
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render() -> str:
-    out: list[str] = [
-        "# Decision core rules (generated)",
-        "",
-        "Generated from `decision_core.specs.RULE_SPECS`, `decision_core.precedence` and",
-        "`decision_core.thresholds` by `python -m decision_core.rules_doc > decision_core/RULES.md`.",
-        "Do not edit by hand: a test fails when this file and the code disagree.",
-        "",
-        "## Public API",
-        "",
-        "- `decision_core.evaluate(facts: PatientFacts, now: date | datetime) -> list[Recommendation]`:",
-        "  sorted by indicator (critical, warning, info), then decision-table order; at most one per rule id.",
-        "- `decision_core.assess(facts, now) -> Assessment`: every derived value (C-01..C-10) the rules read.",
-        "- `decision_core.evaluate.triggered(facts, now)`: the raw trigger set before §4 (audit, tests).",
-        "- `decision_core.RULE_SPECS: Mapping[str, RuleSpec]`; `decision_core.contract.contract_problems(rec)`.",
-        "- `decision_core.THRESHOLDS`: every threshold with its source keys.",
-        "",
-        "## Conventions for `values`",
-        "",
-        "- Plain types only: `str`, `int`, `bool`, `Decimal`, `date`, `None`, tuples and dicts of those.",
-        "- T/Z-scores, FRAX %, labs and doses are `Decimal` exactly as recorded (FRAX adjusted values are exact",
-        "  products); format them in the card layer. Negative numbers are to be written with ASCII hyphen-minus.",
-        "- Each variant always provides exactly the keys listed (values may be `None` where the type says so).",
-        "- Every rule has `unchecked_domains`: data domains it needs that were unavailable or partial; the card",
-        "  must then say what could not be checked.",
-        "",
-        "## Action parameters",
-        "",
-        "| kind | params |",
-        "|---|---|",
-        *[f"| `{kind}` | {_cell(params)} |" for kind, params in ACTION_PARAMS],
-        "",
-    ]
-    for spec in RULE_SPECS.values():
-        out += [
-            f"## {spec.rule_id}: {spec.title}",
-            "",
-            f"**Trigger.** {spec.trigger}",
-            "",
-            f"**Default indicator.** {spec.default_indicator}. **Evidence.** {', '.join(spec.evidence)}.",
-            f"**Actions it may emit.** {', '.join(sorted(str(k) for k in spec.action_kinds)) or 'none'}.",
-            f"**Data domains.** {', '.join(spec.domains) or 'none'}.",
-            "",
-            "| variant | indicator | summary template | extra keys |",
-            "|---|---|---|---|",
-        ]
-        for name, variant in spec.variants.items():
-            extra = ", ".join(f"`{k}`" for k in variant.extra_keys) or "-"
-            out.append(f"| `{name}` | {variant.indicator} | {_cell(variant.summary)} | {extra} |")
-        out += ["", "| value key | type; meaning |", "|---|---|"]
-        for key, doc in {**spec.keys, **spec.variant_key_docs}.items():
-            out.append(f"| `{key}` | {_cell(doc)} |")
-        out.append("")
-    out += [
-        "## Precedence (§4) as implemented",
-        "",
-        "| if this fires | these do not | condition |",
-        "|---|---|---|",
-    ]
-    for row in CARD_ROWS:
-        out.append(f"| {', '.join(sorted(row.winners))} | {', '.join(sorted(row.losers))} | {_cell(row.note)} |")
-    for state_row in STATE_ROWS:
-        out.append(f"| state: {state_row.state} | {', '.join(sorted(state_row.losers))} | {_cell(state_row.note)} |")
-    out += ["", "## Thresholds", "", "| name | value | sources |", "|---|---|---|"]
-    for name, value, sources in threshold_table():
-        out.append(f"| `{name}` | {value} | {', '.join(sources)} |")
-    out += [
-        "",
-        "## Deviations from the decision table",
-        "",
-        "Each entry is a place where the table is contradictory, silent or unimplementable, and the closest safe",
-        "reading the core implements.",
-        "",
-    ]
-    for key, topic, table, done, why in DEVIATIONS:
-        out += [f"### {key}: {topic}", "", f"- Table: {table}", f"- Implemented: {done}", f"- Why: {why}", ""]
-    return "\n".join(out)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    print(render())

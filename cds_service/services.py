@@ -1,0 +1,106 @@
+"""The CDS services this server offers, registered in one place.
+
+A `CdsService` says everything that differs between services: its id and hook, its discovery entry (title,
+description, usage requirements, prefetch templates), the schema its request context must satisfy, the rule set
+that evaluates the facts, and which rules its catalog page lists. Discovery, routing, feedback, the catalog page and
+the hook pipeline (cds_service.pipeline: resolve -> facts -> evaluate -> render) all iterate or look up `SERVICES`;
+nothing else names a service. A new service (e.g. the order hooks) is one more `CdsService` in `SERVICES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cds_service.errors import CdsError
+from cds_service.queries import DataQuery, queries_for
+from decision_core import evaluate as evaluate_patient_view
+from decision_core.facts import PatientFacts
+from decision_core.model import Recommendation
+from decision_core.specs import RULE_SPECS
+from fhir_mappings.terminology import Terminology
+
+# The facts, the evaluation time and the request's validated context (e.g. an order hook's drafts) -> cards to send.
+RuleSet = Callable[[PatientFacts, datetime, Mapping[str, Any]], list[Recommendation]]
+QueryBuilder = Callable[[Terminology], tuple[DataQuery, ...]]
+
+
+@dataclass(frozen=True)
+class CdsService:
+    id: str
+    hook: str
+    title: str
+    description: str
+    usage_requirements: str
+    queries: QueryBuilder  # the prefetch templates and the fetches that fill what prefetch did not
+    rule_set: RuleSet
+    rule_ids: frozenset[str]  # the rules it can send: its catalog page lists these
+    context_schema: str  # cds_service/schemas/<name>.schema.json, checked on every request's context
+
+    def definition(self, queries: Sequence[DataQuery]) -> dict[str, Any]:
+        """Its discovery entry (CDS Hooks 2.0 §Discovery), with the prefetch templates of `queries`."""
+        return {
+            "hook": self.hook,
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "usageRequirements": self.usage_requirements,
+            "prefetch": {query.key: query.template for query in queries},
+        }
+
+
+class ServiceRegistry:
+    """The services, in discovery order."""
+
+    def __init__(self, services: Sequence[CdsService]) -> None:
+        self._services = {service.id: service for service in services}
+        if len(self._services) != len(services):
+            raise ValueError("two services share an id")
+
+    def __iter__(self) -> Iterator[CdsService]:
+        return iter(self._services.values())
+
+    def __len__(self) -> int:
+        return len(self._services)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self._services)
+
+    def get(self, service_id: str) -> CdsService:
+        """The service with this id; 404 (with the ids discovery lists) when there is none."""
+        service = self._services.get(service_id)
+        if service is None:
+            known = ", ".join(f"'{s}'" for s in self._services)
+            raise CdsError(404, f"No CDS service with this id. Discovery at /cds-services lists {known}.")
+        return service
+
+
+def _patient_view_rules(facts: PatientFacts, now: datetime, _context: Mapping[str, Any]) -> list[Recommendation]:
+    return evaluate_patient_view(facts, now)
+
+
+PATIENT_VIEW = CdsService(
+    id="osteoporosis-management",
+    hook="patient-view",
+    title="Bone health: osteopenia and osteoporosis management",
+    description=(
+        "Reads DXA T- and Z-scores, fractures, FRAX results, osteoporosis drugs, glucocorticoids and bone labs, and "
+        "returns guideline-based cards: WHO classification, when to treat or calculate FRAX first, calcium and "
+        "vitamin D, denosumab must not lapse, bisphosphonates and kidney function, secondary-cause work-up, and when "
+        "to repeat DXA. Every card states its evidence."
+    ),
+    usage_requirements=(
+        "Needs read access to the patient's Patient, Observation, Condition, MedicationStatement, MedicationRequest, "
+        "MedicationAdministration, Procedure and ServiceRequest resources, by prefetch or through fhirServer with "
+        "fhirAuthorization. Patient, DXA observations and conditions are required (412 without them). Adults only."
+    ),
+    queries=queries_for,
+    rule_set=_patient_view_rules,
+    rule_ids=frozenset(RULE_SPECS),
+    context_schema="patient-view-context",
+)
+
+SERVICES = ServiceRegistry([PATIENT_VIEW])

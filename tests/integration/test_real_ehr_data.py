@@ -1,0 +1,286 @@
+"""Issue 11: data as real EHRs and the CDS Hooks sandbox send it, through the service as deployed (gunicorn over
+HTTP) and the real FHIR test server: each defect of the issue, reproduced in the shape the EHR sends it, once with
+prefetch and once with the service fetching the chart from the FHIR server.
+
+NOW is 2026-11-25 (the service's pinned clock)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from testkit import fhir
+from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.processes import ServiceProcess
+from testkit.sekmet import SekmetServer
+
+NOW = "2026-11-25T09:00:00Z"
+SERVICE_ID = "osteoporosis-management"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    process = ServiceProcess(tmp_path_factory.mktemp("ehr-service"), {"OSTEO_CDS_NOW": NOW}, workers=1).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def templates(service: ServiceProcess) -> dict[str, str]:
+    return requests.get(service.base_url + "/cds-services", timeout=10).json()["services"][0]["prefetch"]
+
+
+Cards = dict[str, list[dict[str, Any]]]
+
+
+def post(service: ServiceProcess, body: dict[str, Any]) -> list[dict[str, Any]]:
+    response = requests.post(f"{service.base_url}/cds-services/{SERVICE_ID}", json=body, timeout=30)
+    assert response.status_code == 200, response.text[:500]
+    return response.json()["cards"]
+
+
+def by_rule(cards: list[dict[str, Any]]) -> Cards:
+    out: Cards = {}
+    for card in cards:
+        out.setdefault(card["source"]["topic"]["code"], []).append(card)
+    return out
+
+
+def text(card: dict[str, Any]) -> str:
+    return card["summary"] + "\n" + card.get("detail", "")
+
+
+def via_prefetch(
+    service: ServiceProcess, templates: dict[str, str], chart: list[dict[str, Any]], pid: str, **extra: Any
+) -> Cards:
+    prefetch = prefetch_from_chart(templates, chart, pid)
+    prefetch.update(extra)
+    return by_rule(post(service, hook_request(pid, prefetch=prefetch)))
+
+
+def via_fhir(service: ServiceProcess, server: SekmetServer, chart: list[dict[str, Any]], pid: str) -> Cards:
+    server.load(fhir.transaction(copy.deepcopy(chart)))
+    return by_rule(post(service, hook_request(pid, fhir_server=server.base_url)))
+
+
+def both_ways(
+    service: ServiceProcess, templates: dict[str, str], server: SekmetServer, chart: list[dict[str, Any]], pid: str
+) -> list[Cards]:
+    return [via_prefetch(service, templates, chart, pid), via_fhir(service, server, chart, pid)]
+
+
+def woman(pid: str, birth_date: str = "1950-03-14") -> dict[str, Any]:
+    return fhir.patient(pid, gender="female", birth_date=birth_date)
+
+
+def lumbar_t(oid: str, pid: str, value: float, when: str) -> dict[str, Any]:
+    return fhir.t_score(oid, pid, "38267-1", value, when, display="DXA Lumbar spine [T-score] Bone density")
+
+
+def egfr(oid: str, pid: str, value: float, when: str = "2026-10-20") -> dict[str, Any]:
+    return fhir.lab(oid, pid, "98979-8", value, "mL/min/{1.73_m2}", when)
+
+
+def sandbox_order(oid: str, pid: str, code: str, display: str, **extra: Any) -> dict[str, Any]:
+    """A MedicationRequest as the CDS Hooks sandbox writes it: RxNorm clinical drug, `1 {pill}` x frequency."""
+    order: dict[str, Any] = {
+        "resourceType": "MedicationRequest",
+        "id": oid,
+        "status": "active",
+        "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": fhir.RXNORM, "code": code, "display": display}]},
+        "subject": {"reference": f"Patient/{pid}"},
+        "authoredOn": "2026-05-02",
+        "dosageInstruction": [
+            {
+                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
+                "doseAndRate": [{"doseQuantity": {"value": 1, "system": "http://unitsofmeasure.org", "code": "{pill}"}}],
+            }
+        ],
+    }
+    order.update(extra)
+    return order
+
+
+# --- drugs as EHRs code them ------------------------------------------------------------------------------------
+
+
+def test_alendronate_coded_as_the_sandbox_codes_it_with_egfr_28_gives_a_critical_safe02(
+    service: ServiceProcess, templates: dict[str, str], fhir_server: SekmetServer
+) -> None:
+    pid = "ehr-aln-904431"
+    chart = [
+        woman(pid),
+        lumbar_t(f"{pid}-ls", pid, -2.7, "2026-03-02"),
+        egfr(f"{pid}-egfr", pid, 28),
+        sandbox_order(f"{pid}-aln", pid, "904431", "Alendronic acid 70 MG Oral Tablet"),
+    ]
+    for cards in both_ways(service, templates, fhir_server, chart, pid):
+        (safe02,) = cards["SAFE-02"]
+        assert safe02["indicator"] == "critical"
+        assert "alendron" in text(safe02).lower()
+        assert "not on osteoporosis medication" not in "\n".join(text(c) for cs in cards.values() for c in cs)
+
+
+# --- only this patient, only the past, only the living -----------------------------------------------------------
+
+
+def foreign_searchset(other: str) -> dict[str, Any]:
+    return fhir.searchset([lumbar_t("their-ls", other, -3.8, "2026-09-01")])
+
+
+def test_a_foreign_lumbar_t_score_in_a_nested_bundle_is_dropped_and_named(
+    service: ServiceProcess, templates: dict[str, str]
+) -> None:
+    pid = "ehr-nested-foreign"
+    chart = [woman(pid), lumbar_t(f"{pid}-ls", pid, -2.7, "2026-03-02"), egfr(f"{pid}-egfr", pid, 64)]
+    alone = via_prefetch(service, templates, chart, pid)
+    prefetch = prefetch_from_chart(templates, chart, pid)
+    bmd_key = next(k for k, v in prefetch.items() if isinstance(v, dict) and "38267-1" in str(v))
+    prefetch[bmd_key]["entry"].append({"resource": foreign_searchset("someone-else")})
+    nested = by_rule(post(service, hook_request(pid, prefetch=prefetch)))
+
+    assert {k: [c["summary"] for c in v] for k, v in nested.items() if k != "DATA-03"} == {
+        k: [c["summary"] for c in v] for k, v in alone.items() if k != "DATA-03"
+    }
+    assert "-3.8" not in "\n".join(text(c) for cs in nested.values() for c in cs)
+    assert "another patient" in text(nested["DATA-03"][0])
+
+
+def test_a_contained_resource_of_another_patient_is_dropped_from_fetched_data_too(
+    service: ServiceProcess, fhir_server: SekmetServer
+) -> None:
+    pid = "ehr-contained-foreign"
+    order = sandbox_order(f"{pid}-aln", pid, "904431", "Alendronic acid 70 MG Oral Tablet")
+    order["contained"] = [lumbar_t("their-ls", "someone-else", -3.8, "2026-09-01")]
+    order["supportingInformation"] = [{"reference": "#their-ls"}]
+    chart = [woman(pid), lumbar_t(f"{pid}-ls", pid, -2.7, "2026-03-02"), egfr(f"{pid}-egfr", pid, 64), order]
+
+    cards = via_fhir(service, fhir_server, chart, pid)
+
+    assert "another patient" in text(cards["DATA-03"][0])
+    assert "-3.8" not in "\n".join(text(c) for cs in cards.values() for c in cs)
+
+
+def test_a_dxa_dated_2099_is_not_used_and_is_named(
+    service: ServiceProcess, templates: dict[str, str], fhir_server: SekmetServer
+) -> None:
+    pid = "ehr-future-dxa"
+    chart = [woman(pid), lumbar_t(f"{pid}-ls", pid, -3.1, "2099-01-01"), egfr(f"{pid}-egfr", pid, 64)]
+    for cards in both_ways(service, templates, fhir_server, chart, pid):
+        assert "DX-01" not in cards and "TX-02" not in cards and "TX-01" not in cards
+        data03 = text(cards["DATA-03"][0])
+        assert "2099-01-01" in data03 and "dated in the future" in data03
+
+
+@pytest.mark.parametrize(
+    "deceased", [{"deceasedDateTime": "2026-10-02T14:30:00Z"}, {"deceasedBoolean": True}], ids=["dateTime", "boolean"]
+)
+def test_a_deceased_patient_gets_no_cards(
+    service: ServiceProcess,
+    templates: dict[str, str],
+    fhir_server: SekmetServer,
+    deceased: dict[str, Any],
+) -> None:
+    pid = "ehr-deceased-" + next(iter(deceased))[8:].lower()
+    chart = [{**woman(pid), **deceased}, egfr(f"{pid}-egfr", pid, 64)]  # no DXA: DATA-01 would fire if alive
+    alive = via_prefetch(service, templates, [woman(pid), chart[1]], pid)
+    assert "DATA-01" in alive
+
+    assert both_ways(service, templates, fhir_server, chart, pid) == [{}, {}]
+
+
+def test_a_death_date_after_now_is_not_a_deceased_patient(service: ServiceProcess, templates: dict[str, str]) -> None:
+    pid = "ehr-deceased-later"
+    chart = [{**woman(pid), "deceasedDateTime": "2026-12-30"}, egfr(f"{pid}-egfr", pid, 64)]
+    assert "DATA-01" in via_prefetch(service, templates, chart, pid)
+
+
+# --- lenient where clients are quirky ---------------------------------------------------------------------------
+
+
+def prednisone_course(pid: str, **quirks: Any) -> dict[str, Any]:
+    """Prednisone 5 MG tablets, 2 a day since June: 10 mg/day for 6 months (GC-01 exposure)."""
+    order = sandbox_order(f"{pid}-pred", pid, "312617", "predniSONE 5 MG Oral Tablet", authoredOn="2026-06-01")
+    order["dosageInstruction"] = [
+        {
+            "timing": {
+                "repeat": {"frequency": 2, "period": 1, "periodUnit": "d", "boundsPeriod": {"start": "2026-06-01"}}
+            },
+            "doseAndRate": [{"doseQuantity": {"value": 1, "system": "http://unitsofmeasure.org", "code": "{pill}"}}],
+        }
+    ]
+    order.update(quirks)
+    return order
+
+
+def test_a_prednisone_order_without_intent_and_with_reason_code_as_an_object_is_read(
+    service: ServiceProcess, templates: dict[str, str]
+) -> None:
+    pid = "ehr-quirky-pred"
+    order = prednisone_course(
+        pid, reasonCode={"text": "polymyalgia rheumatica"}, category={"text": "outpatient"}
+    )
+    del order["intent"]
+    chart = [woman(pid, "1958-02-20"), lumbar_t(f"{pid}-ls", pid, -1.6, "2026-07-01"), egfr(f"{pid}-egfr", pid, 70)]
+
+    cards = via_prefetch(service, templates, [*chart, order], pid)
+
+    assert "GC-01" in cards, sorted(cards)
+    assert "10 mg" in text(cards["GC-01"][0])
+
+
+def test_an_stu3_style_dose_quantity_directly_under_dosage_instruction_is_read(
+    service: ServiceProcess, templates: dict[str, str]
+) -> None:
+    pid = "ehr-stu3-dose"
+    order = prednisone_course(pid)
+    instruction = order["dosageInstruction"][0]
+    instruction["doseQuantity"] = instruction.pop("doseAndRate")[0]["doseQuantity"]
+    chart = [woman(pid, "1958-02-20"), lumbar_t(f"{pid}-ls", pid, -1.6, "2026-07-01"), egfr(f"{pid}-egfr", pid, 70)]
+
+    cards = via_prefetch(service, templates, [*chart, order], pid)
+
+    assert "GC-01" in cards, sorted(cards)
+    assert "10 mg" in text(cards["GC-01"][0])
+
+
+# --- one chart, no contradictions -------------------------------------------------------------------------------
+
+
+def test_data03_lists_the_denosumab_finding_once(
+    service: ServiceProcess, templates: dict[str, str], fhir_server: SekmetServer
+) -> None:
+    from testkit.charts import denosumab_without_dose_dates_chart
+
+    pid = "ehr-dmab-once"
+    chart = denosumab_without_dose_dates_chart(pid)
+    for cards in both_ways(service, templates, fhir_server, chart, pid):
+        detail = text(cards["DATA-03"][0])
+        assert detail.lower().count("listed without any administration date") == 1, detail
+
+
+# --- labs ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("loinc", "value", "unit"), [("2986-8", 412, "ng/dL"), ("14913-8", 14.3, "nmol/L")])
+def test_testosterone_coded_with_loinc_is_on_file(
+    service: ServiceProcess, templates: dict[str, str], fhir_server: SekmetServer, loinc: str, value: float, unit: str
+) -> None:
+    pid = f"ehr-testosterone-{loinc}"
+    chart = [
+        fhir.patient(pid, gender="male", birth_date="1952-08-30"),
+        lumbar_t(f"{pid}-ls", pid, -2.8, "2026-09-10"),
+        egfr(f"{pid}-egfr", pid, 70),
+    ]
+    without = via_prefetch(service, templates, chart, pid)
+    assert "testosterone" in text(without["LAB-01"][0]).lower()
+
+    chart.append(fhir.lab(f"{pid}-testo", pid, loinc, value, unit, "2026-09-10"))
+    for cards in both_ways(service, templates, fhir_server, chart, pid):
+        assert all("testosterone" not in text(c).lower() for c in cards.get("LAB-01", []))
+

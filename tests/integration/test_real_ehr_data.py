@@ -98,7 +98,9 @@ def sandbox_order(oid: str, pid: str, code: str, display: str, **extra: Any) -> 
         "dosageInstruction": [
             {
                 "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}},
-                "doseAndRate": [{"doseQuantity": {"value": 1, "system": "http://unitsofmeasure.org", "code": "{pill}"}}],
+                "doseAndRate": [
+                    {"doseQuantity": {"value": 1, "system": "http://unitsofmeasure.org", "code": "{pill}"}}
+                ],
             }
         ],
     }
@@ -222,9 +224,7 @@ def test_a_prednisone_order_without_intent_and_with_reason_code_as_an_object_is_
     service: ServiceProcess, templates: dict[str, str]
 ) -> None:
     pid = "ehr-quirky-pred"
-    order = prednisone_course(
-        pid, reasonCode={"text": "polymyalgia rheumatica"}, category={"text": "outpatient"}
-    )
+    order = prednisone_course(pid, reasonCode={"text": "polymyalgia rheumatica"}, category={"text": "outpatient"})
     del order["intent"]
     chart = [woman(pid, "1958-02-20"), lumbar_t(f"{pid}-ls", pid, -1.6, "2026-07-01"), egfr(f"{pid}-egfr", pid, 70)]
 
@@ -283,4 +283,3 @@ def test_testosterone_coded_with_loinc_is_on_file(
     chart.append(fhir.lab(f"{pid}-testo", pid, loinc, value, unit, "2026-09-10"))
     for cards in both_ways(service, templates, fhir_server, chart, pid):
         assert all("testosterone" not in text(c).lower() for c in cards.get("LAB-01", []))
-

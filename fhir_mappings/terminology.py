@@ -177,6 +177,7 @@ _CONCEPT_SCHEMA: dict[str, dict[str, Any]] = {
     "labs": {
         "analyte": _enum_check(a.value for a in Analyte),
         "panel": _bool_check,
+        "on_file_only": _bool_check,
         "plausible_low": _number_check,
         "plausible_high": _number_check,
         **_NOTE,

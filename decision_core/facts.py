@@ -212,6 +212,8 @@ class MedicationExposure:
     prednisone_eq_mg_per_day: Decimal | None = None  # glucocorticoids only (C-07)
     planned_days: int | None = None  # planned duration of this course, when stated
     matched_by_text: bool = False  # recognised by ingredient name in text only (no listed code)
+    product: str | None = None  # the brand when known ("Xgeva", "Fosamax")
+    oncology: bool = False  # an oncology product or dose (Xgeva, Zometa): same class for the safety rules
 
 
 class Analyte(StrEnum):

@@ -38,6 +38,7 @@ from fhir_mappings import labs as labs_mod
 from fhir_mappings import medications as med_mod
 from fhir_mappings import procedures as proc_mod
 from fhir_mappings import vitals as vitals_mod
+from fhir_mappings.drugs import Recognition, recognise_resource
 from fhir_mappings.fhir_json import (
     codings,
     first_text,
@@ -52,6 +53,7 @@ from fhir_mappings.fhir_json import (
 )
 from fhir_mappings.observations import ObsPart, ObsView, observation_view
 from fhir_mappings.quality import resolve_same_day
+from fhir_mappings.quirks import repair_quirks
 from fhir_mappings.scope import Excluded, ExclusionReason, future_dated
 from fhir_mappings.terminology import CodeEntry, Terminology, default_terminology
 
@@ -274,6 +276,7 @@ def warm_up(terminology: Terminology | None = None) -> Terminology:
     """Start-up: load the terminology (raises InvalidCodeFile for a malformed extra-codes file) and the FHIR
     models, so that the first request does not pay for them."""
     term = terminology or default_terminology()
+    term.drug_catalog()  # raises CatalogError on an inconsistent code list
     preload_models()
     return term
 
@@ -396,7 +399,13 @@ def _relevant(rtype: str, raw: Mapping[str, Any], st: _State) -> bool:
 
 def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
     rtype = raw["resourceType"]
-    if not _relevant(rtype, raw, st):
+    recognition: Recognition | None = None
+    if rtype in _MED_TYPES:
+        # Drug recognition at every RxNorm level, by code or by name (fhir_mappings.drugs), on the repaired entry.
+        recognition = recognise_resource(repair_quirks(raw).resource, st.medications, catalog=st.term.drug_catalog())
+        if recognition is None:
+            return
+    elif not _relevant(rtype, raw, st):
         return
     future = future_dated(raw, st.today)
     if future is not None:
@@ -417,7 +426,9 @@ def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
     elif rtype == "FamilyMemberHistory":
         _merge_conditions(cond_mod.from_family_history(model, record, st.term), st)
     elif rtype in _MED_TYPES:
-        st.meds.extend(med_mod.from_resource(model, record, st.term, st.medications))
+        exposures, issues = med_mod.from_resource(model, record, st.term, st.medications, recognition)
+        st.meds.extend(exposures)
+        st.issues.extend(issues)
     elif rtype in ("ServiceRequest", "Appointment"):
         st.procedures.extend(proc_mod.from_resource(model, record, st.term))
     elif rtype == "Procedure":

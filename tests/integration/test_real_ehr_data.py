@@ -260,8 +260,8 @@ def test_data03_lists_the_denosumab_finding_once(
     pid = "ehr-dmab-once"
     chart = denosumab_without_dose_dates_chart(pid)
     for cards in both_ways(service, templates, fhir_server, chart, pid):
-        detail = text(cards["DATA-03"][0])
-        assert detail.lower().count("listed without any administration date") == 1, detail
+        detail = cards["DATA-03"][0]["detail"]
+        assert detail.count("listed without any administration date") == 1, detail
 
 
 # --- labs ---------------------------------------------------------------------------------------------------------

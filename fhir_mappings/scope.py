@@ -74,7 +74,7 @@ def _flatten(resources: Iterable[Any], depth: int, where: str) -> Iterator[tuple
         if type(resource) is not dict:
             continue
         if resource.get("resourceType") == "Bundle" and depth < _MAX_BUNDLE_DEPTH:
-            inner = (raw_dict(e).get("resource") if raw_dict(e) else None for e in raw_list(resource.get("entry")))
+            inner = ((raw_dict(e) or {}).get("resource") for e in raw_list(resource.get("entry")))
             yield from _flatten(inner, depth + 1, "nested Bundle")
         else:
             yield resource, where

@@ -341,7 +341,8 @@ _SPECS: list[RuleSpec] = [
             "gates": Key(
                 Mapping[str, str],
                 "egfr/vitamin_d/calcium: ok|low|missing; contraindication: none|recorded|not-checked; spinal_surgery: "
-                "none|planned-with-osteoporosis; medications, lab_results: checked|not-checked",
+                "none|planned-with-osteoporosis; medications: checked|not-checked|unreadable-entry; lab_results: "
+                "checked|not-checked",
             ),
             "missing_gates": Key(tuple[str, ...], "gate names that are not 'ok'/'none'/'checked'"),
             "alendronate_draft": Key(bool, "a draft alendronate 70 mg weekly is attached"),
@@ -353,6 +354,11 @@ _SPECS: list[RuleSpec] = [
             ),
             "dxa_stale": Key(bool, "osteoporosis on a DXA >24 months old: treat now, new DXA must not delay treatment"),
             "sex": Key(str, "men: same criteria"),
+            "unreadable_drug": Key(
+                str | None,
+                "drug class (facts.DrugClass) of a medication entry that names an osteoporosis drug but could not be "
+                "read: the card says so instead of 'not on osteoporosis medication', and offers no draft (§7.18)",
+            ),
         },
         ("BHOF22", "NOF14", "ACP23", "AACE20", "ES19", "ES12M", "LBL", "S000", "S001", "S002", "S003", "S004"),
         (ActionKind.ORDER_LABS, ActionKind.DRAFT_ALENDRONATE),

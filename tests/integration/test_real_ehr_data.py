@@ -283,3 +283,28 @@ def test_testosterone_coded_with_loinc_is_on_file(
     chart.append(fhir.lab(f"{pid}-testo", pid, loinc, value, unit, "2026-09-10"))
     for cards in both_ways(service, templates, fhir_server, chart, pid):
         assert all("testosterone" not in c["summary"].lower() for c in cards.get("LAB-01", []))
+
+
+def test_an_osteoporosis_drug_entry_that_cannot_be_read_blocks_not_on_medication_and_the_draft(
+    service: ServiceProcess, templates: dict[str, str], fhir_server: SekmetServer
+) -> None:
+    pid = "ehr-unreadable-bp"
+    entry = {
+        "resourceType": "MedicationStatement",
+        "id": f"{pid}-bp",
+        "status": "active",
+        "medicationCodeableConcept": {"text": "Bisphosphonate weekly (patient report)"},
+        "subject": {"reference": f"Patient/{pid}"},
+        "dateAsserted": "2026-09-01",
+    }
+    chart = [woman(pid), lumbar_t(f"{pid}-ls", pid, -2.8, "2026-03-02"), egfr(f"{pid}-egfr", pid, 64), entry]
+    for cards in both_ways(service, templates, fhir_server, chart, pid):
+        (tx01,) = cards["TX-01"]
+        assert "an oral bisphosphonate entry could not be read" in tx01["summary"]
+        assert "An oral bisphosphonate entry is on the list but could not be read" in tx01["detail"]
+        assert "confirm current therapy" in tx01["detail"]
+        everything = "\n".join(text(c) for cs in cards.values() for c in cs)
+        assert "not on osteoporosis medication" not in everything
+        drafts = [a for s in tx01.get("suggestions", []) for a in s.get("actions", [])]
+        assert all(a.get("resource", {}).get("resourceType") != "MedicationRequest" for a in drafts)
+        assert "Bisphosphonate weekly" in cards["DATA-03"][0]["detail"]

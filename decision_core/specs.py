@@ -632,6 +632,9 @@ _SPECS: list[RuleSpec] = [
             "reasons": Key(reasons(ScreeningReason), "every indication met, first = the one the summary names"),
             "risk_factors": Key(tuple[ScreeningRiskFactor, ...]),
             "menopause_assumed": Key(bool),
+            "non_diagnostic_dxa_date": Key(
+                date | None, "the newest study with only non-diagnostic sites (forearm, heel): no diagnostic DXA"
+            ),
         },
         ("USPSTF25", "ISCD", "ES12M", "ACR22"),
         (ActionKind.ORDER_DXA,),

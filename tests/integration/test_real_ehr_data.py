@@ -308,3 +308,41 @@ def test_an_osteoporosis_drug_entry_that_cannot_be_read_blocks_not_on_medication
         drafts = [a for s in tx01.get("suggestions", []) for a in s.get("actions", [])]
         assert all(a.get("resource", {}).get("resourceType") != "MedicationRequest" for a in drafts)
         assert "Bisphosphonate weekly" in cards["DATA-03"][0]["detail"]
+
+
+def test_a_forearm_only_study_is_not_the_last_dxa_and_data01_says_no_diagnostic_dxa(
+    service: ServiceProcess, templates: dict[str, str], fhir_server: SekmetServer
+) -> None:
+    pid = "ehr-forearm-only"
+    on_alendronate = {
+        "resourceType": "MedicationStatement",
+        "id": f"{pid}-aln",
+        "status": "active",
+        "medicationCodeableConcept": {
+            "coding": [{"system": fhir.RXNORM, "code": "904431", "display": "Alendronic acid 70 MG Oral Tablet"}]
+        },
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectivePeriod": {"start": "2019-01-10"},
+        "dosage": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "wk"}}}],
+    }
+    forearm = fhir.t_score(f"{pid}-fa", pid, "38265-5", -2.1, "2021-12-10", display="DXA Forearm [T-score]")
+    chart = [woman(pid), forearm, egfr(f"{pid}-egfr", pid, 64), on_alendronate]
+    for cards in both_ways(service, templates, fhir_server, chart, pid):
+        everything = "\n".join(text(c) for cs in cards.values() for c in cs)
+        assert "last DXA 2021-12-10" not in everything
+        assert "No DXA result is on record" not in everything
+        (data01,) = cards["DATA-01"]
+        assert data01["summary"].startswith("No diagnostic DXA on record")
+        assert "2021-12-10 has only non-diagnostic sites" in data01["detail"]
+
+
+def test_an_uninterpretable_dxa_never_gives_no_dxa_on_record_nor_a_dxa_draft(
+    service: ServiceProcess, templates: dict[str, str], fhir_server: SekmetServer
+) -> None:
+    pid = "ehr-dxa-uninterpretable"
+    chart = [woman(pid), lumbar_t(f"{pid}-ls", pid, -8.1, "2026-04-14"), egfr(f"{pid}-egfr", pid, 64)]
+    for cards in both_ways(service, templates, fhir_server, chart, pid):
+        assert "DATA-01" not in cards
+        orders = [a for cs in cards.values() for c in cs for s in c.get("suggestions", []) for a in s["actions"]]
+        assert all("DXA" not in str(a.get("resource", {}).get("code", "")) for a in orders)
+        assert "2026-04-14" in cards["DATA-03"][0]["detail"]

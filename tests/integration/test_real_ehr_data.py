@@ -7,11 +7,14 @@ NOW is 2026-11-25 (the service's pinned clock)."""
 from __future__ import annotations
 
 import copy
+import csv
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from testkit import fhir
 from testkit.cds_client import hook_request, prefetch_from_chart
@@ -346,3 +349,51 @@ def test_an_uninterpretable_dxa_never_gives_no_dxa_on_record_nor_a_dxa_draft(
         orders = [a for cs in cards.values() for c in cs for s in c.get("suggestions", []) for a in s["actions"]]
         assert all("DXA" not in str(a.get("resource", {}).get("code", "")) for a in orders)
         assert "2026-04-14" in cards["DATA-03"][0]["detail"]
+
+
+# --- every bisphosphonate clinical drug (SCD / SBD) of the reviewed code lists, at eGFR 28 -> SAFE-02 critical -----
+
+_CODES = Path(__file__).resolve().parents[2] / "fhir_mappings"
+_BISPHOSPHONATE_CONCEPTS = {"bisphosphonate-oral", "zoledronic-acid"}
+
+
+def bisphosphonate_clinical_drugs() -> list[tuple[str, str, str]]:
+    """(code, name, list) of every SCD / SBD naming a bisphosphonate (C-06 drugs that SAFE-02 checks at eGFR < 35),
+    read from the reviewed lists themselves: the sandbox's RxNorm subset and codes/medications.yaml."""
+    found: dict[str, tuple[str, str, str]] = {}
+    with (_CODES / "drugs" / "codes" / "rxnorm-bone-drugs.tsv").open(encoding="utf-8") as tsv:
+        rows = csv.DictReader((line for line in tsv if not line.startswith("#")), delimiter="\t")
+        for row in rows:
+            if row["tty"] in ("SCD", "SBD") and row["class"].startswith("bisphosphonate:"):
+                found[row["rxnorm"]] = (row["rxnorm"], row["name"], "rxnorm-bone-drugs.tsv")
+    medications = yaml.safe_load((_CODES / "codes" / "medications.yaml").read_text(encoding="utf-8"))
+    classes = {cid: c.get("drug_class") for cid, c in medications["concepts"].items()}
+    for entry in medications["codes"]:
+        if entry.get("tty") in ("SCD", "SBD") and classes.get(entry["concept"]) in _BISPHOSPHONATE_CONCEPTS:
+            found.setdefault(str(entry["code"]), (str(entry["code"]), entry["display"], "medications.yaml"))
+    return sorted(found.values())
+
+
+BISPHOSPHONATE_CLINICAL_DRUGS = bisphosphonate_clinical_drugs()
+
+
+def test_the_table_covers_every_bisphosphonate_of_c06() -> None:
+    names = " ".join(name.lower() for _, name, _ in BISPHOSPHONATE_CLINICAL_DRUGS)
+    for drug in ("alendron", "risedron", "ibandron", "zoledron"):
+        assert drug in names
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "source"), BISPHOSPHONATE_CLINICAL_DRUGS, ids=[c for c, _, _ in BISPHOSPHONATE_CLINICAL_DRUGS]
+)
+def test_every_bisphosphonate_clinical_drug_at_egfr_28_gives_a_critical_safe02(
+    service: ServiceProcess, templates: dict[str, str], code: str, name: str, source: str
+) -> None:
+    pid = f"ehr-safe02-{code}"
+    order = sandbox_order(f"{pid}-bp", pid, code, name)
+    chart = [woman(pid), lumbar_t(f"{pid}-ls", pid, -2.7, "2026-03-02"), egfr(f"{pid}-egfr", pid, 28), order]
+
+    cards = via_prefetch(service, templates, chart, pid)
+
+    assert "SAFE-02" in cards, f"{code} {name} ({source}): {sorted(cards)}"
+    assert cards["SAFE-02"][0]["indicator"] == "critical"

@@ -179,6 +179,13 @@ UNCHECKED = {
     "unchecked_domains": Key(tuple[str, ...], "data domains this rule needs that could not be (fully) fetched")
 }
 
+# Every rule that reads the medication list: which of its entries were recognised by name only (§1.1 rev 2).
+BY_NAME = {
+    "drugs_recognised_by_name": Key(
+        tuple[str, ...], "medication entries recognised by name, with no listed code (§1.1): the card says so"
+    )
+}
+
 _DXA_SITES = {
     "valid_sites": Key(tuple[SiteValue, ...], "every valid diagnostic value of the study used"),
     "excluded_sites": Key(tuple[ExcludedSiteValue, ...], "values not used and why (C-03)"),
@@ -216,7 +223,7 @@ def _spec(
     return RuleSpec(
         rule_id=rule_id,
         variants=MappingProxyType(variants),
-        keys=MappingProxyType({**keys, **UNCHECKED}),
+        keys=MappingProxyType({**keys, **UNCHECKED, **(BY_NAME if "medications" in domains else {})}),
         variant_keys=MappingProxyType(variant_keys or {}),
         evidence=evidence,
         action_kinds=frozenset(actions),
@@ -467,6 +474,10 @@ _SPECS: list[RuleSpec] = [
             "last_dose": Key(date, "D"),
             "due_date": Key(date, "D + 6 months"),
             "months_since_last_dose": Key(int),
+            "oncology_product": Key(
+                Literal["Xgeva", "Zometa"] | None,
+                "the oncology product the drug is listed as (same class for the safety rules, named, §1.1)",
+            ),
             **_EGFR,
             "egfr_below_35": Key(
                 bool | None, "bisphosphonate follow-on not possible: resume denosumab, specialist (None = eGFR unknown)"
@@ -483,6 +494,10 @@ _SPECS: list[RuleSpec] = [
         },
         {
             "drug": Key(str, "e.g. alendronate"),
+            "oncology_product": Key(
+                Literal["Xgeva", "Zometa"] | None,
+                "the oncology product the drug is listed as (same class for the safety rules, named, §1.1)",
+            ),
             **_EGFR,
             "egfr_below_30": Key(bool, "KDIGO CKD-MBD evaluation; denosumab only with boxed-warning caveat"),
         },
@@ -504,6 +519,10 @@ _SPECS: list[RuleSpec] = [
             "corrected_calcium": Key(Decimal | None, "within 30 days, mg/dL"),
             "calcium_lln": Key(Decimal | None),
             "calcium_date": Key(date | None),
+            "oncology_product": Key(
+                Literal["Xgeva", "Zometa"] | None,
+                "the oncology product the drug is listed as (same class for the safety rules, named, §1.1)",
+            ),
             **_EGFR,
             "egfr_below_30": Key(bool),
             "calcium_checked_30d": Key(bool),

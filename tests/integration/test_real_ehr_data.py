@@ -397,3 +397,39 @@ def test_every_bisphosphonate_clinical_drug_at_egfr_28_gives_a_critical_safe02(
 
     assert "SAFE-02" in cards, f"{code} {name} ({source}): {sorted(cards)}"
     assert cards["SAFE-02"][0]["indicator"] == "critical"
+
+
+def test_xgeva_by_name_counts_as_denosumab_for_safe01_and_the_card_names_the_product(
+    service: ServiceProcess, templates: dict[str, str], fhir_server: SekmetServer
+) -> None:
+    pid = "ehr-xgeva-by-name"
+    given = {
+        "resourceType": "MedicationAdministration",
+        "id": f"{pid}-xgeva",
+        "status": "completed",
+        "medicationCodeableConcept": {"text": "Xgeva 120 mg/1.7 mL subcutaneous injection"},
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": "2026-02-10",
+    }
+    chart = [woman(pid), lumbar_t(f"{pid}-ls", pid, -2.6, "2026-01-15"), egfr(f"{pid}-egfr", pid, 64), given]
+    for cards in both_ways(service, templates, fhir_server, chart, pid):
+        (safe01,) = cards["SAFE-01"]
+        assert safe01["indicator"] == "critical"  # last dose > 7 months ago
+        assert safe01["summary"].startswith("Denosumab (Xgeva)")
+        assert "Recognised by name (no listed code): Xgeva 120 mg/1.7 mL subcutaneous injection" in safe01["detail"]
+
+
+def test_zometa_by_name_at_egfr_28_gives_safe02_naming_the_product(
+    service: ServiceProcess, templates: dict[str, str]
+) -> None:
+    pid = "ehr-zometa-by-name"
+    order = sandbox_order(f"{pid}-zol", pid, "0", "")
+    order["medicationCodeableConcept"] = {"text": "Zometa 4 mg/100 mL IV infusion"}
+    del order["dosageInstruction"]
+    chart = [woman(pid), lumbar_t(f"{pid}-ls", pid, -2.6, "2026-01-15"), egfr(f"{pid}-egfr", pid, 28), order]
+
+    cards = via_prefetch(service, templates, chart, pid)
+
+    (safe02,) = cards["SAFE-02"]
+    assert safe02["indicator"] == "critical"
+    assert "(Zometa)" in safe02["summary"]

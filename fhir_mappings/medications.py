@@ -1,10 +1,10 @@
 """Medication exposures from MedicationStatement, MedicationRequest and MedicationAdministration.
 
-The drug comes from medicationCodeableConcept or a Medication resource (contained, or elsewhere in the
-resource list), matched by code; drugs with no verified code (anabolics, calcitonin) also by ingredient
-name in the text. Daily dose: structured dose (mg, or count x strength of the clinical drug) x frequency
-from timing. Glucocorticoids count only by systemic routes and get a prednisone-equivalent dose (decision
-table C-07)."""
+The drug is recognised by `fhir_mappings.drugs` (RxNorm at every level, ATC, local codes, or by name; referenced and
+contained Medication): its ingredients, route, strength and product. Daily dose: structured dose (mg, or count x the
+strength of the clinical drug) x frequency from timing. Glucocorticoids count only by systemic routes and get a
+prednisone-equivalent dose (decision table C-07). An entry that names a bone drug or a glucocorticoid but cannot be
+classified is a DATA-03 finding (§6 last row)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from cds_service.replay import DatabaseReplayCache, ReplayCacheUnavailable
+from cds_service.auth.replay import DatabaseReplayCache, ReplayCacheUnavailable
 from testkit.postgres import PostgresServer
 from tests.security.conftest import SERVICE_PATH, Signer, hook_body
 
@@ -102,7 +102,7 @@ def test_a_token_accepted_by_one_app_instance_is_refused_by_another_sharing_the_
 
 
 def test_sqlite_replay_records_live_in_their_own_file_next_to_the_feedback_database() -> None:
-    from cds_service.replay import replay_database_url
+    from cds_service.auth.replay import replay_database_url
 
     assert replay_database_url("sqlite:///data/feedback.db") == "sqlite:///data/replay-cache.db"
     assert replay_database_url("postgresql+psycopg://u:pw@db/osteo") == "postgresql+psycopg://u:pw@db/osteo"

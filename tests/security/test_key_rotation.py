@@ -16,8 +16,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cds_service.jwks import HttpJwksFetcher, JwksFetchError, KeyCache, KeyLookupError
-from cds_service.trusted_clients import TrustedClient
+from cds_service.auth.jwks import HttpJwksFetcher, JwksFetchError, KeyCache, KeyLookupError
+from cds_service.auth.trusted_clients import TrustedClient
 from testkit.jwt_clients import SigningKey, generate_key, jwks
 from tests.security.conftest import (
     DISCOVERY_PATH,

@@ -11,7 +11,7 @@ import pytest
 import redis
 from flask import Flask
 
-from cds_service.replay import InProcessReplayCache, RedisReplayCache, ReplayCacheUnavailable, replay_key
+from cds_service.auth.replay import InProcessReplayCache, RedisReplayCache, ReplayCacheUnavailable, replay_key
 from testkit.processes import free_port
 from testkit.redis_server import RedisServer
 from tests.security.conftest import (

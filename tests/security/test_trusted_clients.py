@@ -12,9 +12,9 @@ import pytest
 import yaml
 from flask import Flask
 
+from cds_service.auth.trusted_clients import DEFAULT_ALGORITHMS, load_trusted_clients
 from cds_service.cli import main
 from cds_service.config import ConfigError, Settings
-from cds_service.trusted_clients import DEFAULT_ALGORITHMS, load_trusted_clients
 from testkit.jwt_clients import SigningKey, generate_key, jwks, write_trusted_clients
 from testkit.redis_server import RedisServer
 

@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 from flask import Flask
 
+from cds_service.auth.trusted_clients import load_trusted_clients
 from cds_service.config import PREFIX, SETTINGS, Settings
-from cds_service.trusted_clients import load_trusted_clients
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERNETES = REPO / "deploy" / "kubernetes"

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from cds_service.auth.trusted_clients import load_trusted_clients
 from cds_service.config import PREFIX, SETTINGS, Settings
-from cds_service.trusted_clients import load_trusted_clients
 from tests.unit.test_container_image import exec_form, image_env, instructions
 
 REPO = Path(__file__).resolve().parents[2]

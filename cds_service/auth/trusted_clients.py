@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from cds_service.auth.jwks import parse_jwks
 from cds_service.config import PREFIX, ConfigError
-from cds_service.jwks import parse_jwks
 
 # Asymmetric JWS algorithms this service can verify. The spec forbids `none` and HMAC (a shared secret would let
 # the service, or anyone holding the config, mint tokens); ES384 and RS384 are the recommended defaults.

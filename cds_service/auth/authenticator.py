@@ -24,10 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from flask import Request
 
-from cds_service.config import PREFIX, ConfigError, Settings
-from cds_service.errors import CdsError, Issue
-from cds_service.jwks import KeyCache, KeyLookupError, VerificationKey
-from cds_service.replay import (
+from cds_service.auth.jwks import KeyCache, KeyLookupError, VerificationKey
+from cds_service.auth.replay import (
     DatabaseReplayCache,
     InProcessReplayCache,
     RedisReplayCache,
@@ -35,7 +33,9 @@ from cds_service.replay import (
     ReplayCacheUnavailable,
     replay_database_url,
 )
-from cds_service.trusted_clients import SANDBOX_ISSUER, TrustedClient, load_trusted_clients
+from cds_service.auth.trusted_clients import SANDBOX_ISSUER, TrustedClient, load_trusted_clients
+from cds_service.config import PREFIX, ConfigError, Settings
+from cds_service.errors import CdsError, Issue
 
 log = logging.getLogger("osteo_cds.auth")
 

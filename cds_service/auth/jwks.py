@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cds_service.json_body import parse_json
 
 if TYPE_CHECKING:
-    from cds_service.trusted_clients import TrustedClient
+    from cds_service.auth.trusted_clients import TrustedClient
 
 log = logging.getLogger("osteo_cds.auth")
 

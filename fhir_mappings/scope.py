@@ -116,7 +116,7 @@ _PLANNED_STATUS = frozenset({"preparation"})
 def future_dated(resource: Mapping[str, Any], today: date) -> date | None:
     """The first clinical date of `resource` after `today` + 1 day, or None."""
     limit = today + timedelta(days=1)
-    if resource.get("status") in _PLANNED_STATUS:
+    if raw_str(resource.get("status")) in _PLANNED_STATUS:
         return None  # a Procedure in preparation is planned: its date is meant to lie ahead (TX-04)
     for key in _CLINICAL_DATES.get(raw_str(resource.get("resourceType")) or "", ()):
         value = resource.get(key)

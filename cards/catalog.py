@@ -307,11 +307,22 @@ class Catalog:
         spec = self.specs.get(recommendation.rule_id)
         evidence = tuple(recommendation.evidence) or (spec.evidence if spec else ())
         body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant)).strip()
-        detail = "\n\n".join(part for part in (body, evidence_markdown(evidence, card.seeds)) if part)
+        detail = "\n\n".join(
+            part for part in (body, _by_name_note(values), evidence_markdown(evidence, card.seeds)) if part
+        )
         reasons = card.override_reasons if recommendation.indicator is not Indicator.INFO else ()
         return CardText(
             card.title, summary, detail, card.links, reasons, card.smart_link, summary_fallback=summary != candidates[0]
         )
+
+
+def _by_name_note(values: Mapping[str, Any]) -> str:
+    """Every card that reads the medication list says which entries were recognised by name (§1.1 rev 2)."""
+    names = values.get("drugs_recognised_by_name") or ()
+    if not names:
+        return ""
+    listed = "; ".join(markdown_value(name) for name in names)
+    return f"Recognised by name (no listed code): {listed}. Check that the entry is the drug meant."
 
 
 @cache

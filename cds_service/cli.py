@@ -271,6 +271,7 @@ def _cards_of_bundle(
     from cds_service.errors import CdsError
     from cds_service.pipeline import evaluate_resources
     from cds_service.services import PATIENT_VIEW
+    from fhir_mappings.scope import this_patient_only
 
     resources = [
         e["resource"] for e in bundle.get("entry") or () if isinstance(e, dict) and isinstance(e.get("resource"), dict)
@@ -278,14 +279,17 @@ def _cards_of_bundle(
     patients = [r for r in resources if r.get("resourceType") == "Patient"]
     if len(patients) != 1:
         raise CdsError(400, f"a Bundle must hold exactly one Patient (found {len(patients)}); {_ACCEPTED_FILES}")
+    patient_id = str(patients[0].get("id", "unknown"))
+    screened = this_patient_only(resources, patient_id)  # the same filter as the service's prefetch and fetch
     evaluation = evaluate_resources(
         PATIENT_VIEW,
-        resources,
+        screened.resources,
         now,
-        str(patients[0].get("id", "unknown")),
+        patient_id,
         terminology,
         catalog,
         render_options=options,
+        excluded=screened.excluded,
     )
     return [c.card for c in evaluation.cards]
 

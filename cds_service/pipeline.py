@@ -5,7 +5,7 @@ server) -> extract the facts -> evaluate the service's rule set -> render the ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,7 @@ from cds_service.validation import HookRequest
 from decision_core.facts import PatientFacts
 from decision_core.model import Recommendation
 from fhir_mappings.extract import extract_facts
+from fhir_mappings.scope import Excluded
 from fhir_mappings.terminology import Terminology
 
 log = logging.getLogger("osteo_cds.pipeline")
@@ -36,7 +37,9 @@ class Evaluation:
 def evaluate(
     service: CdsService, facts: PatientFacts, now: datetime, context: Mapping[str, Any]
 ) -> list[Recommendation]:
-    """The service's rule set (the decision core) on the facts."""
+    """The service's rule set (the decision core) on the facts; nothing for a deceased patient (§6, §7.19)."""
+    if facts.deceased:
+        return []
     return service.rule_set(facts, now, context)
 
 
@@ -52,9 +55,13 @@ def evaluate_resources(
     unavailable: frozenset[str] = frozenset(),
     partial: frozenset[str] = frozenset(),
     render_options: RenderOptions | None = None,
+    excluded: Sequence[Excluded] = (),
 ) -> Evaluation:
-    """Facts -> evaluate -> render, for resources already at hand."""
-    facts = extract_facts(resources, now, unavailable=unavailable, partial=partial, terminology=terminology)
+    """Facts -> evaluate -> render, for resources already at hand (`excluded`: entries dropped before, named in
+    DATA-03)."""
+    facts = extract_facts(
+        resources, now, unavailable=unavailable, partial=partial, terminology=terminology, excluded=excluded
+    )
     recommendations = evaluate(service, facts, now, context or {"patientId": patient_id})
     return Evaluation(facts, recommendations, render_cards(recommendations, catalog, patient_id, render_options))
 
@@ -111,6 +118,7 @@ def run_hook(
         unavailable=resolution.unavailable_domains(queries),
         partial=resolution.partial_domains(queries),
         render_options=render_options,
+        excluded=resolution.excluded,
     )
     if evaluation.facts.unreadable_records or resolution.foreign_records:
         log.info(

@@ -17,14 +17,15 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from cds_service import metrics
 from cds_service.fhir_client import Deadline, Fetched, FetchFailure, FhirClient, Source
 from cds_service.queries import DataQuery
-from fhir_mappings.fhir_json import bundle_readable, entry_resources, failed_search_outcome, next_link, raw_dict
+from fhir_mappings.fhir_json import bundle_readable, entry_resources, failed_search_outcome, next_link
+from fhir_mappings.scope import Excluded, this_patient_only
 
 log = logging.getLogger("osteo_cds.prefetch")
 
@@ -44,6 +45,7 @@ class PrefetchState(StrEnum):
 class Resolution:
     results: dict[str, Fetched]
     foreign_records: int = 0  # records about another patient, dropped
+    excluded: list[Excluded] = field(default_factory=list)  # each of them, for DATA-03
 
     def resources(self) -> list[dict[str, Any]]:
         return [r for result in self.results.values() for r in result.resources]
@@ -166,35 +168,16 @@ def _classify(value: Any, query: DataQuery) -> PrefetchState:
 
 
 def _keep_only_this_patient(resolution: Resolution, queries: Sequence[DataQuery], patient_id: str) -> None:
-    """Drop records that belong to another patient: advice must never rest on someone else's chart."""
+    """Drop records that belong to another patient, at any depth (nested Bundles, contained resources), from
+    prefetch and fetched data alike: advice must never rest on someone else's chart. Each dropped entry is kept in
+    `resolution.excluded` for DATA-03."""
     for query in queries:
         result = resolution.results[query.key]
-        kept = []
-        for resource in result.resources:
-            if _belongs_to(resource, patient_id):
-                kept.append(resource)
-            else:
-                resolution.foreign_records += 1
-        if len(kept) < len(result.resources) and query.key != "patient":
-            # What came was not this patient's chart as asked: say it is incomplete rather than trust the rest.
-            result.partial = True
-            result.note = "records of another patient were dropped"
-        result.resources = kept
-        if query.key == "patient" and result.ok and not kept:
+        screened = this_patient_only(result.resources, patient_id)
+        # Not a gap in this patient's chart: DATA-03 names each dropped record (§6), the rest is used.
+        resolution.foreign_records += len(screened.excluded)
+        resolution.excluded.extend(screened.excluded)
+        result.resources = screened.resources
+        if query.key == "patient" and result.ok and not screened.resources:
             result.ok = False
             result.failure = FetchFailure.NOT_THIS_PATIENT
-
-
-def _belongs_to(resource: dict[str, Any], patient_id: str) -> bool:
-    kind = resource.get("resourceType")
-    if kind == "Patient":
-        return resource.get("id") == patient_id
-    if kind == "Medication":
-        return True
-    for key in ("subject", "patient"):
-        reference = (raw_dict(resource.get(key)) or {}).get("reference")
-        if isinstance(reference, str):
-            parts = reference.split("/")
-            # "Patient/1", "https://ehr/fhir/Patient/1" and "Patient/1/_history/2" all name patient 1.
-            return any(part == "Patient" and parts[i + 1] == patient_id for i, part in enumerate(parts[:-1]))
-    return True  # no literal patient reference: the search was by patient, so keep it

@@ -28,7 +28,7 @@ from .frax import FraxAssessment, FraxReading, assess_frax
 from .glucocorticoids import GcExposure, assess_glucocorticoids
 from .labs import LabAssessment, assess_labs
 from .population import Population, PopulationPath, population_path
-from .therapy import TherapyAssessment, assess_therapy, is_on_therapy_on
+from .therapy import OSTEOPOROSIS_CLASSES, TherapyAssessment, assess_therapy, is_on_therapy_on
 from .thresholds import THRESHOLDS
 
 SPINAL_INSTRUMENTATION = "spinal-instrumentation"
@@ -158,6 +158,20 @@ class Assessment:
 
     def unchecked(self, domains: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(d for d in domains if d in self.incomplete_domains)
+
+    @property
+    def unreadable_osteoporosis_drugs(self) -> tuple[DrugClass, ...]:
+        """Classes of medication entries that name an osteoporosis drug but could not be classified (§6 last row,
+        §7.18): no card may then say "not on osteoporosis medication", and no treatment draft is offered."""
+        return tuple(
+            dict.fromkeys(
+                i.topic
+                for i in self.facts.data_issues
+                if i.kind is IssueKind.UNCLASSIFIED_DRUG
+                and isinstance(i.topic, DrugClass)
+                and i.topic in OSTEOPOROSIS_CLASSES
+            )
+        )
 
     def has_concept(self, concept: ConditionConcept, active_only: bool = True) -> ConditionFact | None:
         for c in self.facts.conditions:

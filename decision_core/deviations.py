@@ -329,6 +329,72 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "Percentages are truncated (never rounded up) to 2 decimals, so '>= 20%' and '< 20%' texts stay true.",
         "Rounding 19.996 up to '20.0%' would contradict 'below threshold'.",
     ),
+    (
+        "D-6-foreign",
+        "Another patient's records (§6 rev 2, §7.19)",
+        "'Dropped; DATA-03 says records of another patient were ignored.' Silent on whether the domain they came in "
+        "is then incomplete.",
+        "Dropped at every depth (nested Bundles, contained) by one screen for prefetch, fetched data and osteo-cds "
+        "evaluate; each is named in DATA-03 ('record of another patient: ignored', record id only, no PHI in logs). "
+        "The domain is not marked partly retrieved.",
+        "Marking it partial would change other cards for data that is not this patient's; the patient's own records "
+        "were all received.",
+    ),
+    (
+        "D-6-future",
+        "Clinical dates after NOW + 1 day (§6 rev 2)",
+        "'effective, onset, administration, authored' are named; issued, recordedDate, dateAsserted, performed and "
+        "planned dates are not.",
+        "Checked: effective[x], issued, onset[x], recordedDate, performed[x], dateAsserted, authoredOn, "
+        "FamilyMemberHistory.date. Not checked: planned dates (ServiceRequest occurrence, Appointment start, dosage "
+        "bounds, a Procedure in preparation: TX-04 needs them). A future-dated entry is not used and DATA-01 may "
+        "then fire (there is no valid DXA).",
+        "Planned dates are about the future by nature; a recorded result or diagnosis dated ahead is an error.",
+    ),
+    (
+        "D-6-deceased",
+        "Deceased patient (§6 rev 2)",
+        "No cards; 'deceasedDateTime <= NOW'.",
+        "Empty card list for deceasedBoolean true or a deceasedDateTime whose date is on or before NOW's date; a "
+        "death date after NOW is ignored (cards as usual).",
+        "A future death date is itself a data error; withholding advice on it would hide cards from a living patient.",
+    ),
+    (
+        "D-DATA01-nondiag",
+        "DATA-01 with only non-diagnostic DXA studies (rev 2)",
+        "'Never while a DXA-coded observation is on file that could not be interpreted'; a study with only "
+        "non-diagnostic sites counts for the 12-month floor.",
+        "A study whose values are all implausible or otherwise unusable (or an extraction DXA issue: no value, unit, "
+        "date) blocks DATA-01. A forearm/heel-only study is interpretable, just not diagnostic: DATA-01 still fires, "
+        "worded 'No diagnostic DXA on record' with the study's date, and MON-02's 'last DXA' ignores it.",
+        "Screening stays indicated for a woman whose only scan is a forearm; saying 'No DXA on record' would "
+        "contradict the chart.",
+    ),
+    (
+        "D-1.1-unclassified",
+        "An entry naming an osteoporosis drug that cannot be classified (§6 last row, §7.18)",
+        "TX-01 says 'a {drug} entry is on the list but could not be read: confirm current therapy'.",
+        "{drug} is the class (e.g. 'an oral bisphosphonate'); the card's summary falls back to '(an oral "
+        "bisphosphonate entry could not be read)' when the long form exceeds 140 characters, and the detail carries "
+        "the full sentence. No alendronate draft (gate medications = unreadable-entry). An unclassifiable "
+        "glucocorticoid entry is a DATA-03 finding affecting GC-01.",
+        "The class is what the entry is known to be; a product name may be wrong.",
+    ),
+    (
+        "D-1.1-combinations",
+        "Combination products (§1.1)",
+        "Silent.",
+        "One exposure per ingredient: Fosamax Plus D is alendronate and vitamin D; Duavee is bazedoxifene (SERM) and "
+        "conjugated estrogens (estrogen, not osteoporosis therapy, C-06).",
+        "Each ingredient has its own rules (vitamin D intake, bone-toxic or protective drugs).",
+    ),
+    (
+        "D-1.1-quirks",
+        "A MedicationRequest without intent (§1.1)",
+        "'Repair and read.' Silent on the value.",
+        "intent 'order' (an entry on the list is an order); status still decides active / planned.",
+        "An EHR list entry without intent is, in practice, a prescription.",
+    ),
 )
 
 ACTION_PARAMS = (

@@ -183,6 +183,11 @@ class DxaAssessment:
     age_months: int | None  # of latest_with_t (or latest_valid when no T)
     stale: bool  # latest diagnostic study > 24 months old
     issues: tuple[DataIssue, ...]
+    # Studies with no valid value for a reason other than a non-diagnostic site (implausible, one vertebra...):
+    # DXA-coded results that could not be interpreted, so "no DXA on record" cannot be claimed (DATA-01 rev 2).
+    uninterpretable: tuple[date, ...] = ()
+    # The newest study with only non-diagnostic sites (forearm, heel...), when no study has a valid value.
+    non_diagnostic_only: date | None = None
 
     @property
     def has_valid(self) -> bool:
@@ -265,6 +270,12 @@ def assess_dxa(
     reference = latest_with_t or latest_valid
     age_months = months_between(reference.date, today) if reference else None
     stale = reference is not None and today > add_months(reference.date, th.dxa_stale_months)
+    unusable = [r for r in readings if not r.valid]
+    non_diagnostic = frozenset(_EXCLUDED_REASONS.values()) | {"not a diagnostic site"}
+    uninterpretable = tuple(r.date for r in unusable if any(v.reason not in non_diagnostic for v in r.excluded))
+    non_diagnostic_only = (
+        next((r.date for r in unusable if r.date not in uninterpretable), None) if latest_valid is None else None
+    )
     return DxaAssessment(
         studies=readings,
         last_study_date=last_study_date,
@@ -276,4 +287,6 @@ def assess_dxa(
         age_months=age_months,
         stale=stale,
         issues=tuple(issues),
+        uninterpretable=uninterpretable,
+        non_diagnostic_only=non_diagnostic_only,
     )

@@ -212,6 +212,8 @@ class MedicationExposure:
     prednisone_eq_mg_per_day: Decimal | None = None  # glucocorticoids only (C-07)
     planned_days: int | None = None  # planned duration of this course, when stated
     matched_by_text: bool = False  # recognised by ingredient name in text only (no listed code)
+    product: str | None = None  # the brand when known ("Xgeva", "Fosamax")
+    oncology: bool = False  # an oncology product or dose (Xgeva, Zometa): same class for the safety rules
 
 
 class Analyte(StrEnum):
@@ -319,6 +321,10 @@ class IssueKind(StrEnum):
     SAME_DAY_CONFLICT = "same-day-conflict"  # same-day results more than 10 % apart
     NO_DOSE = "no-dose"
     NO_DOSE_DATE = "no-dose-date"  # a drug whose doses must be dated, listed without any date
+    UNCLASSIFIED_DRUG = "unclassified-drug"  # names an osteoporosis drug or a glucocorticoid, cannot be classified
+    FUTURE_DATE = "future-date"  # a clinical date after NOW + 1 day: not used (§6)
+    ANOTHER_PATIENT = "another-patient"  # a record about another patient, at any depth: dropped (§6)
+    DXA_NOT_INTERPRETED = "dxa-not-interpreted"  # a DXA-coded result that could not be interpreted
     # found by the core while reading the facts
     MISSING = "missing"  # e.g. no birth date at all
     NO_START_DATE = "no-start-date"
@@ -374,6 +380,7 @@ class PatientFacts:
     unavailable: frozenset[str] = frozenset()
     partial: frozenset[str] = frozenset()
     unreadable_records: int = 0  # resources that failed validation and were skipped
+    deceased: bool = False  # deceasedBoolean true, or deceasedDateTime on or before NOW: no cards (§6)
 
     def age_on(self, day: date) -> int | None:
         """Whole years of age on `day` (decision table §0)."""

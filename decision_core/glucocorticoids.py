@@ -27,7 +27,7 @@ PREDNISONE_EQUIVALENT_FACTORS: dict[str, Decimal] = {
 # Inhaled, topical, nasal, ophthalmic and the like are excluded (C-07). No route recorded: counted as
 # systemic,
 # because systemic tablets are what usually arrives without a route and under-counting hides GIOP risk.
-SYSTEMIC_ROUTES = frozenset({"oral", "intravenous", "intramuscular", "po", "iv", "im"})
+SYSTEMIC_ROUTES = frozenset({"oral", "sublingual", "intravenous", "intramuscular", "subcutaneous", "po", "iv", "im"})
 # Budesonide has no accepted systemic prednisone equivalent (high first-pass metabolism).
 NO_SYSTEMIC_EQUIVALENT = frozenset({"budesonide"})
 

@@ -179,6 +179,13 @@ UNCHECKED = {
     "unchecked_domains": Key(tuple[str, ...], "data domains this rule needs that could not be (fully) fetched")
 }
 
+# Every rule that reads the medication list: which of its entries were recognised by name only (§1.1 rev 2).
+BY_NAME = {
+    "drugs_recognised_by_name": Key(
+        tuple[str, ...], "medication entries recognised by name, with no listed code (§1.1): the card says so"
+    )
+}
+
 _DXA_SITES = {
     "valid_sites": Key(tuple[SiteValue, ...], "every valid diagnostic value of the study used"),
     "excluded_sites": Key(tuple[ExcludedSiteValue, ...], "values not used and why (C-03)"),
@@ -216,7 +223,7 @@ def _spec(
     return RuleSpec(
         rule_id=rule_id,
         variants=MappingProxyType(variants),
-        keys=MappingProxyType({**keys, **UNCHECKED}),
+        keys=MappingProxyType({**keys, **UNCHECKED, **(BY_NAME if "medications" in domains else {})}),
         variant_keys=MappingProxyType(variant_keys or {}),
         evidence=evidence,
         action_kinds=frozenset(actions),
@@ -341,7 +348,8 @@ _SPECS: list[RuleSpec] = [
             "gates": Key(
                 Mapping[str, str],
                 "egfr/vitamin_d/calcium: ok|low|missing; contraindication: none|recorded|not-checked; spinal_surgery: "
-                "none|planned-with-osteoporosis; medications, lab_results: checked|not-checked",
+                "none|planned-with-osteoporosis; medications: checked|not-checked|unreadable-entry; lab_results: "
+                "checked|not-checked",
             ),
             "missing_gates": Key(tuple[str, ...], "gate names that are not 'ok'/'none'/'checked'"),
             "alendronate_draft": Key(bool, "a draft alendronate 70 mg weekly is attached"),
@@ -353,6 +361,11 @@ _SPECS: list[RuleSpec] = [
             ),
             "dxa_stale": Key(bool, "osteoporosis on a DXA >24 months old: treat now, new DXA must not delay treatment"),
             "sex": Key(str, "men: same criteria"),
+            "unreadable_drug": Key(
+                str | None,
+                "drug class (facts.DrugClass) of a medication entry that names an osteoporosis drug but could not be "
+                "read: the card says so instead of 'not on osteoporosis medication', and offers no draft (§7.18)",
+            ),
         },
         ("BHOF22", "NOF14", "ACP23", "AACE20", "ES19", "ES12M", "LBL", "S000", "S001", "S002", "S003", "S004"),
         (ActionKind.ORDER_LABS, ActionKind.DRAFT_ALENDRONATE),
@@ -461,6 +474,10 @@ _SPECS: list[RuleSpec] = [
             "last_dose": Key(date, "D"),
             "due_date": Key(date, "D + 6 months"),
             "months_since_last_dose": Key(int),
+            "oncology_product": Key(
+                Literal["Xgeva", "Zometa"] | None,
+                "the oncology product the drug is listed as (same class for the safety rules, named, §1.1)",
+            ),
             **_EGFR,
             "egfr_below_35": Key(
                 bool | None, "bisphosphonate follow-on not possible: resume denosumab, specialist (None = eGFR unknown)"
@@ -477,6 +494,10 @@ _SPECS: list[RuleSpec] = [
         },
         {
             "drug": Key(str, "e.g. alendronate"),
+            "oncology_product": Key(
+                Literal["Xgeva", "Zometa"] | None,
+                "the oncology product the drug is listed as (same class for the safety rules, named, §1.1)",
+            ),
             **_EGFR,
             "egfr_below_30": Key(bool, "KDIGO CKD-MBD evaluation; denosumab only with boxed-warning caveat"),
         },
@@ -498,6 +519,10 @@ _SPECS: list[RuleSpec] = [
             "corrected_calcium": Key(Decimal | None, "within 30 days, mg/dL"),
             "calcium_lln": Key(Decimal | None),
             "calcium_date": Key(date | None),
+            "oncology_product": Key(
+                Literal["Xgeva", "Zometa"] | None,
+                "the oncology product the drug is listed as (same class for the safety rules, named, §1.1)",
+            ),
             **_EGFR,
             "egfr_below_30": Key(bool),
             "calcium_checked_30d": Key(bool),
@@ -626,6 +651,9 @@ _SPECS: list[RuleSpec] = [
             "reasons": Key(reasons(ScreeningReason), "every indication met, first = the one the summary names"),
             "risk_factors": Key(tuple[ScreeningRiskFactor, ...]),
             "menopause_assumed": Key(bool),
+            "non_diagnostic_dxa_date": Key(
+                date | None, "the newest study with only non-diagnostic sites (forearm, heel): no diagnostic DXA"
+            ),
         },
         ("USPSTF25", "ISCD", "ES12M", "ACR22"),
         (ActionKind.ORDER_DXA,),

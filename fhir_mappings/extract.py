@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -38,6 +38,7 @@ from fhir_mappings import labs as labs_mod
 from fhir_mappings import medications as med_mod
 from fhir_mappings import procedures as proc_mod
 from fhir_mappings import vitals as vitals_mod
+from fhir_mappings.drugs import Recognition, recognise_resource
 from fhir_mappings.fhir_json import (
     codings,
     first_text,
@@ -52,6 +53,8 @@ from fhir_mappings.fhir_json import (
 )
 from fhir_mappings.observations import ObsPart, ObsView, observation_view
 from fhir_mappings.quality import resolve_same_day
+from fhir_mappings.quirks import repair_quirks
+from fhir_mappings.scope import Excluded, ExclusionReason, future_dated
 from fhir_mappings.terminology import CodeEntry, Terminology, default_terminology
 
 log = logging.getLogger(__name__)
@@ -137,6 +140,7 @@ class _State:
     birth_date: date | None = None
     sex: Sex = Sex.UNKNOWN
     have_patient: bool = False
+    deceased: bool = False
     dxa: list[DxaMeasurement] = field(default_factory=list)
     frax: list[frax_mod.FraxPart] = field(default_factory=list)
     labs: list[LabResult] = field(default_factory=list)
@@ -170,7 +174,10 @@ def extract_facts(
     unavailable: frozenset[str] = frozenset(),
     partial: frozenset[str] = frozenset(),
     terminology: Terminology | None = None,
+    excluded: Sequence[Excluded] = (),
 ) -> PatientFacts:
+    """`excluded`: entries the service dropped before extraction (another patient's records,
+    fhir_mappings.scope.this_patient_only); each is named in DATA-03."""
     term = terminology or default_terminology()
     today = now.date() if isinstance(now, datetime) else now
     st = _State(term=term, today=today)
@@ -187,7 +194,27 @@ def extract_facts(
         except Exception as exc:  # one odd resource must never cost the whole chart
             log.debug("skipped %s #%d: %s", raw.get("resourceType"), index, type(exc).__name__)
             st.unreadable += 1
+    st.issues.extend(_excluded_issue(e) for e in excluded)
     return _assemble(st, unavailable, partial)
+
+
+def _excluded_issue(excluded: Excluded) -> DataIssue:
+    where = "" if excluded.where == "entry" else f" ({excluded.where})"
+    if excluded.reason is ExclusionReason.ANOTHER_PATIENT:
+        return DataIssue(
+            f"{excluded.resource_type}{where}",
+            "record of another patient: ignored",
+            excluded.record,
+            kind=IssueKind.ANOTHER_PATIENT,
+            domain=None,
+        )
+    return DataIssue(
+        f"{excluded.resource_type}{where}",
+        "dated in the future: not used",
+        excluded.record,
+        kind=IssueKind.FUTURE_DATE,
+        domain=None,
+    )
 
 
 # Labs, vitals and FRAX results dated before their window, and not the newest of their kind, are read by no
@@ -249,6 +276,7 @@ def warm_up(terminology: Terminology | None = None) -> Terminology:
     """Start-up: load the terminology (raises InvalidCodeFile for a malformed extra-codes file) and the FHIR
     models, so that the first request does not pay for them."""
     term = terminology or default_terminology()
+    term.drug_catalog()  # raises CatalogError on an inconsistent code list
     preload_models()
     return term
 
@@ -371,7 +399,17 @@ def _relevant(rtype: str, raw: Mapping[str, Any], st: _State) -> bool:
 
 def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
     rtype = raw["resourceType"]
-    if not _relevant(rtype, raw, st):
+    recognition: Recognition | None = None
+    if rtype in _MED_TYPES:
+        # Drug recognition at every RxNorm level, by code or by name (fhir_mappings.drugs), on the repaired entry.
+        recognition = recognise_resource(repair_quirks(raw).resource, st.medications, catalog=st.term.drug_catalog())
+        if recognition is None:
+            return
+    elif not _relevant(rtype, raw, st):
+        return
+    future = future_dated(raw, st.today)
+    if future is not None:
+        st.issues.append(_future_issue(raw, rtype, future, record_id(rtype, raw.get("id"), index)))
         return
     model = parse(raw)
     valid = _VALID_STATUS.get(rtype)
@@ -388,7 +426,9 @@ def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
     elif rtype == "FamilyMemberHistory":
         _merge_conditions(cond_mod.from_family_history(model, record, st.term), st)
     elif rtype in _MED_TYPES:
-        st.meds.extend(med_mod.from_resource(model, record, st.term, st.medications))
+        exposures, issues = med_mod.from_resource(model, record, st.term, st.medications, recognition)
+        st.meds.extend(exposures)
+        st.issues.extend(issues)
     elif rtype in ("ServiceRequest", "Appointment"):
         st.procedures.extend(proc_mod.from_resource(model, record, st.term))
     elif rtype == "Procedure":
@@ -398,10 +438,31 @@ def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
         _diagnostic_report(model, record, st)
 
 
+_FUTURE_NAMED_BY = ("code", "medicationCodeableConcept")
+
+
+def _future_issue(raw: Mapping[str, Any], rtype: str, day: date, record: str) -> DataIssue:
+    """DATA-03 names a future-dated entry by what it is ("DXA Lumbar spine [T-score] 2099-01-01")."""
+    name = next(
+        (
+            text
+            for key in _FUTURE_NAMED_BY
+            for text in (raw_text(raw.get(key)), *(d for _, _, d in raw_codings(raw.get(key))))
+            if text
+        ),
+        rtype,
+    )
+    return DataIssue(
+        f"{name} {day.isoformat()}", "dated in the future: not used", record, kind=IssueKind.FUTURE_DATE, domain=None
+    )
+
+
 def _patient(model: Any, record: str, st: _State) -> None:
     if st.have_patient:
         return  # one patient per chart; a second Patient resource is not merged
     st.have_patient = True
+    died = to_date(model.deceasedDateTime) if model.deceasedDateTime is not None else None
+    st.deceased = model.deceasedBoolean is True or (died is not None and died <= st.today)
     try:
         st.sex = Sex(model.gender) if model.gender else Sex.UNKNOWN
     except ValueError:
@@ -683,4 +744,5 @@ def _assemble(st: _State, unavailable: frozenset[str], partial: frozenset[str]) 
         unavailable=frozenset(unavailable),
         partial=frozenset(partial),
         unreadable_records=st.unreadable,
+        deceased=st.deceased,
     )

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from fhir_mappings.quirks import repair_quirks
+
 # Resource type -> fhir.resources.R4B module. Imported on first use so that importing the pure helpers of this
 # package (e.g. medications.cumulative_oral_bisphosphonate_months) does not load the FHIR models.
 _MODEL_MODULES: dict[str, str] = {
@@ -162,21 +164,6 @@ def next_link(bundle: Mapping[str, Any]) -> str | None:
 # ---------------------------------------------------------------------------------------------------------
 # Validation with quirk repair
 
-# Elements that R4 defines as arrays but that some clients send as a single object (the CDS Hooks sandbox
-# sends MedicationRequest.category as an object). Wrapped into a list before validation.
-_LIST_ELEMENTS: dict[str, tuple[str, ...]] = {
-    "MedicationRequest": ("category", "dosageInstruction", "reasonCode", "note", "identifier"),
-    "MedicationStatement": ("category", "dosage", "reasonCode", "note", "identifier"),
-    "MedicationAdministration": ("reasonCode", "note", "identifier"),
-    "Observation": ("category", "component", "identifier", "referenceRange", "interpretation", "note"),
-    "Condition": ("category", "bodySite", "identifier", "note"),
-    "Procedure": ("bodySite", "identifier", "note", "reasonCode"),
-    "ServiceRequest": ("category", "bodySite", "identifier", "note", "reasonCode"),
-    "FamilyMemberHistory": ("condition", "identifier", "note"),
-    "Patient": ("name", "identifier", "telecom", "address"),
-    "DiagnosticReport": ("category", "result", "identifier"),
-    "Appointment": ("serviceType", "reasonCode", "identifier", "participant"),
-}
 # A dateTime with a time but no timezone is invalid FHIR but common; only the date is used here, so the time
 # is dropped rather than the resource.
 _NAIVE_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
@@ -273,16 +260,11 @@ _UNREAD_ELEMENTS = frozenset(
 )
 
 
-def _normalise_known_quirks(rtype: str, doc: dict[str, Any]) -> None:
-    for key in _LIST_ELEMENTS.get(rtype, ()):
-        if isinstance(doc.get(key), Mapping):
-            doc[key] = [doc[key]]
-
-
 def parse(raw: Mapping[str, Any]) -> Any | None:
     """Validated R4B model of `raw`, or None if it cannot be made valid.
 
-    Repairs, in a copy: known single-object-for-array quirks; then, driven by validation errors, any other
+    Repairs, in a copy: the known client quirks of `fhir_mappings.quirks` (single objects for arrays, a
+    MedicationRequest without intent, STU3-style doses); then, driven by validation errors, any other
     object given where an array is required, naive dateTimes (time dropped), integers where a string is
     required (codes sent as numbers) and elements unknown to R4B (dropped: a reader must ignore what it does
     not understand). Anything else fails."""
@@ -292,8 +274,8 @@ def parse(raw: Mapping[str, Any]) -> Any | None:
         return None
     # Known quirks replace top-level keys only, and unread elements are left out: a shallow copy protects the
     # caller's dict.
-    doc = {key: value for key, value in raw.items() if key not in _UNREAD_ELEMENTS}
-    _normalise_known_quirks(rtype, doc)  # type: ignore[arg-type]
+    repaired = repair_quirks(raw).resource
+    doc = {key: value for key, value in repaired.items() if key not in _UNREAD_ELEMENTS}
     copied = False
     for _ in range(_MAX_REPAIRS):
         try:

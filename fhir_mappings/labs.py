@@ -71,6 +71,17 @@ def lab_result(
         return LabResult(analyte=analyte, effective=effective, record=record, code=token, preliminary=preliminary)
     if value is None or value.value is None:
         return issue("no numeric value", IssueKind.NO_VALUE)
+    if entry.concept.get("on_file_only"):
+        # Only "is it on file" is asked (testosterone, LAB-01): any unit, the value is not interpreted (§1.1).
+        return LabResult(
+            analyte=analyte,
+            effective=effective,
+            record=record,
+            code=token,
+            original_value=value.value,
+            original_unit=value.shown_unit,
+            preliminary=preliminary,
+        )
     unit, problem = _resolve_unit(value)
     if unit is None:
         missing = problem == "unit missing"

@@ -1,10 +1,10 @@
 """Medication exposures from MedicationStatement, MedicationRequest and MedicationAdministration.
 
-The drug comes from medicationCodeableConcept or a Medication resource (contained, or elsewhere in the
-resource list), matched by code; drugs with no verified code (anabolics, calcitonin) also by ingredient
-name in the text. Daily dose: structured dose (mg, or count x strength of the clinical drug) x frequency
-from timing. Glucocorticoids count only by systemic routes and get a prednisone-equivalent dose (decision
-table C-07)."""
+The drug is recognised by `fhir_mappings.drugs` (RxNorm at every level, ATC, local codes, or by name; referenced and
+contained Medication): its ingredients, route, strength and product. Daily dose: structured dose (mg, or count x the
+strength of the clinical drug) x frequency from timing. Glucocorticoids count only by systemic routes and get a
+prednisone-equivalent dose (decision table C-07). An entry that names a bone drug or a glucocorticoid but cannot be
+classified is a DATA-03 finding (§6 last row)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,11 @@ from decision_core.facts import (
     MedicationSource,
     MedicationStatus,
 )
+from fhir_mappings.drugs import DrugRecognition, MatchMethod, Recognition, UnclassifiedDrug
 from fhir_mappings.fhir_json import codings, parse, texts, to_date
 from fhir_mappings.observations import Qty, qty
-from fhir_mappings.terminology import CodeEntry, Concept, Terminology
+from fhir_mappings.terminology import Concept, Terminology
 from fhir_mappings.units import days_per, is_count_unit, mass_to_mg, to_decimal
-
-SYSTEMIC_ROUTES = frozenset({"oral", "intravenous", "intramuscular", "subcutaneous", "injection"})
 
 # --- statuses -----------------------------------------------------------------------------------------------
 
@@ -254,31 +253,6 @@ class MedicationCode:
     strength_mg: Decimal | None = None  # from Medication.ingredient.strength, when given per unit in mass
 
 
-@dataclass(frozen=True, slots=True)
-class Drug:
-    concept: Concept
-    entry: CodeEntry | None
-    display: str
-    matched_by_text: bool
-
-
-def identify(term: Terminology, med: MedicationCode) -> list[Drug]:
-    drugs: dict[str, Drug] = {}
-    for system, code, display in med.codings:
-        for e in term.lookup(system, code, "medications"):
-            prev = drugs.get(e.concept.id)
-            # Prefer a clinical-drug entry (it knows strength and form) over an ingredient one.
-            if prev is None or (
-                prev.entry is not None and prev.entry.attr("strength_mg") is None and e.attr("strength_mg") is not None
-            ):
-                drugs[e.concept.id] = Drug(e.concept, e, display or (med.texts[0] if med.texts else e.display), False)
-    if not drugs:
-        for t in (*med.texts, *(d for _, _, d in med.codings if d)):
-            for concept in term.match_text(t):
-                drugs.setdefault(concept.id, Drug(concept, None, t, True))
-    return list(drugs.values())
-
-
 def _medication_code(model: Any) -> MedicationCode:
     strength: Decimal | None = None
     ing_codings: list[tuple[str | None, str | None, str | None]] = []
@@ -338,47 +312,106 @@ def _prednisone_equivalent(concept: Concept, mg_per_day: Fraction) -> Decimal | 
     return to_decimal(mg_per_day * Fraction(str(pred)) / Fraction(str(drug)))
 
 
-def _route(drug: Drug, med: MedicationCode, dosage_route_texts: Sequence[str]) -> str | None:
-    for t in dosage_route_texts:
-        r = route_from_text(t)
-        if r:
-            return r
-    if drug.entry is not None and drug.entry.attrs.get("route"):
-        return str(drug.entry.attrs["route"])
-    for t in (*med.form_texts, drug.display, *med.texts):
-        r = route_from_text(t)
-        if r:
-            return r
-    if drug.entry is not None and drug.entry.attr("dose_form"):
-        r = route_from_text(str(drug.entry.attr("dose_form")))
-        if r:
-            return r
-    default = drug.concept.get("route")
-    return str(default) if default else None
+@dataclass(frozen=True, slots=True)
+class RecognisedDrug:
+    """One ingredient of a recognised entry, with what the exposure needs."""
+
+    drug_class: DrugClass
+    ingredient: str
+    concept: Concept | None  # the codes/medications.yaml concept (C-07 ratio, injectable), when it has one
+    display: str
+    matched_by_text: bool
+    route: str | None
+    strength_mg: Decimal | None
+    product: str | None
+    oncology: bool
 
 
-def _strength(drug: Drug, med: MedicationCode) -> Decimal | None:
-    if drug.entry is not None and drug.entry.attr("strength_mg") is not None:
-        return Decimal(str(drug.entry.attr("strength_mg")))
-    if med.strength_mg is not None:
-        return med.strength_mg
-    return strength_from_text(drug.display) or next((s for s in map(strength_from_text, med.texts) if s), None)
+_FACT_CLASSES = frozenset(c.value for c in DrugClass)
+OSTEOPOROSIS_THERAPY_CLASSES = frozenset(
+    {
+        DrugClass.BISPHOSPHONATE_ORAL,
+        DrugClass.ZOLEDRONIC_ACID,
+        DrugClass.DENOSUMAB,
+        DrugClass.ANABOLIC,
+        DrugClass.SERM,
+        DrugClass.CALCITONIN,
+    }
+)
+_INJECTED_CLASSES = frozenset({DrugClass.ZOLEDRONIC_ACID, DrugClass.DENOSUMAB, DrugClass.ANDROGEN_DEPRIVATION})
+
+
+def recognised_drugs(
+    term: Terminology, recognition: DrugRecognition, med: MedicationCode | None
+) -> list[RecognisedDrug]:
+    """The ingredients of a recognised entry that the rules read (C-06 classes, calcium, vitamin D, bone-toxic
+    drugs, glucocorticoids given systemically); mineralocorticoids and local glucocorticoids are left out."""
+    out: list[RecognisedDrug] = []
+    for ingredient in recognition.ingredients:
+        if ingredient.drug_class.value not in _FACT_CLASSES:
+            continue  # fludrocortisone: recognised, not counted (C-07 gives it no ratio)
+        drug_class = DrugClass(ingredient.drug_class.value)
+        if drug_class is DrugClass.GLUCOCORTICOID and not (
+            ingredient.systemic_exposure and recognition.route is not None and recognition.route.glucocorticoid_systemic
+        ):
+            continue  # inhaled, topical, nasal, eye, joint... and gut-selective budesonide (C-07)
+        concept = term.find_concept("medications", ingredient.id)
+        strength = recognition.strength_of(ingredient.id)
+        mg = strength.mg_per_unit if strength is not None else None
+        if mg is None and med is not None and len(recognition.ingredients) == 1:
+            mg = med.strength_mg or next((s for s in map(strength_from_text, med.texts) if s), None)
+        name = str(concept.get("ingredient")) if concept is not None else ingredient.name
+        out.append(
+            RecognisedDrug(
+                drug_class=drug_class,
+                ingredient=name.lower(),
+                concept=concept,
+                display=recognition.display,
+                matched_by_text=recognition.method is MatchMethod.NAME,
+                route=recognition.route.value if recognition.route is not None else None,
+                strength_mg=mg,
+                product=recognition.product_name,
+                oncology=recognition.oncology,
+            )
+        )
+    return out
+
+
+def unclassified_issue(unclassified: UnclassifiedDrug, record: str) -> DataIssue:
+    """DATA-03: an entry naming an osteoporosis drug or a glucocorticoid that cannot be classified (§6 last row)."""
+    classes = [DrugClass(c.value) for c in unclassified.drug_classes if c.value in _FACT_CLASSES]
+    topic = next((c for c in classes if c in OSTEOPOROSIS_THERAPY_CLASSES), None)
+    if topic is None and unclassified.names_glucocorticoid:
+        topic = DrugClass.GLUCOCORTICOID
+    return DataIssue(
+        unclassified.display or " / ".join(unclassified.names),
+        unclassified.describe(),
+        record,
+        kind=IssueKind.UNCLASSIFIED_DRUG,
+        domain=DataDomain.MEDICATIONS,
+        topic=topic,
+    )
 
 
 def from_resource(
-    model: Any, record: str, term: Terminology, medications: Mapping[str, Mapping[str, Any]]
-) -> list[MedicationExposure]:
+    model: Any,
+    record: str,
+    term: Terminology,
+    medications: Mapping[str, Mapping[str, Any]],
+    recognition: Recognition | None,
+) -> tuple[list[MedicationExposure], list[DataIssue]]:
+    """The exposures of one Med* resource whose drug was recognised (`fhir_mappings.drugs.recognise_resource`),
+    or the DATA-03 finding of an entry that names a drug but cannot be classified."""
     rtype = model.get_resource_type()
     source = MedicationSource(rtype)
     status = map_status(source, model.status, getattr(model, "intent", None))
-    if status is None:
-        return []
-    med = resolve_medication(model, medications)
-    if med is None:
-        return []
-    drugs = identify(term, med)
+    if status is None or recognition is None:
+        return [], []
+    if isinstance(recognition, UnclassifiedDrug):
+        return [], [unclassified_issue(recognition, record)]
+    drugs = recognised_drugs(term, recognition, resolve_medication(model, medications))
     if not drugs:
-        return []
+        return [], []
 
     dosages: list[DosageView] = []
     administrations: tuple[date, ...] = ()
@@ -422,14 +455,12 @@ def from_resource(
     route_texts = admin_route_texts or next((d.route_texts for d in dosages if d.route_texts), ())
     out: list[MedicationExposure] = []
     for drug in drugs:
-        drug_class = DrugClass(drug.concept.get("drug_class"))
-        route = _route(drug, med, route_texts)
-        if drug_class is DrugClass.GLUCOCORTICOID and (
-            drug.concept.get("systemic") is False or (route is not None and route not in SYSTEMIC_ROUTES)
-        ):
-            # inhaled, topical, nasal, eye... and gut-selective budesonide: not systemic exposure (C-07)
-            continue
-        strength = _strength(drug, med)
+        drug_class = drug.drug_class
+        route = drug.route or next((r for r in map(route_from_text, route_texts) if r), None)
+        strength = drug.strength_mg
+        injectable = (
+            bool(drug.concept.get("injectable")) if drug.concept is not None else drug_class in _INJECTED_CLASSES
+        )
         if source is MedicationSource.ADMINISTRATION:
             per_admin = dose_mg(admin_dose, strength)
             mg_day = per_admin  # one administration on that day
@@ -438,7 +469,7 @@ def from_resource(
         admins = administrations
         if (
             source is MedicationSource.STATEMENT
-            and drug.concept.get("injectable")
+            and injectable
             and model.effectiveDateTime is not None
             and status is not MedicationStatus.PLANNED
             and start
@@ -447,7 +478,7 @@ def from_resource(
         out.append(
             MedicationExposure(
                 drug_class=drug_class,
-                drug=str(drug.concept.get("ingredient")).lower(),
+                drug=drug.ingredient,
                 status=status,
                 source=source,
                 record=record,
@@ -459,14 +490,16 @@ def from_resource(
                 dose_mg_per_day=to_decimal(mg_day) if mg_day is not None else None,
                 prednisone_eq_mg_per_day=(
                     _prednisone_equivalent(drug.concept, mg_day)
-                    if mg_day is not None and drug_class is DrugClass.GLUCOCORTICOID
+                    if mg_day is not None and drug_class is DrugClass.GLUCOCORTICOID and drug.concept is not None
                     else None
                 ),
                 planned_days=planned_days,
                 matched_by_text=drug.matched_by_text,
+                product=drug.product,
+                oncology=drug.oncology,
             )
         )
-    return out
+    return out, []
 
 
 def data_issues(exposures: Sequence[MedicationExposure], now: date) -> list[DataIssue]:

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from decision_core.facts import Analyte, BoneSite, DrugClass, FractureSite, MenopauseStatus, ScoreKind
+from fhir_mappings.drugs import DrugCatalog, load_catalog, local_codes_from_entries
 
 EXTRA_CODES_ENV = "OSTEO_CDS_EXTRA_CODES"
 CODES_DIR = Path(__file__).parent / "codes"
@@ -177,6 +178,7 @@ _CONCEPT_SCHEMA: dict[str, dict[str, Any]] = {
     "labs": {
         "analyte": _enum_check(a.value for a in Analyte),
         "panel": _bool_check,
+        "on_file_only": _bool_check,
         "plausible_low": _number_check,
         "plausible_high": _number_check,
         **_NOTE,
@@ -339,6 +341,7 @@ class Terminology:
     ) -> None:
         self._concepts = {d: dict(c) for d, c in concepts.items()}
         self._entries = tuple(entries)
+        self._drug_catalog: Any = None
         self._sites = {k: dict(v) for k, v in sites.items()}
         self.extra_codes_path = extra_codes_path
         self._exact: dict[tuple[str, str], list[CodeEntry]] = {}
@@ -447,6 +450,16 @@ class Terminology:
 
     def concept(self, domain: str, concept_id: str) -> Concept:
         return self._concepts[domain][concept_id]
+
+    def find_concept(self, domain: str, concept_id: str) -> Concept | None:
+        return self._concepts.get(domain, {}).get(concept_id)
+
+    def drug_catalog(self) -> DrugCatalog:
+        """The drug recognition catalog (fhir_mappings.drugs) with this terminology's local medication codes;
+        built once (raises CatalogError on an inconsistent entry: call it at start-up)."""
+        if self._drug_catalog is None:
+            self._drug_catalog = load_catalog(local_codes_from_entries(self.entries("medications")))
+        return self._drug_catalog
 
     def concepts(self, domain: str) -> tuple[Concept, ...]:
         return tuple(self._concepts.get(domain, {}).values())

@@ -609,8 +609,7 @@ def with_foreign_record(
 @st.composite
 def foreign_record_pairs(draw: st.DrawFn, request: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(request, the same request plus another patient's record nested somewhere, under any searchset key). The
-    cards of both must be the same once the service drops foreign data at every depth (issue 11, point 2); until
-    then only "no 5xx" is asserted. Switch the property on with `same_cards` (below)."""
+    cards of both are the same apart from DATA-03, which names the dropped record (`same_cards`, `data03_names`)."""
     keys = sorted(
         k for k, v in request["prefetch"].items() if isinstance(v, dict) and v.get("resourceType") == "Bundle"
     )
@@ -624,13 +623,71 @@ def foreign_record_pairs(draw: st.DrawFn, request: dict[str, Any]) -> tuple[dict
     return request, with_foreign
 
 
-def same_cards(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
-    """Two hook answers give the same advice: the same rules with the same summaries (uuids differ per call)."""
+def same_cards(
+    first: Mapping[str, Any], second: Mapping[str, Any], *, apart_from: frozenset[str] = frozenset()
+) -> bool:
+    """Two hook answers give the same advice: the same rules with the same summaries (uuids differ per call).
+    `apart_from`: rules left out of the comparison (DATA-03, which names what was dropped)."""
 
     def advice(answer: Mapping[str, Any]) -> list[tuple[str, str]]:
-        return sorted((c["source"]["topic"]["code"], c["summary"]) for c in answer.get("cards", ()))
+        return sorted(
+            (c["source"]["topic"]["code"], c["summary"])
+            for c in answer.get("cards", ())
+            if c["source"]["topic"]["code"] not in apart_from
+        )
 
     return advice(first) == advice(second)
+
+
+def data03_names(answer: Mapping[str, Any], words: str) -> bool:
+    """The DATA-03 card of `answer` lists an item with `words` (e.g. "record of another patient")."""
+    return any(
+        c["source"]["topic"]["code"] == "DATA-03" and words in c["summary"] + c.get("detail", "")
+        for c in answer.get("cards", ())
+    )
+
+
+# Dates well after NOW + 1 day (NOW is 2026-11-25 in the suite), valid FHIR dates.
+FAR_FUTURE_DATES = ("2026-11-27", "2027-01", "2099", "2099-01-01", "2099-01-01T00:00:00Z", "9999-12-31")
+# The clinical dates of decision table §6 that a copy is moved into the future by (fhir_mappings.scope).
+_CLINICAL_DATE_MEMBERS = (
+    "effectiveDateTime",
+    "issued",
+    "onsetDateTime",
+    "authoredOn",
+    "dateAsserted",
+    "recordedDate",
+    "performedDateTime",
+)
+
+
+@st.composite
+def future_dated_copy_pairs(draw: st.DrawFn, request: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(request, the same request plus a copy of one of its dated resources, under a new id, with every clinical
+    date moved after NOW + 1 day). The copy must change no card but DATA-03, which names it "dated in the future"
+    (decision table §6 rev 2, §7.19)."""
+    candidates = [
+        (key, index)
+        for key, value in sorted(request["prefetch"].items())
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle"
+        for index, entry in enumerate(value.get("entry", ()))
+        if isinstance(entry.get("resource"), dict)
+        and entry["resource"].get("resourceType") != "OperationOutcome"
+        and any(m in entry["resource"] for m in _CLINICAL_DATE_MEMBERS)
+    ]
+    key, index = draw(st.sampled_from(candidates))
+    when = draw(st.sampled_from(FAR_FUTURE_DATES))
+    body = copy.deepcopy(request)
+    entries = body["prefetch"][key]["entry"]
+    twin = copy.deepcopy(entries[index]["resource"])
+    twin["id"] = f"fz-future-{twin.get('id', index)}"
+    for member in _CLINICAL_DATE_MEMBERS:
+        if member in twin:
+            twin[member] = when
+    if isinstance(twin.get("effectivePeriod"), dict):
+        twin["effectivePeriod"] = {"start": when}
+    entries.append({"fullUrl": f"{EHR_BASE}/{twin['resourceType']}/{twin['id']}", "resource": twin})
+    return request, body
 
 
 # --- clinical dates in the future -----------------------------------------------------------------------------

@@ -25,6 +25,10 @@ def recommend(
     """Build a Recommendation whose indicator and evidence come from RULE_SPECS (one place)."""
     spec = RULE_SPECS[rule_id]
     full = {**values, "unchecked_domains": a.unchecked(spec.domains)}
+    if "medications" in spec.domains:
+        full["drugs_recognised_by_name"] = tuple(
+            dict.fromkeys(e.display for e in a.facts.medications if e.matched_by_text)
+        )
     return Recommendation(
         rule_id=rule_id,
         indicator=spec.variants[variant].indicator,

@@ -51,6 +51,9 @@ def data01(a: Assessment) -> Recommendation | None:
     # "No DXA on record" cannot be claimed when the DXA data could not be fetched completely.
     if age is None or a.dxa.latest_valid is not None or "dxa" in a.incomplete_domains:
         return None
+    # Never while a DXA-coded result is on file that could not be interpreted (rev 2): DATA-03 names it instead.
+    if a.dxa.uninterpretable or any(i.domain is DataDomain.DXA for i in a.facts.data_issues):
+        return None
     sex = a.facts.sex
     risk = screening_risk_factors(a)
     postmenopausal = a.facts.menopause == MenopauseStatus.POSTMENOPAUSAL or (
@@ -86,6 +89,7 @@ def data01(a: Assessment) -> Recommendation | None:
         "reasons": tuple(reasons),
         "risk_factors": risk,
         "menopause_assumed": menopause_assumed,
+        "non_diagnostic_dxa_date": a.dxa.non_diagnostic_only,
     }
     return recommend(a, "DATA-01", "no-dxa", values, order_dxa(a))
 

@@ -33,7 +33,8 @@ def mon02(a: Assessment) -> Recommendation | None:
     if not a.therapy.on_therapy:
         return None
     agent = a.therapy.current[0]
-    last = a.dxa.last_study_date
+    # "Last DXA" is the latest study with a valid diagnostic site (DATA-01 rev 2): a forearm-only study is not one.
+    last = a.dxa.latest_valid.date if a.dxa.latest_valid is not None else None
     starts = [x.episode_start for x in a.therapy.current if x.episode_start is not None]
     start = min(starts) if starts else None
     if last is not None:

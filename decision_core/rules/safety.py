@@ -12,6 +12,16 @@ from ..therapy import BISPHOSPHONATE_CLASSES
 from ..thresholds import THRESHOLDS
 from .common import missing_labs, order_labs, recommend
 
+ONCOLOGY_PRODUCTS = frozenset({"Xgeva", "Zometa"})  # fhir_mappings/drugs/codes/ingredients.yaml, oncology: true
+
+
+def oncology_product(a: Assessment, drug: str | None) -> str | None:
+    """The oncology product (Xgeva, Zometa) `drug` is listed as: the same class for the safety rules, but the card
+    names the product (decision table §1.1 rev 2)."""
+    listed = [e for e in a.facts.medications if e.drug == drug and e.oncology and e.product in ONCOLOGY_PRODUCTS]
+    latest = max(listed, key=lambda e: (e.start or date.min, e.record), default=None)
+    return latest.product if latest is not None else None
+
 
 def safe01(a: Assessment) -> Recommendation | None:
     """Never advises stopping denosumab; a lapse is never treated as harmless (§7.6)."""
@@ -27,6 +37,7 @@ def safe01(a: Assessment) -> Recommendation | None:
         "egfr_value": egfr.value if egfr else None,
         "egfr_date": egfr.effective if egfr else None,
         "egfr_below_35": (egfr.value < th.egfr_bisphosphonate_min) if egfr else None,
+        "oncology_product": oncology_product(a, "denosumab"),
     }
     if a.today > add_months(d.last_dose, th.denosumab_current_months):
         return recommend(a, "SAFE-01", "overdue-critical", values)
@@ -55,6 +66,7 @@ def safe02(a: Assessment) -> Recommendation | None:
         "egfr_value": egfr.value,
         "egfr_date": egfr.effective,
         "egfr_below_30": egfr.value < th.egfr_advanced_ckd_below,
+        "oncology_product": oncology_product(a, drug),
     }
     return recommend(a, "SAFE-02", "bisphosphonate-low-egfr", values)
 
@@ -99,6 +111,7 @@ def safe03(a: Assessment) -> Recommendation | None:
         "egfr_below_30": egfr_below_30,
         "calcium_checked_30d": calcium is not None,
         "vitamin_d_value": vitd.value if vitd else None,
+        "oncology_product": oncology_product(a, drug),
     }
     if calcium is not None and calcium.below_lln:
         return recommend(a, "SAFE-03", "low-calcium", values)

@@ -71,7 +71,13 @@ def alendronate_gates(a: Assessment) -> dict[str, str]:
         "calcium": _gate_status(calcium, calcium is not None and not calcium.below_lln),
         "contraindication": contraindication,
         "spinal_surgery": "planned-with-osteoporosis" if tx04 and tx04[0] == "04a" else "none",
-        "medications": "not-checked" if "medications" in a.incomplete_domains else "checked",
+        "medications": (
+            "not-checked"
+            if "medications" in a.incomplete_domains
+            else "unreadable-entry"
+            if a.unreadable_osteoporosis_drugs
+            else "checked"
+        ),
         # Partly fetched labs: a newer low eGFR/Ca/25(OH)D may be missing, so no draft either.
         "lab_results": "not-checked" if "labs" in a.incomplete_domains else "checked",
     }
@@ -122,6 +128,7 @@ def tx01(a: Assessment) -> Recommendation | None:
         and not latest_frax.at_treatment_threshold
     )
     denosumab_alternative, caveats = _denosumab_caveats(a)
+    unreadable = a.unreadable_osteoporosis_drugs
     values = {
         "reasons": tuple(r.as_value() for r in reasons),
         "frax_below_threshold_ignored": frax_below_ignored,
@@ -140,6 +147,8 @@ def tx01(a: Assessment) -> Recommendation | None:
         "denosumab_caveats": caveats,
         "dxa_stale": a.dxa.stale and any(r.code.startswith("osteoporosis") for r in reasons),
         "sex": str(a.facts.sex),
+        # an entry naming this class could not be read (§6 last row, §7.18): "confirm current therapy", no draft
+        "unreadable_drug": str(unreadable[0]) if unreadable else None,
     }
     actions: list[SuggestedAction] = []
     if not labs_unavailable(a):

@@ -128,13 +128,26 @@ class LocalDrugCode:
 class _CodeEntryLike(Protocol):
     """The shape of `fhir_mappings.terminology.CodeEntry` that `local_codes_from_entries` reads."""
 
-    domain: str
-    system: str
-    code: str
-    display: str
-    source: str
-    origin: str
-    local: bool
+    @property
+    def domain(self) -> str: ...
+
+    @property
+    def system(self) -> str: ...
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def display(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def origin(self) -> str: ...
+
+    @property
+    def local(self) -> bool: ...
 
     @property
     def concept(self) -> Any: ...

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from cds_service.validation import response_problems
 from testkit.cds_client import hook_request, prefetch_from_chart
 from testkit.sekmet import SekmetServer
+from tests.conftest import EVALUATION_TIME
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SEEDS = sorted((FIXTURES / "seeds").glob("*.json"))
@@ -59,6 +60,11 @@ def test_seed_patient_gets_exactly_the_expected_cards(
 def test_synthea_patient_gets_the_same_cards_by_prefetch_and_by_queries(
     client: FlaskClient, fhir_server: SekmetServer, path: Path
 ) -> None:
-    cards = cards_by_both_routes(client, fhir_server, json.loads(path.read_text()))
+    bundle = json.loads(path.read_text())
+    cards = cards_by_both_routes(client, fhir_server, bundle)
 
-    assert cards  # every one of these women has bone findings to report
+    (patient,) = [r for r in resources(bundle) if r["resourceType"] == "Patient"]
+    if patient.get("deceasedDateTime", "9999") <= EVALUATION_TIME:
+        assert cards == []  # decision table §6 (rev 2): no cards for a deceased patient
+    else:
+        assert cards  # every one of these living women has bone findings to report

@@ -6,6 +6,8 @@ A bounded number of cases per kind runs here; `python -m bench.fuzz` runs 10,000
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
@@ -14,11 +16,14 @@ from hypothesis import strategies as st
 from testkit.fuzz import (
     SERVICE_PATH,
     FuzzCase,
+    data03_names,
     discovery_templates,
     foreign_record_pairs,
+    future_dated_copy_pairs,
     fuzz_targets,
     realistic_request,
     response_problem,
+    same_cards,
 )
 from testkit.processes import free_port
 from tests.service.test_service_call import full_request
@@ -46,15 +51,34 @@ def test_hostile_requests_get_documented_answers(app: Flask, kind: str, data: st
 
 @FUZZ
 @given(data=st.data())
-def test_another_patients_records_nested_anywhere_never_give_a_5xx(app: Flask, data: st.DataObject) -> None:
-    """Both requests of each pair answer as documented. Once foreign data is dropped at every depth (issue 11,
-    point 2), the property becomes `same_cards(first, second)`: another patient's record changes no card."""
+def test_another_patients_record_nested_anywhere_changes_no_card(app: Flask, data: st.DataObject) -> None:
+    """Issue 11 point 2 (decision table §6, §7.19): another patient's record, at any depth (nested searchset or
+    collection, twice nested, contained, top level) and however its subject is written, changes no card; DATA-03
+    names it."""
     client = app.test_client()
     request = realistic_request(discovery_templates(), f"https://127.0.0.1:{free_port()}/fhir")
-    pair = data.draw(foreign_record_pairs(request), label="pair")
-    for body in pair:
-        response = client.post(SERVICE_PATH, json=body)
-        problem = response_problem(
-            FuzzCase(SERVICE_PATH, b""), response.status_code, response.content_type, response.get_data()
-        )
-        assert problem is None, f"{problem}: {response.get_data(as_text=True)[:500]}"
+    first, second = (answer(client, body) for body in data.draw(foreign_record_pairs(request), label="pair"))
+    assert same_cards(first, second, apart_from=frozenset({"DATA-03"}))
+    assert data03_names(second, "record of another patient")
+
+
+@FUZZ
+@given(data=st.data())
+def test_a_future_dated_copy_of_any_record_changes_no_card(app: Flask, data: st.DataObject) -> None:
+    """A copy of any dated record, dated after NOW + 1 day, is not used: no card changes but DATA-03, which names
+    it "dated in the future"."""
+    client = app.test_client()
+    request = realistic_request(discovery_templates(), f"https://127.0.0.1:{free_port()}/fhir")
+    first, second = (answer(client, body) for body in data.draw(future_dated_copy_pairs(request), label="pair"))
+    assert same_cards(first, second, apart_from=frozenset({"DATA-03"}))
+    assert data03_names(second, "dated in the future")
+
+
+def answer(client: Any, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(SERVICE_PATH, json=body)
+    problem = response_problem(
+        FuzzCase(SERVICE_PATH, b""), response.status_code, response.content_type, response.get_data()
+    )
+    assert problem is None and response.status_code == 200, f"{problem}: {response.get_data(as_text=True)[:500]}"
+    result: dict[str, Any] = response.get_json()
+    return result

@@ -165,7 +165,7 @@ def test_a_malformed_prefetch_bundle_is_unreadable_not_empty(client: FlaskClient
     assert outcome["issue"][0]["expression"] == ["prefetch.conditions"]
 
 
-def test_records_of_another_patient_are_dropped_and_the_data_marked_incomplete(client: FlaskClient) -> None:
+def test_records_of_another_patient_are_dropped_and_named_in_data03(client: FlaskClient) -> None:
     body = full_request(client)
     stranger = fhir.lab("other-vitd", "someone-else", "62292-8", 8, "ng/mL", "2026-11-01")
     body["prefetch"]["observations"] = fhir.searchset([stranger])
@@ -174,7 +174,7 @@ def test_records_of_another_patient_are_dropped_and_the_data_marked_incomplete(c
 
     texts = " ".join(c["summary"] + c.get("detail", "") for c in cards)
     assert "VITD-01" not in {c["source"]["topic"]["code"] for c in cards}  # her 8 ng/mL is not this patient's
-    assert "only partly retrieved" in texts
+    assert "record of another patient: ignored" in texts  # decision table §6 (rev 2)
 
 
 def test_a_treatment_card_does_not_claim_no_medication_when_the_list_was_unavailable(client: FlaskClient) -> None:

@@ -270,6 +270,7 @@ def test_worst_case_values_fit_without_cutting_words(rule_id: str, variant: str)
 def test_a_summary_that_cannot_fit_is_shortened_by_its_fallback_template() -> None:
     spec = RULE_SPECS["TX-01"]
     values = sample_values(spec.keys_of("frax"), "typical")
+    values["unreadable_drug"] = None  # every medication entry read
     site = "lumbar spine L1-L4, L3 and L4 excluded for degenerative change"
     values["reasons"] = ({"code": "osteoporosis-dxa", "t_score": Decimal("-2.8"), "site": site},)
     values["reasons"] += ({"code": "frax", "measure": "hip", "percent": Decimal("3.3"), "threshold": Decimal("3")},)
@@ -285,6 +286,7 @@ def test_a_summary_that_cannot_fit_is_shortened_by_its_fallback_template() -> No
 def test_a_summary_beyond_every_template_is_cut_at_a_word_with_a_mark() -> None:
     spec = RULE_SPECS["TX-01"]
     values = sample_values(spec.keys_of("frax"), "typical")
+    values["unreadable_drug"] = None  # every medication entry read
     site = " ".join(["vertebral fracture 2023-02-10"] * 6)  # a site label as long as chart text can be
     values["reasons"] = ({"code": "osteoporosis-dxa", "t_score": Decimal("-2.8"), "site": site},)
     reason = f"T-score -2.8 {site}"

@@ -329,7 +329,7 @@ def ord08(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
     actions, drafted_supplements = _supplements(ctx)
     drafted = list(drafted_supplements)
     with_vfa = a.age >= th.frax_min_age
-    if dxa_allowed(a):
+    if dxa_allowed(a) and "dxa" not in a.incomplete_domains:  # §7.9: never a DXA within 12 months of the last
         actions.append(SuggestedAction(ActionKind.ORDER_DXA, {"with_vfa": with_vfa}))
         drafted.append("dxa")
     values = {

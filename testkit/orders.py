@@ -25,7 +25,7 @@ DENOSUMAB_60 = ("993452", "1 ML denosumab 60 MG/ML Prefilled Syringe")
 ZOLEDRONIC_ACID = ("77655", "zoledronic acid")
 METFORMIN_500 = ("861007", "metformin hydrochloride 500 MG Oral Tablet")
 
-SHAPES = ("sandbox", "r4")
+SHAPES = ("sandbox", "spec", "r4")
 
 
 def _concept(drug: tuple[str, str], text: str | None = None) -> dict[str, Any]:

@@ -92,7 +92,7 @@ def _selected(reference: str | None, selections: Sequence[str] | None) -> bool:
 
 
 def _status(resource: Mapping[str, Any]) -> DraftStatus:
-    status = resource.get("status")
+    status = _text(resource.get("status"))
     if resource.get("doNotPerform") is True or status in _ENDING:
         return DraftStatus.ENDING
     if status == "draft":
@@ -257,36 +257,51 @@ def read_drafts(
         r["id"]: r for r in resources if r.get("resourceType") == "Medication" and isinstance(r.get("id"), str)
     }
     drafts: list[DraftOrder] = []
-    for index, resource in enumerate(resources):
-        if resource.get("resourceType") == "Medication":
-            continue  # a medication a request references, not an order
+    for index, resource in enumerate(r for r in resources if r.get("resourceType") != "Medication"):
         reference = _reference(resource)
-        kind = resource.get("resourceType")
-        base: dict[str, Any] = {
-            "reference": reference,
-            "resource_type": kind if isinstance(kind, str) else "unknown",
-            "status": _status(resource),
-            "sent_status": "do-not-perform" if resource.get("doNotPerform") is True else _text(resource.get("status")),
-            "selected": _selected(reference, selections),
-        }
+        selected = _selected(reference, selections)
         if index >= _MAX_DRAFTS:
-            drafts.append(
-                DraftOrder(**base, kind=DraftKind.UNREADABLE, display="order", problem="too many orders in one call")
-            )
+            drafts.append(_unreadable(resource, reference, selected, "too many orders in one call"))
             continue
-        if kind == "MedicationRequest":
-            try:
-                drafts.append(_medication_draft(resource, medications, base, catalog))
-            except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError):
-                # One malformed draft must not cost the others their check (and never a 5xx).
-                problem = "its structure could not be read"
-                drafts.append(
-                    DraftOrder(**base, kind=DraftKind.UNREADABLE, display="medication order", problem=problem)
-                )
-        elif isinstance(kind, str) and kind:
-            drafts.append(DraftOrder(**base, kind=DraftKind.NOT_COVERED, display=kind))
-        else:
-            drafts.append(
-                DraftOrder(**base, kind=DraftKind.UNREADABLE, display="order", problem="it has no resource type")
-            )
+        try:
+            drafts.append(_read_one(resource, reference, selected, medications, catalog))
+        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError):
+            # One malformed draft must not cost the others their check (and never a 5xx).
+            drafts.append(_unreadable(resource, reference, selected, "its structure could not be read"))
     return tuple(drafts)
+
+
+def _read_one(
+    resource: Mapping[str, Any],
+    reference: str | None,
+    selected: bool,
+    medications: Mapping[str, Mapping[str, Any]],
+    catalog: DrugCatalog | None,
+) -> DraftOrder:
+    kind = resource.get("resourceType")
+    base: dict[str, Any] = {
+        "reference": reference,
+        "resource_type": kind if isinstance(kind, str) else "unknown",
+        "status": _status(resource),
+        "sent_status": "do-not-perform" if resource.get("doNotPerform") is True else _text(resource.get("status")),
+        "selected": selected,
+    }
+    if kind == "MedicationRequest":
+        return _medication_draft(resource, medications, base, catalog)
+    if isinstance(kind, str) and kind:
+        return DraftOrder(**base, kind=DraftKind.NOT_COVERED, display=kind)
+    return DraftOrder(**base, kind=DraftKind.UNREADABLE, display="unnamed", problem="it has no resource type")
+
+
+def _unreadable(resource: Mapping[str, Any], reference: str | None, selected: bool, problem: str) -> DraftOrder:
+    kind = resource.get("resourceType")
+    return DraftOrder(
+        reference=reference,
+        resource_type=kind if isinstance(kind, str) else "unknown",
+        status=DraftStatus.OTHER,
+        sent_status=None,
+        selected=selected,
+        kind=DraftKind.UNREADABLE,
+        display="medication" if kind == "MedicationRequest" else "unnamed",
+        problem=problem,
+    )

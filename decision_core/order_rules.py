@@ -340,6 +340,9 @@ def ord08(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
         "with_vfa": with_vfa,
         "dxa_date": a.dxa.last_study_date,
         "drafted": tuple(drafted),
+        # §7.18: never "not on osteoporosis medication" while an entry naming such a drug could not be read.
+        "therapy_unclear": "medications" in a.incomplete_domains
+        or any(i.topic in OSTEOPOROSIS_CLASSES for i in a.facts.data_issues),
     }
     return _recommend(ctx, "ORD-08", "long-term-glucocorticoid", draft, values, actions)
 

@@ -157,6 +157,7 @@ ORDER_SPECS: tuple[RuleSpec, ...] = (
             "with_vfa": Key(bool, "age >= 40: DXA with vertebral fracture assessment"),
             "dxa_date": Key(date | None, "latest DXA study"),
             "drafted": Key(tuple[Literal["calcium", "vitamin-d", "dxa"], ...]),
+            "therapy_unclear": Key(bool, "an osteoporosis-drug entry could not be read, or medications not fetched"),
         },
         ("ACR22", "KANIS11", "S004"),
         (ActionKind.DRAFT_CALCIUM, ActionKind.DRAFT_VITAMIN_D, ActionKind.ORDER_DXA),

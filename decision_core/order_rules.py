@@ -471,6 +471,8 @@ def evaluate_orders(facts: PatientFacts, drafts: Sequence[DraftOrder], now: date
         if draft.kind is not DraftKind.MEDICATION:
             continue
         cards = [rec for _, rule in ORDER_RULES if (rec := rule(ctx, draft)) is not None]
+        if any(c.rule_id == "ORD-01" for c in cards):  # the drug is not recommended at all: no lab work-up for it
+            cards = [c for c in cards if c.rule_id != "ORD-04"]
         if not cards and not draft.ends_drug and (rec := ord06(ctx, draft)) is not None:
             cards.append(rec)
         recommendations.extend(cards)

@@ -183,6 +183,19 @@ CASES = [
     # ORD-11: esophageal contraindication (warning), low calcium (critical)
     Case("alendronate-achalasia", _with(esophageal_condition), ALENDRONATE_70, {"ORD-11": "warning"}),
     Case("alendronate-low-calcium", _labs(ca=8.2), ALENDRONATE_70, {"ORD-11": "critical"}),
+    # Several at once: each card its own; no lab work-up for a drug not recommended at all
+    Case(
+        "zoledronic-egfr-32-no-calcium",
+        _labs(egfr_value=32, ca=None),
+        ZOLEDRONIC_ACID,
+        {"ORD-01": "critical"},
+    ),
+    Case(
+        "denosumab-egfr-29-low-calcium",
+        _with(DMAB_GIVEN, labs=_labs(egfr_value=29, ca=8.1)),
+        DENOSUMAB_60,
+        {"ORD-03": "critical", "ORD-05": "warning"},
+    ),
     # A drug the table does not cover: no card
     Case("metformin", _labs(), METFORMIN_500, {}),
 ]

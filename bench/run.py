@@ -640,9 +640,10 @@ def main(argv: list[str] | None = None) -> int:
     public_base = f"http://127.0.0.1:{service_port}"
     service = Server(
         SERVICE,
-        dockerfile_command("127.0.0.1", service_port),
+        dockerfile_command("127.0.0.1"),
         {
             **os.environ,
+            "OSTEO_CDS_PORT": str(service_port),  # the image's way of giving the port
             **tokens.service_env(public_base),
             "OSTEO_CDS_DATA_DIR": str(work / "data"),
             "OSTEO_CDS_WORKERS": str(workers),

@@ -198,17 +198,6 @@ def esophageal_condition(pid: str) -> dict[str, Any]:
     }
 
 
-ORDER_PREFETCH_KEYS = (
-    "patient",
-    "bmd",
-    "observations",
-    "conditions",
-    "medicationStatements",
-    "medicationRequests",
-    "medicationAdministrations",
-)
-
-
 def order_prefetch(chart: Sequence[Mapping[str, Any]], pid: str) -> dict[str, Any]:
     """The order services' prefetch, filled from `chart` by resource type (labs go under `observations`)."""
     by_type = {

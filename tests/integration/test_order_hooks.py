@@ -429,3 +429,15 @@ def test_the_catalog_pages_list_the_order_rules(service: ServiceProcess, tmp_pat
     for rule in ("ORD-01", "ORD-07", "ORD-08", "ORD-11"):
         assert f'id="{rule}"' in page
     assert 'id="TX-01"' not in page  # an order card speaks only about the order
+
+
+def test_a_draft_the_ehr_also_returns_in_prefetch_is_the_order_not_history(service: ServiceProcess) -> None:
+    case = _case("denosumab-new-start")
+    pid = _pid(case, "r4")
+    draft = _draft(case, pid, "r4")
+    prefetch = order_prefetch([*_chart(case, pid), draft], pid)  # the EHR stored the draft and its search finds it
+    assert prefetch["medicationRequests"]["entry"]
+
+    cards = _post(service, SIGN, order_request("order-sign", pid, draft_orders(draft), prefetch=prefetch))["cards"]
+
+    assert [c["source"]["topic"]["code"] for c in cards] == ["ORD-06"]  # still a new start

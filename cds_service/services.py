@@ -133,12 +133,13 @@ def order_queries(terminology: Terminology) -> tuple[DataQuery, ...]:
 
 def _order_select_rules(facts: PatientFacts, now: datetime, context: Mapping[str, Any]) -> list[Recommendation]:
     """Only the drafts named in context.selections."""
-    return evaluate_orders(facts, read_drafts(context["draftOrders"], context["selections"]), now)
+    drafts = read_drafts(context["draftOrders"], context["selections"], patient_id=context["patientId"])
+    return evaluate_orders(facts, drafts, now)
 
 
 def _order_sign_rules(facts: PatientFacts, now: datetime, context: Mapping[str, Any]) -> list[Recommendation]:
     """Every draft, re-signed ones whose status is not draft included (a denosumab stop arrives that way)."""
-    return evaluate_orders(facts, read_drafts(context["draftOrders"]), now)
+    return evaluate_orders(facts, read_drafts(context["draftOrders"], patient_id=context["patientId"]), now)
 
 
 _ORDER_USAGE = (

@@ -126,3 +126,23 @@ def test_a_draft_of_the_wrong_types_is_unreadable_not_an_error() -> None:
     kinds = {d.kind for d in read_drafts(draft_orders(broken, odd))}
 
     assert kinds <= {DraftKind.UNREADABLE, DraftKind.NOT_COVERED}
+
+
+def test_a_draft_for_another_patient_is_not_read_as_this_patients_order() -> None:
+    mine = draft_request("a", PID, ALENDRONATE_70)
+    full_url = {
+        **draft_request("b", PID, ALENDRONATE_70),
+        "subject": {"reference": f"https://ehr.example.org/fhir/Patient/{PID}"},
+    }
+    other = draft_request("c", "someone-else", ALENDRONATE_70)
+    no_subject = {k: v for k, v in draft_request("d", PID, ALENDRONATE_70).items() if k != "subject"}
+
+    read = read_drafts(draft_orders(mine, full_url, other, no_subject), patient_id=PID)
+
+    assert [d.kind for d in read] == [
+        DraftKind.MEDICATION,
+        DraftKind.MEDICATION,
+        DraftKind.UNREADABLE,
+        DraftKind.MEDICATION,
+    ]
+    assert read[2].problem == "its subject is another patient"

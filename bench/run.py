@@ -19,7 +19,8 @@ prefetch: the service queries sekmet-fhir) against a plain client that fetches t
 from the same server. The table ends with the goal lines of issue 16, each with its measured value and met /
 not met. Writes `<date>.md` and `<date>.json` to `--out`.
 
-The request set is pluggable: REQUEST_KINDS is a list of named request makers (e.g. an order-sign call, later).
+The request set is pluggable: REQUEST_KINDS is a list of named request makers (patient-view charts, and the
+sandbox-shaped order-sign call of issue 13).
 Needs the test extras (`pip install -e '.[test]'`: sekmet-fhir) and the Debian package wrk.
 """
 
@@ -52,12 +53,14 @@ from bench.auth import TokenFactory, TokenPool
 from bench.proctree import tree_cpu_seconds, tree_rss_kib
 from bench.progress import Progress
 from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.orders import ALENDRONATE_70, draft_orders, draft_request, order_request
 from testkit.processes import dockerfile_command, free_port, wait_until_up
 from testkit.sekmet import SekmetServer
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SERVICE_PATH = "/cds-services/osteoporosis-management"
+ORDER_SIGN_PATH = "/cds-services/bone-safety-order-sign"
 CONCURRENCY = (1, 8, 32)
 SCALE = (50, 200, 2000, 10000)
 GOAL_RATIO = 1.5  # the service within 1.5 × the auth floor
@@ -129,10 +132,38 @@ def chart_call(name: str) -> Callable[[dict[str, str]], HookCall]:
     return lambda templates: patient_view(load_chart(name))(templates)
 
 
+def order_sign(chart: Sequence[dict[str, Any]]) -> Callable[[dict[str, str]], HookCall]:
+    """The sandbox's Rx Sign call: one alendronate 70 mg draft (no Bundle type, no intent, `1 {pill}`), with the
+    order-sign service's prefetch filled from the chart."""
+
+    def make(templates: dict[str, str]) -> HookCall:
+        pid = patient_id(chart)
+        draft = draft_request(
+            "request-123", pid, ALENDRONATE_70, timing={"frequency": 1, "period": 1, "periodUnit": "wk"}
+        )
+        prefetch = prefetch_from_chart(templates, chart, pid)
+        body = order_request("order-sign", pid, draft_orders(draft), prefetch=prefetch)
+        return HookCall(json.dumps(body).encode(), len(chart) + 1)
+
+    return make
+
+
 REQUEST_KINDS: list[RequestKind] = [
     RequestKind("typical", SERVICE_PATH, chart_call("typical"), "patient-view, full prefetch, typical chart"),
     RequestKind("heavy", SERVICE_PATH, chart_call("heavy"), "patient-view, full prefetch, heavy chart"),
+    RequestKind(
+        "order-sign",
+        ORDER_SIGN_PATH,
+        lambda templates: order_sign(load_chart("typical"))(templates),
+        "order-sign, one sandbox-shaped alendronate draft, full prefetch, typical chart",
+    ),
 ]
+
+
+def service_templates(services: Sequence[dict[str, Any]], path: str) -> dict[str, str]:
+    """The discovery prefetch templates of the service a request kind calls."""
+    service_id = path.rsplit("/", 1)[-1]
+    return next(s["prefetch"] for s in services if s["id"] == service_id)
 
 
 # --- the servers -------------------------------------------------------------------------------------------
@@ -609,9 +640,10 @@ def main(argv: list[str] | None = None) -> int:
     public_base = f"http://127.0.0.1:{service_port}"
     service = Server(
         SERVICE,
-        dockerfile_command("127.0.0.1", service_port),
+        dockerfile_command("127.0.0.1"),
         {
             **os.environ,
+            "OSTEO_CDS_PORT": str(service_port),  # the image's way of giving the port
             **tokens.service_env(public_base),
             "OSTEO_CDS_DATA_DIR": str(work / "data"),
             "OSTEO_CDS_WORKERS": str(workers),
@@ -654,12 +686,13 @@ def main(argv: list[str] | None = None) -> int:
         results["rss_idle_kib"] = service.rss_kib()
         results["floor_rss_idle_kib"] = floor.rss_kib()
         results["auth_floor_rss_idle_kib"] = auth_floor.rss_kib()
-        templates = requests.get(
+        services = requests.get(
             service.base_url + "/cds-services", timeout=10, headers=tokens.header(public_base + "/cds-services")
-        ).json()["services"][0]["prefetch"]
+        ).json()["services"]
+        templates = service_templates(services, SERVICE_PATH)
         results["prefetch_keys"] = list(templates)
         for kind in chosen:
-            call = kind.make(templates)
+            call = kind.make(service_templates(services, kind.path))
             body = work / f"{kind.name}.json"
             body.write_bytes(call.body)
             pool = tokens.pool(public_base + kind.path)

@@ -43,6 +43,11 @@ class RenderedCard:
         return tuple(s["uuid"] for s in self.card.get("suggestions", ()))
 
 
+def _deletes_shared_draft(suggestions: Sequence[dict[str, Any]]) -> bool:
+    deleted = [{a["resourceId"] for a in s.get("actions", ()) if a.get("type") == "delete"} for s in suggestions]
+    return any(deleted[i] & deleted[j] for i in range(len(deleted)) for j in range(i + 1, len(deleted)))
+
+
 def render_cards(
     recommendations: Sequence[Recommendation], catalog: Catalog, patient_id: str, options: RenderOptions | None = None
 ) -> list[RenderedCard]:
@@ -82,9 +87,12 @@ def render_card(
         card["suggestions"] = suggestions
         # Every draft a card carries is what the card recommends. One draft: take it or leave it (at-most-one);
         # several drafts (e.g. calcium and vitamin D) are independent, so any combination may be taken.
-        card["selectionBehavior"] = "at-most-one" if len(suggestions) == 1 else "any"
-        for suggestion in suggestions:
-            suggestion["isRecommended"] = True
+        # Order cards (§10): suggestions that each delete the same draft are alternatives for it (remove it, or
+        # replace it), so only one may be taken, and the first (the alternative drug) is the recommended one.
+        alternatives = _deletes_shared_draft(suggestions)
+        card["selectionBehavior"] = "at-most-one" if len(suggestions) == 1 or alternatives else "any"
+        for index, suggestion in enumerate(suggestions):
+            suggestion["isRecommended"] = index == 0 or not alternatives
     if text.override_reasons:
         card["overrideReasons"] = [dict(reason) for reason in text.override_reasons]
     if links:

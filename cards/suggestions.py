@@ -53,12 +53,31 @@ def build_suggestions(actions: Sequence[SuggestedAction], patient_id: str) -> li
 
 
 def _suggestion(action: SuggestedAction, patient_id: str) -> dict[str, Any]:
-    label, drafts = _drafts(action.kind, _frozen(action.params))
+    params = dict(action.params)
+    if action.kind is ActionKind.REMOVE_DRAFT:  # order hooks: delete the draft the card is about
+        texts = action_texts()[action.kind.value]
+        delete = _delete(_fill(texts["description"], params), str(params["draft"]))
+        return {"label": _fill(texts["label"], params), "uuid": str(uuid.uuid4()), "actions": [delete]}
+    replaces = params.pop("replaces", None)
+    replaced_drug = params.pop("replaced_drug", None)
+    label, drafts = _drafts(action.kind, _frozen(params))
     subject = {"reference": f"Patient/{patient_id}"}
     actions = [
         _create(description, {**copy.deepcopy(resource), "subject": dict(subject)}) for description, resource in drafts
     ]
+    if replaces is not None:
+        # The alternative replaces the draft: create first, then delete (the CDS Hooks sandbox applies only the
+        # first action it can handle; a client applying the whole suggestion processes deletes before creates).
+        texts = action_texts()["replace-draft"]
+        words = {"label": label, "replaces": replaces, "replaced_drug": replaced_drug or "ordered"}
+        label = _fill(texts["label"], words)
+        actions.append(_delete(_fill(texts["description"], words), str(replaces)))
     return {"label": label, "uuid": str(uuid.uuid4()), "actions": actions}
+
+
+def _delete(description: str, resource_id: str) -> dict[str, Any]:
+    """A CDS Hooks 2.0 delete: `resourceId` is the relative reference of the draft ("MedicationRequest/<id>")."""
+    return {"type": "delete", "description": description, "resourceId": resource_id}
 
 
 Drafts = tuple[tuple[str, dict[str, Any]], ...]  # (action description, draft resource without its subject)
@@ -89,7 +108,11 @@ def _drafts(kind: ActionKind, frozen: tuple[tuple[str, Any], ...]) -> tuple[str,
                 extra["reasonCode"] = [{"text": str(params["reason"])}]
         drafts = ((_fill(texts["description"], params), _service_request(_fill(texts["code"], params), extra)),)
     else:
-        drafts = ((_fill(texts["description"], params), _medication_request(_fill(texts, params))),)
+        start = params.pop("start", None)  # a planned start (ORD-07: about 6 months after the last denosumab dose)
+        filled = _fill({k: v for k, v in texts.items() if k != "start_text"}, params)
+        if start:
+            filled = {**filled, "dosage": f"{filled['dosage']} {_fill(texts['start_text'], {'start': start})}"}
+        drafts = ((_fill(texts["description"], params), _medication_request(filled, start)),)
     return _fill(texts["label"], params), drafts
 
 
@@ -106,8 +129,11 @@ def _service_request(code: Mapping[str, Any], extra: Mapping[str, Any] | None = 
     return resource
 
 
-def _medication_request(texts: Mapping[str, Any]) -> dict[str, Any]:
+def _medication_request(texts: Mapping[str, Any], start: str | None = None) -> dict[str, Any]:
     dose = texts["dose"]
+    repeat = copy.deepcopy(texts["timing"])
+    if start:
+        repeat["boundsPeriod"] = {"start": start}
     resource = {
         "resourceType": "MedicationRequest",
         **_DRAFT,
@@ -115,8 +141,8 @@ def _medication_request(texts: Mapping[str, Any]) -> dict[str, Any]:
         "dosageInstruction": [
             {
                 "text": texts["dosage"],
-                "route": {"text": "oral"},
-                "timing": {"repeat": copy.deepcopy(texts["timing"])},
+                "route": copy.deepcopy(texts.get("route", {"text": "oral"})),
+                "timing": {"repeat": repeat},
                 "doseAndRate": [
                     {
                         "doseQuantity": {

@@ -50,6 +50,7 @@ def create_app(
     from cds_service.auth import Authenticator
     from cds_service.services import SERVICES
     from fhir_mappings.extract import warm_up
+    from fhir_mappings.orders import warm_up as warm_up_orders
     from fhir_mappings.terminology import load_terminology
 
     settings = settings or Settings.from_env(env)
@@ -59,6 +60,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     terminology = load_terminology(settings.extra_codes)  # refuses to start on a malformed local-codes file
     warm_up(terminology)  # FHIR models loaded now, not on the first clinician's request
+    warm_up_orders()  # the order hooks' drug catalog too, not on a worker's first order
     authenticator = Authenticator.from_settings(settings)  # required mode: refuses to start if misconfigured
     if log_warnings:
         log_startup_warnings(settings, authenticator)

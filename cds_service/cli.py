@@ -228,7 +228,7 @@ def _evaluate(path: Path, now_text: str | None, as_json: bool) -> int:
     from cds_service.errors import CdsError
     from cds_service.json_body import JsonRejected, parse_json
     from cds_service.runtime import render_options
-    from cds_service.services import PATIENT_VIEW
+    from cds_service.services import PATIENT_VIEW, SERVICES
     from fhir_mappings.terminology import load_terminology
 
     try:
@@ -242,12 +242,16 @@ def _evaluate(path: Path, now_text: str | None, as_json: bool) -> int:
     now = parse_datetime(now_text, "--now") if now_text else datetime.now(UTC)
     settings = Settings.from_env()
     terminology = load_terminology(settings.extra_codes)
-    options = render_options(settings, PATIENT_VIEW.id)
+    # A CDS Hooks request goes to the service of its hook (order-select / order-sign files too); a Bundle to
+    # patient-view.
+    hook = document.get("hook") if isinstance(document, dict) else None
+    service = next((s for s in SERVICES if s.hook == hook), PATIENT_VIEW)
+    options = render_options(settings, service.id)
     try:
         if isinstance(document, dict) and document.get("resourceType") == "Bundle":
             cards = _cards_of_bundle(path, document, now, terminology, default_catalog(), options)
         elif isinstance(document, dict) and "hook" in document and "context" in document:
-            cards = _cards_of_hook_request(document, now, settings, terminology, default_catalog(), options)
+            cards = _cards_of_hook_request(document, now, settings, terminology, default_catalog(), options, service)
         else:
             print(
                 f"osteo-cds: {path} is neither a FHIR Bundle nor a CDS Hooks request; {_ACCEPTED_FILES}.",
@@ -295,17 +299,22 @@ def _cards_of_bundle(
 
 
 def _cards_of_hook_request(
-    body: dict[str, Any], now: datetime, settings: Settings, terminology: Any, catalog: Any, options: Any
+    body: dict[str, Any],
+    now: datetime,
+    settings: Settings,
+    terminology: Any,
+    catalog: Any,
+    options: Any,
+    service: Any,
 ) -> list[dict[str, Any]]:
     """The service's own pipeline on the request, with its prefetch only: a file is evaluated offline, so the
     fhirServer it names is not contacted and data missing from the prefetch counts as unavailable."""
     from cds_service.fhir_client import FhirClient
     from cds_service.pipeline import run_hook
-    from cds_service.services import PATIENT_VIEW
     from cds_service.validation import parse_hook_request
 
     hook = dataclasses.replace(
-        parse_hook_request(body, PATIENT_VIEW.hook, PATIENT_VIEW.context_schema), fhir_server=None, access_token=None
+        parse_hook_request(body, service.hook, service.context_schema), fhir_server=None, access_token=None
     )
     client = FhirClient(  # never calls out (no fhirServer); its limits apply to the prefetch as in the service
         timeout=settings.fhir_timeout,
@@ -315,10 +324,10 @@ def _cards_of_hook_request(
     )
     try:
         evaluation = run_hook(
-            PATIENT_VIEW,
+            service,
             hook,
             now,
-            PATIENT_VIEW.queries(terminology),
+            service.queries(terminology),
             client,
             settings.hook_deadline,
             terminology,
@@ -342,7 +351,9 @@ def format_cards(cards: Sequence[dict[str, Any]], now: datetime) -> str:
         for suggestion in card.get("suggestions", ()):
             lines.append(f"  -> suggestion: {suggestion['label']}")
             lines.extend(
-                f"       draft {a['resource']['resourceType']}: {a['description']}"
+                f"       delete {a['resourceId']}: {a['description']}"
+                if a["type"] == "delete"
+                else f"       draft {a['resource']['resourceType']}: {a['description']}"
                 for a in suggestion.get("actions", ())
             )
         for link in card.get("links", ()):

@@ -9,6 +9,7 @@ nothing else names a service. A new service (e.g. the order hooks) is one more `
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,10 @@ from cds_service.queries import DataQuery, queries_for
 from decision_core import evaluate as evaluate_patient_view
 from decision_core.facts import PatientFacts
 from decision_core.model import Recommendation
-from decision_core.specs import RULE_SPECS
+from decision_core.order_rules import evaluate_orders
+from decision_core.order_specs import ORDER_RULE_IDS
+from decision_core.specs import PATIENT_VIEW_RULE_IDS
+from fhir_mappings.orders import read_drafts
 from fhir_mappings.terminology import Terminology
 
 # The facts, the evaluation time and the request's validated context (e.g. an order hook's drafts) -> cards to send.
@@ -99,8 +103,82 @@ PATIENT_VIEW = CdsService(
     ),
     queries=queries_for,
     rule_set=_patient_view_rules,
-    rule_ids=frozenset(RULE_SPECS),
+    rule_ids=frozenset(PATIENT_VIEW_RULE_IDS),
     context_schema="patient-view-context",
 )
 
-SERVICES = ServiceRegistry([PATIENT_VIEW])
+
+# --- order hooks (decision table §10) --------------------------------------------------------------------------------
+
+# What the order rules read: the patient (age) and labs are required (412 without them); DXA, conditions and
+# medications are optional, and a card names what it could not check when they are missing.
+_ORDER_QUERY_KEYS = {
+    "patient": True,
+    "bmd": False,
+    "observations": True,
+    "conditions": False,
+    "medicationStatements": False,
+    "medicationRequests": False,
+    "medicationAdministrations": False,
+}
+
+
+def order_queries(terminology: Terminology) -> tuple[DataQuery, ...]:
+    return tuple(
+        dataclasses.replace(q, required=_ORDER_QUERY_KEYS[q.key])
+        for q in queries_for(terminology)
+        if q.key in _ORDER_QUERY_KEYS
+    )
+
+
+def _order_select_rules(facts: PatientFacts, now: datetime, context: Mapping[str, Any]) -> list[Recommendation]:
+    """Only the drafts named in context.selections."""
+    drafts = read_drafts(context["draftOrders"], context["selections"], patient_id=context["patientId"])
+    return evaluate_orders(facts, drafts, now)
+
+
+def _order_sign_rules(facts: PatientFacts, now: datetime, context: Mapping[str, Any]) -> list[Recommendation]:
+    """Every draft, re-signed ones whose status is not draft included (a denosumab stop arrives that way)."""
+    return evaluate_orders(facts, read_drafts(context["draftOrders"], patient_id=context["patientId"]), now)
+
+
+_ORDER_USAGE = (
+    "Needs read access to the patient's Patient and Observation (labs) resources, by prefetch or through fhirServer "
+    "with fhirAuthorization (412 without them); DXA observations, Condition, MedicationStatement, "
+    "MedicationRequest and MedicationAdministration are used when available, and a card says what it could not "
+    "check. Cards speak only about the orders; each names its draft and offers to remove or replace it."
+)
+
+ORDER_SELECT = CdsService(
+    id="bone-safety-order-select",
+    hook="order-select",
+    title="Bone safety at order entry",
+    description=(
+        "Checks the newly selected medication orders against kidney function, calcium, vitamin D, the denosumab "
+        "schedule, other bone drugs and long-term glucocorticoid exposure (bisphosphonates, denosumab, zoledronic "
+        "acid, anabolics, systemic glucocorticoids). Each card names the draft and offers to remove it or replace "
+        "it with a safer alternative."
+    ),
+    usage_requirements=_ORDER_USAGE,
+    queries=order_queries,
+    rule_set=_order_select_rules,
+    rule_ids=frozenset(ORDER_RULE_IDS),
+    context_schema="order-select-context",
+)
+
+ORDER_SIGN = dataclasses.replace(
+    ORDER_SELECT,
+    id="bone-safety-order-sign",
+    hook="order-sign",
+    title="Bone safety at order signing",
+    description=(
+        "Checks every order about to be signed, re-signed orders included (a denosumab stop without a follow-on is "
+        "critical), against kidney function, calcium, vitamin D, the denosumab schedule, other bone drugs and "
+        "long-term glucocorticoid exposure. Each card names the draft and offers to remove it or replace it with a "
+        "safer alternative."
+    ),
+    rule_set=_order_sign_rules,
+    context_schema="order-sign-context",
+)
+
+SERVICES = ServiceRegistry([PATIENT_VIEW, ORDER_SELECT, ORDER_SIGN])

@@ -23,6 +23,11 @@ class ActionKind(StrEnum):
     DRAFT_CALCIUM = "draft-calcium"  # params: {"mg_per_day": 1200}
     DRAFT_VITAMIN_D = "draft-vitamin-d"  # params: {"iu_per_day": 800}
     REFERRAL = "referral"  # params: {"specialty": "endocrinology"}
+    # Order hooks (§10). Any drug draft may carry params {"replaces": "MedicationRequest/<id>", "replaced_drug": ...}:
+    # the suggestion then creates it and deletes that draft (create listed first, for the sandbox).
+    REMOVE_DRAFT = "remove-draft"  # params: {"draft": "MedicationRequest/<id>", "drug": "alendronate"}
+    DRAFT_DENOSUMAB = "draft-denosumab"  # 60 mg SC every 6 months, only when every ORD-01 gate holds
+    DRAFT_ZOLEDRONIC_ACID = "draft-zoledronic-acid"  # 5 mg IV yearly; params may hold {"start": "YYYY-MM-DD"}
 
 
 @dataclass(frozen=True, slots=True)

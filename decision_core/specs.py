@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Literal, TypedDict
 
 from .model import ActionKind, Indicator
+from .order_specs import ORDER_SPECS
 from .rule_spec import Key, RuleSpec, VariantSpec
 from .value_types import reasons
 
@@ -693,5 +694,7 @@ _SPECS: list[RuleSpec] = [
     ),
 ]
 
-RULE_SPECS: Mapping[str, RuleSpec] = MappingProxyType({s.rule_id: s for s in _SPECS})
-RULE_ORDER: tuple[str, ...] = tuple(s.rule_id for s in _SPECS)
+PATIENT_VIEW_RULE_IDS: tuple[str, ...] = tuple(s.rule_id for s in _SPECS)
+# Every rule of every service: the patient-view rules, then the order rules (§10, decision_core.order_specs).
+RULE_SPECS: Mapping[str, RuleSpec] = MappingProxyType({s.rule_id: s for s in (*_SPECS, *ORDER_SPECS)})
+RULE_ORDER: tuple[str, ...] = tuple(RULE_SPECS)

@@ -46,6 +46,7 @@ class Thresholds:
     oral_bisphosphonate_gap_merge_days: int = 90
     oral_bisphosphonate_reassess_months: int = 60
     zoledronic_reassess_infusions: int = 3
+    zoledronic_interval_months: int = 12  # ORD-10: yearly dosing, "<12 months" = fewer whole calendar months
     infusion_duplicate_days: int = 30
 
     # --- C-07 glucocorticoids ---
@@ -138,6 +139,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "oral_bisphosphonate_gap_merge_days": ("ASBMR16",),
     "oral_bisphosphonate_reassess_months": ("ASBMR16", "ES19", "ACP17"),
     "zoledronic_reassess_infusions": ("ASBMR16", "ES19"),
+    "zoledronic_interval_months": ("LBL",),
     "infusion_duplicate_days": ("LBL",),
     "gc_min_dose_mg": ("ACR22",),
     "gc_min_days": ("ACR22",),

@@ -8,14 +8,19 @@ from pathlib import Path
 
 import decision_core
 from cards.rules_doc import render
+from decision_core.order_rules import ORDER_RULES
+from decision_core.order_specs import ORDER_RULE_IDS
 from decision_core.rule_spec import EVIDENCE_KEYS
 from decision_core.rules import RULES
-from decision_core.specs import RULE_ORDER, RULE_SPECS
+from decision_core.specs import PATIENT_VIEW_RULE_IDS, RULE_ORDER, RULE_SPECS
 
 
 def test_every_rule_has_a_spec_and_a_function() -> None:
-    assert list(RULES) == list(RULE_ORDER)
-    assert len(RULE_SPECS) == 20
+    assert list(RULES) == list(PATIENT_VIEW_RULE_IDS)
+    assert list(RULE_ORDER) == [*PATIENT_VIEW_RULE_IDS, *ORDER_RULE_IDS]
+    assert len(RULE_SPECS) == 20 + 12
+    # ORD-00 (unreadable order) and ORD-06 (only when no other order card fires) are applied by evaluate_orders
+    assert {rule_id for rule_id, _ in ORDER_RULES} | {"ORD-00", "ORD-06"} == set(ORDER_RULE_IDS)
 
 
 def test_specs_are_well_formed() -> None:

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from decision_core.specs import RULE_SPECS
+from decision_core.specs import PATIENT_VIEW_RULE_IDS
 
 CATALOG = "/cds-services/osteoporosis-management/catalog"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -70,9 +70,9 @@ def test_catalog_page_renders_in_headless_chromium(served_app: str, tmp_path: Pa
         tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1280,4000", "--hide-scrollbars", url
     )
 
-    for rule_id in RULE_SPECS:
+    for rule_id in PATIENT_VIEW_RULE_IDS:
         assert f'id="{rule_id}"' in dom, rule_id
-    assert dom.count('class="rule"') == len(RULE_SPECS) == 20
+    assert dom.count('class="rule"') == len(PATIENT_VIEW_RULE_IDS) == 20
     png = screenshot.read_bytes()
     assert png[:8] == PNG_SIGNATURE
     width, height = struct.unpack(">II", png[16:24])  # IHDR: the rendered page, not an error stub

@@ -32,7 +32,8 @@ def test_discovery_call_and_feedback_over_http_and_feedback_survives_a_restart(
     session = requests.Session()
     discovery = session.get(service.base_url + "/cds-services", timeout=5)
     assert discovery.status_code == 200
-    (definition,) = discovery.json()["services"]
+    definition = discovery.json()["services"][0]
+    assert definition["id"] == "osteoporosis-management"
 
     prefetch = prefetch_from_chart(definition["prefetch"], osteoporosis_chart(), PATIENT_ID)
     call = session.post(

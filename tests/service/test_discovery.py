@@ -17,9 +17,11 @@ def test_discovery_lists_the_bone_health_service(client: FlaskClient) -> None:
     assert response.mimetype == "application/json"
     body = response.get_json()
     assert list(validator("discovery").iter_errors(body)) == []
-    (service,) = body["services"]
+    service, order_select, order_sign = body["services"]
     assert service["id"] == "osteoporosis-management"
     assert service["hook"] == "patient-view"
+    assert (order_select["id"], order_select["hook"]) == ("bone-safety-order-select", "order-select")
+    assert (order_sign["id"], order_sign["hook"]) == ("bone-safety-order-sign", "order-sign")
     assert service["title"] and service["description"] and service["usageRequirements"]
 
 

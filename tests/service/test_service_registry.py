@@ -129,6 +129,6 @@ def test_every_registered_catalog_is_public_and_every_service_needs_a_jwt(
     assert client.post(f"/cds-services/{SECOND.id}/feedback", json={"feedback": []}).status_code == 401
 
 
-def test_the_default_registry_offers_the_bone_health_service_alone() -> None:
-    assert SERVICES.ids == ("osteoporosis-management",)
+def test_the_default_registry_offers_the_bone_health_service_and_the_order_hooks() -> None:
+    assert SERVICES.ids == ("osteoporosis-management", "bone-safety-order-select", "bone-safety-order-sign")
     assert SERVICES.get("osteoporosis-management") is PATIENT_VIEW

@@ -8,13 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from bench import stages
 from bench.auth import ISSUER, TokenFactory
 from bench.auth_floor import create_app as create_auth_floor
 from bench.proctree import tree_cpu_seconds, tree_pids
 from bench.progress import Progress
-from bench.run import REQUEST_KINDS, load_chart, patient_id
+from bench.run import REQUEST_KINDS, RequestKind, load_chart, patient_id, service_templates
 from testkit.jwt_clients import claims_for
 
 BENCH_MODULES = (
@@ -168,3 +169,16 @@ def test_progress_lines_tell_count_rate_and_time_left_unless_quiet() -> None:
     silent = Progress("bench.x", 10, "cases", stream=quiet, every=0, quiet=True)
     silent.advance(5)
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("kind", REQUEST_KINDS, ids=[k.name for k in REQUEST_KINDS])
+def test_every_request_kind_is_answered_by_the_service_it_calls(kind: RequestKind, client: FlaskClient) -> None:
+    services = client.get("/cds-services").get_json()["services"]
+
+    call = kind.make(service_templates(services, kind.path))
+    response = client.post(kind.path, data=call.body, content_type="application/json")
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    rules = {card["source"]["topic"]["code"] for card in response.get_json()["cards"]}
+    if kind.path.endswith("order-sign"):
+        assert all(rule.startswith("ORD-") for rule in rules)  # an order card speaks only about the order

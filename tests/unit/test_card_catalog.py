@@ -26,6 +26,9 @@ from decision_core.specs import RULE_SPECS
 EXPECTED_RULES = {
     "DX-01", "DX-02", "RISK-01", "TX-01", "TX-02", "TX-03", "TX-04", "GC-01", "SAFE-01", "SAFE-02", "SAFE-03",
     "VITD-01", "LAB-01", "UNIV-01", "MON-01", "MON-02", "MON-03", "DATA-01", "DATA-02", "DATA-03",
+    # order hooks (§10)
+    "ORD-00", "ORD-01", "ORD-02", "ORD-03", "ORD-04", "ORD-05", "ORD-06", "ORD-07", "ORD-08", "ORD-09", "ORD-10",
+    "ORD-11",
 }  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from decision_core.facts import (
     Sex,
     Side,
 )
-from decision_core.specs import RULE_SPECS
+from decision_core.specs import PATIENT_VIEW_RULE_IDS
 from tests.decision.builders import (
     alendronate,
     core_labs,
@@ -161,4 +161,4 @@ def test_core_recommendations_render_as_valid_cards(name: str) -> None:
 def test_the_sample_patients_together_reach_every_card_rule() -> None:
     seen = {card["source"]["topic"]["code"] for facts in PATIENTS.values() for card in _cards(facts)}
 
-    assert seen == set(RULE_SPECS)
+    assert seen == set(PATIENT_VIEW_RULE_IDS)  # the order rules: tests/integration/test_order_hooks.py

@@ -33,6 +33,8 @@ from decision_core.specs import RULE_SPECS
 from decision_core.value_types import reason_codes, reason_record, record_fields
 
 SUMMARY_LIMIT = 140  # CDS Hooks: "<140 char"; every summary is at most 139 characters
+DETAIL_LIMIT = 1200  # decision table §3 (rev 2) "Card length": read in seconds during a visit
+MAX_CITATIONS = 3
 OVERRIDE_REASON_SYSTEM = "urn:osteo-cds:override-reason"
 _ELLIPSIS = "..."
 
@@ -208,7 +210,7 @@ class ReasonWords:
         return " ".join(self.templates[code].render(context).split())
 
 
-TEMPLATE_GLOBALS = frozenset({"reason"})  # names the rule templates may use besides value keys and `variant`
+TEMPLATE_GLOBALS = frozenset({"reason", "see"})  # names the rule templates may use besides value keys and `variant`
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,9 @@ class RuleCard:
     seeds: Mapping[str, str]
     decision_table: DecisionTableText
     reason_words: ReasonWords
+    subject: str = ""  # how other cards refer to this one: "see the {subject} card"
+    citations: tuple[str, ...] = ()  # the live card's key evidence (1-3 keys, the first linked)
+    rationale: str = ""  # the full reasoning, shown in the catalog at the rule's anchor (Markdown)
     source: Mapping[str, Any] = field(default_factory=dict)  # the YAML as loaded, for the catalog page
 
 
@@ -252,22 +257,25 @@ def override_reason_registry() -> Mapping[str, Mapping[str, str]]:
     }
 
 
-def evidence_markdown(keys: Sequence[str], seeds: Mapping[str, str] | None = None) -> str:
-    """The card's evidence section: guidelines (name, year, link), then what each seed article states."""
+def citation_line(keys: Sequence[str]) -> str:
+    """The live card's key evidence: at most three citations, by name and year, plain text (the first one is the
+    card's first link; the catalog page lists every citation and what the seed articles state)."""
     registry = evidence_registry()
-    guideline_lines, seed_lines = [], []
-    for key in dict.fromkeys(keys):
-        item = registry[key]
-        if item.seed:
-            statement = (seeds or {}).get(key)
-            seed_lines.append(f"- {key}, {item.cite}" + (f": {statement}" if statement else ""))
-        else:
-            cite = f"[{item.cite}]({item.url})" if item.url else item.cite
-            guideline_lines.append(f"- {cite} ({key})")
-    parts = ["**Evidence**", "\n".join(guideline_lines)] if guideline_lines else []
-    if seed_lines:
-        parts += ["**Stated in the seed articles**", "\n".join(seed_lines)]
-    return "\n\n".join(parts)
+    names = [registry[key].short for key in dict.fromkeys(keys)][:MAX_CITATIONS]
+    return "Evidence: " + "; ".join(names) + "." if names else ""
+
+
+def see_card(subjects: Mapping[str, str], in_response: frozenset[str]) -> Any:
+    """The template global `see(rule_id, ...)`: " (see the <subject> card)" for the first of these rules whose card is
+    in the same response, else nothing: a card never points at a card the clinician cannot see."""
+
+    def see(*rule_ids: str) -> str:
+        for rule_id in rule_ids:
+            if rule_id in in_response and rule_id in subjects:
+                return f" (see the {subjects[rule_id]} card)"
+        return ""
+
+    return see
 
 
 # --- the catalog ---------------------------------------------------------------------------------------------------
@@ -296,18 +304,21 @@ class Catalog:
         """One reason of a rule's recommendation, as its card words it."""
         return self.cards[rule_id].reason_words(reason)
 
-    def text(self, recommendation: Recommendation) -> CardText:
+    def subjects(self) -> dict[str, str]:
+        return {rule_id: card.subject for rule_id, card in self.cards.items()}
+
+    def text(self, recommendation: Recommendation, in_response: Iterable[str] = ()) -> CardText:
+        """The card's words. `in_response`: the rule ids of the other cards sent with it (cross references)."""
         card = self.cards[recommendation.rule_id]
         values = dict(recommendation.values)
         variant = recommendation.variant
-        candidates = [" ".join(card.summaries[variant].render(values).split())]
+        see = see_card(self.subjects(), frozenset(in_response) - {recommendation.rule_id})
+        candidates = [" ".join(card.summaries[variant].render(values, see=see).split())]
         if variant in card.short_summaries:
-            candidates.append(" ".join(card.short_summaries[variant].render(values).split()))
+            candidates.append(" ".join(card.short_summaries[variant].render(values, see=see).split()))
         summary = fit_summary(candidates)
-        spec = self.specs.get(recommendation.rule_id)
-        evidence = tuple(recommendation.evidence) or (spec.evidence if spec else ())
-        body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant)).strip()
-        detail = "\n\n".join(part for part in (body, evidence_markdown(evidence, card.seeds)) if part)
+        body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant, see=see)).strip()
+        detail = "\n\n".join(part for part in (body, citation_line(card.citations)) if part)
         reasons = card.override_reasons if recommendation.indicator is not Indicator.INFO else ()
         return CardText(
             card.title, summary, detail, card.links, reasons, card.smart_link, summary_fallback=summary != candidates[0]
@@ -380,7 +391,18 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
             problems.append(f"{where}: override reason {code!r} is not in override_reasons.yaml")
         else:
             reasons.append(reason)
+    citations = tuple(data["citations"])
     links = _links(data, where, problems)
+    registry = evidence_registry()
+    for key in citations:
+        if key not in registry or registry[key].seed:
+            problems.append(f"{where}: citation {key!r} is not a guideline key of evidence.yaml")
+    if citations and citations[0] in registry:
+        first = registry[citations[0]]
+        if first.url is None:
+            problems.append(f"{where}: the first citation ({citations[0]}) needs a url in evidence.yaml (it is linked)")
+        else:
+            links = (CardLink(first.short, first.url), *(link for link in links if link.url != first.url))
     if detail is None or None in summaries.values() or None in shorts.values() or None in reason_templates.values():
         return None
     return RuleCard(
@@ -397,6 +419,9 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
         seeds=dict(data.get("seeds", {})),
         decision_table=DecisionTableText(data["decision_table"]["trigger"], dict(data["decision_table"]["summaries"])),
         reason_words=words,
+        subject=data["subject"],
+        citations=citations,
+        rationale=data.get("rationale", ""),
         source=data,
     )
 
@@ -437,6 +462,8 @@ def rule_file_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
             f"{where}: seeds must state what each seed of the spec says: spec {sorted(spec_seeds)}, "
             f"file {sorted(card.seeds)}"
         )
+    if set(card.citations) - set(spec.evidence):
+        problems.append(f"{where}: citations not in the rule's evidence: {sorted(set(card.citations) - set(spec.evidence))}")
     escalates = any(v.indicator is not Indicator.INFO for v in spec.variants.values())
     if escalates and not card.override_reasons:
         problems.append(f"{where}: warning/critical cards need override_reasons")
@@ -460,10 +487,11 @@ def render_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
             if variant in card.short_summaries:
                 templates.append(("short_summaries", card.short_summaries[variant]))
             try:
+                see = see_card({}, frozenset())
                 for kind, template in templates:
-                    if not " ".join(template.render(values).split()):
+                    if not " ".join(template.render(values, see=see).split()):
                         problems.append(f"{card.rule_id}.yaml: {kind}.{variant} renders empty ({mode} values)")
-                if not card.detail.render(values, variant=variant).strip():
+                if not card.detail.render(values, variant=variant, see=see).strip():
                     problems.append(f"{card.rule_id}.yaml: detail renders empty for {variant} ({mode} values)")
             except (TemplateError, TypeError, ValueError, AttributeError, KeyError) as exc:
                 problems.append(

@@ -65,19 +65,19 @@ _DOMAIN_NAMES = {
 
 
 def display_decimal(value: Decimal, *, trim: bool = False) -> str:
-    """At most two decimals, cut toward zero: converted values (2.345 mmol/L x 4.008 = 9.39876 mg/dL) read as 9.39.
-    Cutting (not rounding) keeps every comparison with a threshold of two decimals or fewer: 19.996 ng/mL shows as
-    19.99, never as a misleading 20.00 on a "below 20" card, and -2.509 still shows at or below -2.5.
+    """The one number formatter of the cards: at most one decimal, cut toward zero, as clinicians write results.
+    Converted and computed values (30 nmol/L / 2.496 = 12.0192 ng/mL; corrected calcium 9.40) read 12.0 and 9.4; a
+    value recorded with one decimal or none keeps it ("-1.0" stays "-1.0", "58" stays "58"). Cutting (not rounding)
+    keeps every comparison with a threshold of one decimal: 19.99 ng/mL shows as 19.9, never as a misleading 20.0 on a
+    "below 20" card, and -2.51 still shows at or below -2.5.
 
-    Values keep their recorded decimals ("-1.0" stays "-1.0"); `trim` drops trailing zeros instead ("20.0" -> "20",
-    "3.30" -> "3.3"), as the reason texts write percentages and doses."""
+    `trim` drops trailing zeros ("20.0" -> "20", "4.5" stays): for thresholds, written as the decision table writes
+    them (FRAX hip 3%, MOF 20%). Chart values are never trimmed, so summary and detail show the same decimals."""
     exponent = value.as_tuple().exponent
-    if not value.is_finite() or not isinstance(exponent, int) or exponent >= -2:
+    if not value.is_finite() or not isinstance(exponent, int) or exponent >= -1:
         text = format(value, "f")  # as recorded
     else:
-        text = format(value.quantize(Decimal("0.01"), rounding=ROUND_DOWN), "f").rstrip("0")
-        text = text + "0" if text.endswith(".") else text  # keep one decimal: 20.0001 reads 20.0
-        text = _unsigned_zero(text)  # -0.001 cut to two decimals is zero, not "-0.0"
+        text = _unsigned_zero(format(value.quantize(Decimal("0.1"), rounding=ROUND_DOWN), "f"))
     if trim and "." in text:
         text = _unsigned_zero(text.rstrip("0").rstrip("."))
     return text
@@ -210,7 +210,7 @@ class ReasonWords:
         return " ".join(self.templates[code].render(context).split())
 
 
-TEMPLATE_GLOBALS = frozenset({"reason", "see"})  # names the rule templates may use besides value keys and `variant`
+TEMPLATE_GLOBALS = frozenset({"reason", "see", "card_names"})  # names the rule templates may use besides value keys and `variant`
 
 
 @dataclass(frozen=True)
@@ -278,6 +278,20 @@ def see_card(subjects: Mapping[str, str], in_response: frozenset[str]) -> Any:
     return see
 
 
+def card_names(subjects: Mapping[str, str]) -> Any:
+    """The template global `card_names(rule_ids)`: "the treatment and calcium check cards" (rule ids are not clinician
+    language)."""
+
+    def names(rule_ids: Iterable[str]) -> str:
+        words = list(dict.fromkeys(subjects.get(r, "other") for r in rule_ids))
+        if not words:
+            return ""
+        joined = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        return f"the {joined} card" + ("s" if len(words) > 1 else "")
+
+    return names
+
+
 # --- the catalog ---------------------------------------------------------------------------------------------------
 
 
@@ -312,12 +326,16 @@ class Catalog:
         card = self.cards[recommendation.rule_id]
         values = dict(recommendation.values)
         variant = recommendation.variant
-        see = see_card(self.subjects(), frozenset(in_response) - {recommendation.rule_id})
-        candidates = [" ".join(card.summaries[variant].render(values, see=see).split())]
+        subjects = self.subjects()
+        helpers = {
+            "see": see_card(subjects, frozenset(in_response) - {recommendation.rule_id}),
+            "card_names": card_names(subjects),
+        }
+        candidates = [" ".join(card.summaries[variant].render(values, **helpers).split())]
         if variant in card.short_summaries:
-            candidates.append(" ".join(card.short_summaries[variant].render(values, see=see).split()))
+            candidates.append(" ".join(card.short_summaries[variant].render(values, **helpers).split()))
         summary = fit_summary(candidates)
-        body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant, see=see)).strip()
+        body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant, **helpers)).strip()
         detail = "\n\n".join(part for part in (body, citation_line(card.citations)) if part)
         reasons = card.override_reasons if recommendation.indicator is not Indicator.INFO else ()
         return CardText(
@@ -487,11 +505,11 @@ def render_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
             if variant in card.short_summaries:
                 templates.append(("short_summaries", card.short_summaries[variant]))
             try:
-                see = see_card({}, frozenset())
+                helpers = {"see": see_card({}, frozenset()), "card_names": card_names({})}
                 for kind, template in templates:
-                    if not " ".join(template.render(values, see=see).split()):
+                    if not " ".join(template.render(values, **helpers).split()):
                         problems.append(f"{card.rule_id}.yaml: {kind}.{variant} renders empty ({mode} values)")
-                if not card.detail.render(values, variant=variant, see=see).strip():
+                if not card.detail.render(values, variant=variant, **helpers).strip():
                     problems.append(f"{card.rule_id}.yaml: detail renders empty for {variant} ({mode} values)")
             except (TemplateError, TypeError, ValueError, AttributeError, KeyError) as exc:
                 problems.append(

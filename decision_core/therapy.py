@@ -31,6 +31,7 @@ BISPHOSPHONATE_CLASSES = frozenset({DrugClass.BISPHOSPHONATE_ORAL, DrugClass.ZOL
 DOSED_CLASSES = frozenset({DrugClass.ZOLEDRONIC_ACID, DrugClass.DENOSUMAB})
 BONE_TOXIC_CLASSES = frozenset({DrugClass.AROMATASE_INHIBITOR, DrugClass.ANDROGEN_DEPRIVATION})
 STOPPED_STATUSES = frozenset({MedicationStatus.STOPPED, MedicationStatus.COMPLETED, MedicationStatus.ON_HOLD})
+DENOSUMAB_STOP_STATUSES = frozenset({MedicationStatus.STOPPED, MedicationStatus.ON_HOLD})
 
 
 def dose_dates(exposure: MedicationExposure) -> tuple[date, ...]:
@@ -289,8 +290,8 @@ def _denosumab_state(exposures: tuple[MedicationExposure, ...], today: date) -> 
     if not records:
         return DenosumabState(None, None, False, False, False, False, None)
     any_active = any(e.status == MedicationStatus.ACTIVE for e in records)
-    # rev 2: only a record that says stopped is "marked stopped"; a completed single injection is just a last dose.
-    marked_stopped = not any_active and any(e.status == MedicationStatus.STOPPED for e in records)
+    # rev 2: only a record that says stopped (or on hold) is "marked stopped"; a completed injection is a last dose.
+    marked_stopped = not any_active and any(e.status in DENOSUMAB_STOP_STATUSES for e in records)
     if not doses:
         return DenosumabState(None, None, True, marked_stopped, False, any_active, None)
     last = doses[-1]

@@ -15,7 +15,7 @@ from decision_core.specs import RULE_ORDER, RULE_SPECS
 
 def test_every_rule_has_a_spec_and_a_function() -> None:
     assert list(RULES) == list(RULE_ORDER)
-    assert len(RULE_SPECS) == 20
+    assert len(RULE_SPECS) == 21
 
 
 def test_specs_are_well_formed() -> None:

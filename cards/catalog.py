@@ -210,7 +210,9 @@ class ReasonWords:
         return " ".join(self.templates[code].render(context).split())
 
 
-TEMPLATE_GLOBALS = frozenset({"reason", "see", "card_names"})  # names the rule templates may use besides value keys and `variant`
+TEMPLATE_GLOBALS = frozenset(
+    {"reason", "see", "card_names"}
+)  # names the rule templates may use besides value keys and `variant`
 
 
 @dataclass(frozen=True)
@@ -481,7 +483,9 @@ def rule_file_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
             f"file {sorted(card.seeds)}"
         )
     if set(card.citations) - set(spec.evidence):
-        problems.append(f"{where}: citations not in the rule's evidence: {sorted(set(card.citations) - set(spec.evidence))}")
+        problems.append(
+            f"{where}: citations not in the rule's evidence: {sorted(set(card.citations) - set(spec.evidence))}"
+        )
     escalates = any(v.indicator is not Indicator.INFO for v in spec.variants.values())
     if escalates and not card.override_reasons:
         problems.append(f"{where}: warning/critical cards need override_reasons")

@@ -47,6 +47,7 @@ def call_service(service_id: str) -> Response:
         rt.terminology,
         rt.catalog,
         rt.render_options(service_id, request.url_root),
+        rt.settings.site_rules,
     )
     cards = [rendered.card for rendered in evaluation.cards]
     rt.store.record_issued(

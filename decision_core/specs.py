@@ -466,8 +466,12 @@ _SPECS: list[RuleSpec] = [
             "egfr_below_35": Key(
                 bool | None, "bisphosphonate follow-on not possible: resume denosumab, specialist (None = eGFR unknown)"
             ),
-            "correct_calcium_first": Key(bool, "corrected Ca within 30 days below LLN (SAFE-03 critical): nothing 'now'"),
-            "planned_follow_on": Key(str | None, "a bisphosphonate ordered, not yet given (not a follow-on), e.g. zoledronic acid"),
+            "correct_calcium_first": Key(
+                bool, "corrected Ca within 30 days below LLN (SAFE-03 critical): nothing 'now'"
+            ),
+            "planned_follow_on": Key(
+                str | None, "a bisphosphonate ordered, not yet given (not a follow-on), e.g. zoledronic acid"
+            ),
             "planned_follow_on_date": Key(date | None, "its planned start, else the order's authoredOn"),
         },
         ("ES19", "ECTS21", "LYU20", "KIM24", "LBL", "ACR22", "S000", "S001", "S003"),

@@ -142,4 +142,6 @@ def mon04(a: Assessment) -> Recommendation | None:
     }
     # A DXA 2-3 years into the holiday: drafted only with none within 24 months (the 12-month floor holds too).
     needs_dxa = not a.dxa.last_study_within(a.today, th.holiday_dxa_months)
-    return recommend(a, "MON-04", "resume-criteria" if criteria else "reassess", values, order_dxa(a) if needs_dxa else ())
+    return recommend(
+        a, "MON-04", "resume-criteria" if criteria else "reassess", values, order_dxa(a) if needs_dxa else ()
+    )

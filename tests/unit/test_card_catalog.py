@@ -263,7 +263,15 @@ def test_numbers_have_at_most_one_decimal_cut_toward_zero(value: str, shown: str
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [("19.996", "19.9"), ("20.01", "20"), ("3.30", "3.3"), ("21", "21"), ("20.0", "20"), ("4.5", "4.5"), ("-0.001", "0")],
+    [
+        ("19.996", "19.9"),
+        ("20.01", "20"),
+        ("3.30", "3.3"),
+        ("21", "21"),
+        ("20.0", "20"),
+        ("4.5", "4.5"),
+        ("-0.001", "0"),
+    ],
 )
 def test_thresholds_are_written_as_the_table_writes_them_and_never_round_across(value: str, shown: str) -> None:
     """Thresholds are trimmed ("FRAX hip 3.3% >=3%"), cut toward zero like every value."""

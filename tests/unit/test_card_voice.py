@@ -173,7 +173,9 @@ def test_source_url_is_the_rules_anchor_in_the_catalog() -> None:
             assert card["source"]["url"] == f"https://cds.example.org/cds-services/{SERVICE_ID}/catalog#{_rule(card)}"
     for _, cards in chart_responses():
         for card in cards:
-            assert re.fullmatch(rf"https?://[^/]+/cds-services/{SERVICE_ID}/catalog#{_rule(card)}", card["source"]["url"])
+            assert re.fullmatch(
+                rf"https?://[^/]+/cds-services/{SERVICE_ID}/catalog#{_rule(card)}", card["source"]["url"]
+            )
 
 
 # --- one voice -----------------------------------------------------------------------------------------------------

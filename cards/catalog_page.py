@@ -10,8 +10,6 @@ from __future__ import annotations
 import html
 import json
 import re
-
-import yaml
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from jinja2 import Environment, StrictUndefined
 
 from cards.catalog import Catalog, evidence_registry, override_reason_registry

@@ -27,12 +27,11 @@ from hypothesis import strategies as st
 
 from cards.catalog import DETAIL_LIMIT, MAX_CITATIONS, default_catalog
 from cards.render import RenderOptions, render_cards
-from decision_core.facts import PatientFacts
+from decision_core.dates import add_months
+from decision_core.facts import MedicationStatus, PatientFacts
 from decision_core.precedence import CARD_ROWS
 from decision_core.specs import RULE_SPECS
 from decision_core.therapy import BISPHOSPHONATE_CLASSES, pending_orders
-from decision_core.dates import add_months
-from decision_core.facts import MedicationStatus
 from tests.decision.builders import NOW, alendronate, run, zoledronic
 from tests.decision.strategies import patients
 

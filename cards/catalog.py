@@ -347,7 +347,7 @@ class Catalog:
 
 @cache
 def rule_file_schema() -> dict[str, Any]:
-    schema = _read("rule.schema.yaml")
+    schema: dict[str, Any] = _read("rule.schema.yaml")
     Draft202012Validator.check_schema(schema)
     return schema
 
@@ -430,9 +430,9 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
         title=data["title"],
         order=int(data["order"]),
         trigger=data["trigger"],
-        summaries=summaries,
-        short_summaries=shorts,
-        detail=detail,  # type: ignore[arg-type]
+        summaries={v: t for v, t in summaries.items() if t is not None},  # none is None: checked above
+        short_summaries={v: t for v, t in shorts.items() if t is not None},
+        detail=detail,
         links=links,
         override_reasons=tuple(reasons),
         smart_link=bool(data.get("smart_link", False)),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, Template
 
 from cards.catalog import Catalog, evidence_registry, override_reason_registry
 from cards.render import SOURCE_LABEL, RenderOptions, render_card
@@ -183,7 +183,7 @@ def _read_template(name: str) -> str:
 
 
 @cache
-def _page_template() -> Any:
+def _page_template() -> Template:
     env = Environment(undefined=StrictUndefined, autoescape=True, trim_blocks=True, lstrip_blocks=True)
     return env.from_string(_read_template("catalog.html"))
 

@@ -25,7 +25,8 @@ _DRAFT = {"status": "draft", "intent": "proposal"}
 
 @cache
 def action_texts() -> Mapping[str, Any]:
-    return yaml.safe_load(resources.files("cards").joinpath("actions.yaml").read_text("utf-8"))
+    texts: Mapping[str, Any] = yaml.safe_load(resources.files("cards").joinpath("actions.yaml").read_text("utf-8"))
+    return texts
 
 
 def _fill(template: Any, params: Mapping[str, Any]) -> Any:

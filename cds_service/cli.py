@@ -184,7 +184,7 @@ def _serve(host: str, port: int | None, workers: int | None) -> int:
 
     from cds_service import create_app
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", count.workers)

@@ -1,6 +1,6 @@
 """A small FHIR R4 read/search client on a pooled `requests` Session.
 
-Every failure becomes a `Fetched` with `ok=False` and a short reason: HTTP errors, timeouts, refused connections,
+Every failure becomes a `Fetched` with `ok=False` and its `FetchFailure`: HTTP errors, timeouts, refused connections,
 non-JSON bodies, paging loops. The bearer token goes only to URLs under the hook's `fhirServer`; it is never logged
 and never part of a reason.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -26,13 +27,82 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 _CHUNK = 64 * 1024
 
 
+class FetchFailure(StrEnum):
+    """Why a fetch gave no usable data. The value is the bounded metrics label; `Fetched.reason` the wording."""
+
+    NO_FHIR_SERVER = "no-fhir-server"
+    BAD_URL = "bad-url"
+    NO_TIME_LEFT = "no-time-left"
+    DEADLINE = "deadline"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+    REQUEST_FAILED = "request-failed"
+    HTTP_STATUS = "http-status"
+    BODY_UNREADABLE = "body-unreadable"
+    TOO_LARGE = "too-large"
+    NOT_JSON = "not-json"
+    NOT_FHIR = "not-fhir"
+    MALFORMED_BUNDLE = "malformed"
+    OPERATION_OUTCOME = "operation-outcome"
+    SEARCH_WITHOUT_BUNDLE = "search-without-bundle"
+    ERROR_IN_BUNDLE = "error-in-bundle"
+    NOT_THIS_PATIENT = "not-this-patient"
+
+
+_FAILURE_TEXT = {
+    FetchFailure.NO_FHIR_SERVER: "not in prefetch, no fhirServer",
+    FetchFailure.BAD_URL: "fhirServer is not a usable URL",
+    FetchFailure.NO_TIME_LEFT: "no time left before the hook deadline",
+    FetchFailure.DEADLINE: "hook deadline reached",
+    FetchFailure.TIMEOUT: "timed out",
+    FetchFailure.CONNECTION: "connection failed",
+    FetchFailure.REQUEST_FAILED: "request failed",
+    FetchFailure.HTTP_STATUS: "HTTP",
+    FetchFailure.BODY_UNREADABLE: "response body could not be read",
+    FetchFailure.TOO_LARGE: "response too large",
+    FetchFailure.NOT_JSON: "response is not JSON",
+    FetchFailure.NOT_FHIR: "response is not a FHIR resource",
+    FetchFailure.MALFORMED_BUNDLE: "malformed Bundle",
+    FetchFailure.OPERATION_OUTCOME: "server answered with an OperationOutcome",
+    FetchFailure.SEARCH_WITHOUT_BUNDLE: "search answered without a Bundle",
+    FetchFailure.ERROR_IN_BUNDLE: "Bundle carries an error OperationOutcome",
+    FetchFailure.NOT_THIS_PATIENT: "prefetched Patient is not the patient in context",
+}
+
+
+class Source(StrEnum):
+    PREFETCH = "prefetch"
+    FHIR = "fhir"
+    NONE = "none"  # neither: not in prefetch and no fhirServer
+
+
 @dataclass
 class Fetched:
+    """What one prefetch key or one FHIR read/search gave: usable data (`ok`, possibly `partial`), or a failure."""
+
     ok: bool
     resources: list[dict[str, Any]] = field(default_factory=list)
-    reason: str = ""
+    failure: FetchFailure | None = None  # set when not ok
     partial: bool = False  # some pages could not be read (cap reached, loop, next page failed)
-    status: int | None = None
+    note: str = ""  # why it is partial
+    status: int | None = None  # the HTTP status, when there was an answer
+    detail: str = ""  # e.g. the exception type of a failed request (never a URL or a token)
+    source: Source = Source.FHIR
+
+    @classmethod
+    def failed(cls, failure: FetchFailure, *, status: int | None = None, detail: str = "") -> Fetched:
+        return cls(False, failure=failure, status=status, detail=detail)
+
+    @property
+    def reason(self) -> str:
+        """The failure or the reason it is partial, in words (logs and tests)."""
+        if self.failure is None:
+            return self.note
+        if self.failure is FetchFailure.HTTP_STATUS:
+            return f"HTTP {self.status}"
+        if self.detail:
+            return f"{_FAILURE_TEXT[self.failure]} ({self.detail})"
+        return _FAILURE_TEXT[self.failure]
 
 
 @dataclass(frozen=True)
@@ -78,16 +148,16 @@ class FhirClient:
         base = base.rstrip("/") + "/"
         url = join_url(base, relative.lstrip("/"))
         if url is None:
-            return Fetched(False, reason="fhirServer is not a usable URL")
+            return Fetched.failed(FetchFailure.BAD_URL)
         first = self._get_json(url, base, token, deadline)
         if not first.ok:
             return first
         body = first.resources[0]
         if body["resourceType"] != "Bundle":
             if body["resourceType"] == "OperationOutcome":
-                return Fetched(False, reason="server answered with an OperationOutcome", status=first.status)
+                return Fetched.failed(FetchFailure.OPERATION_OUTCOME, status=first.status)
             if "?" in relative:  # a search must answer with a Bundle; anything else is not the search result
-                return Fetched(False, reason="search answered without a Bundle", status=first.status)
+                return Fetched.failed(FetchFailure.SEARCH_WITHOUT_BUNDLE, status=first.status)
             return Fetched(True, [body], status=first.status)
         return self.collect_bundle(body, base, token, deadline)
 
@@ -101,33 +171,32 @@ class FhirClient:
         pages = 0
         while page is not None:
             pages += 1
-            problem = _bundle_error(page)
-            if problem:
-                return Fetched(False, reason=problem)
+            if _bundle_error(page):
+                return Fetched.failed(FetchFailure.ERROR_IN_BUNDLE)
             resources.extend(_entries(page))
             if len(resources) >= self.max_resources:
-                return Fetched(True, resources[: self.max_resources], partial=True, reason="resource cap reached")
+                return Fetched(True, resources[: self.max_resources], partial=True, note="resource cap reached")
             next_url = next_link(page)
             if next_url is None:
                 return Fetched(True, resources)
             if base is None:
-                return Fetched(True, resources, partial=True, reason="more pages, no FHIR server to follow them")
+                return Fetched(True, resources, partial=True, note="more pages, no FHIR server to follow them")
             next_url = join_url(base, next_url)
             if next_url is None:
-                return Fetched(True, resources, partial=True, reason="next link is not a usable URL")
+                return Fetched(True, resources, partial=True, note="next link is not a usable URL")
             if not _under(next_url, base):
-                return Fetched(True, resources, partial=True, reason="next link points outside the FHIR server")
+                return Fetched(True, resources, partial=True, note="next link points outside the FHIR server")
             if next_url in seen:
-                return Fetched(True, resources, partial=True, reason="paging loop detected")
+                return Fetched(True, resources, partial=True, note="paging loop detected")
             if pages >= self.max_pages:
-                return Fetched(True, resources, partial=True, reason="page cap reached")
+                return Fetched(True, resources, partial=True, note="page cap reached")
             seen.add(next_url)
             fetched = self._get_json(next_url, base, token, deadline)
             if not fetched.ok:
-                return Fetched(True, resources, partial=True, reason=f"next page: {fetched.reason}")
+                return Fetched(True, resources, partial=True, note=f"next page: {fetched.reason}")
             page = fetched.resources[0]
             if page.get("resourceType") != "Bundle":
-                return Fetched(True, resources, partial=True, reason="next page is not a Bundle")
+                return Fetched(True, resources, partial=True, note="next page is not a Bundle")
         return Fetched(True, resources)
 
     def _get_json(self, url: str, base: str, token: str | None, deadline: Deadline) -> Fetched:
@@ -135,13 +204,13 @@ class FhirClient:
         if token is not None and _under(url, base):
             headers["Authorization"] = f"Bearer {token}"
         attempts = 2  # one bounded retry for connection errors and 502/503/504
-        result = Fetched(False, reason="no time left before the hook deadline")
+        result = Fetched.failed(FetchFailure.NO_TIME_LEFT)
         for attempt in range(attempts):
             remaining = deadline.remaining()
             if remaining <= 0.05:
-                return result if attempt else Fetched(False, reason="no time left before the hook deadline")
+                return result if attempt else Fetched.failed(FetchFailure.NO_TIME_LEFT)
             result = self._attempt(url, headers, min(self.timeout, remaining), deadline)
-            retryable = result.status in RETRY_STATUSES or result.reason == "connection failed"
+            retryable = result.status in RETRY_STATUSES or result.failure is FetchFailure.CONNECTION
             if result.ok or not retryable:
                 return result
         return result
@@ -150,14 +219,14 @@ class FhirClient:
         try:
             response = self.session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
         except requests.Timeout:
-            return Fetched(False, reason="timed out")
+            return Fetched.failed(FetchFailure.TIMEOUT)
         except requests.ConnectionError:
-            return Fetched(False, reason="connection failed")
+            return Fetched.failed(FetchFailure.CONNECTION)
         except requests.RequestException as exc:
-            return Fetched(False, reason=f"request failed ({type(exc).__name__})")
+            return Fetched.failed(FetchFailure.REQUEST_FAILED, detail=type(exc).__name__)
         with response:
             if response.status_code != 200:
-                return Fetched(False, reason=f"HTTP {response.status_code}", status=response.status_code)
+                return Fetched.failed(FetchFailure.HTTP_STATUS, status=response.status_code)
             # read1 returns after each network read (iter_content would wait for a whole 64 KiB chunk), so a server
             # that trickles bytes cannot hold this thread past the deadline; a body over max_bytes is refused.
             chunks: list[bytes] = []
@@ -167,22 +236,22 @@ class FhirClient:
                     chunks.append(chunk)
                     received += len(chunk)
                     if received > self.max_bytes:
-                        return Fetched(False, reason="response too large", status=200)
+                        return Fetched.failed(FetchFailure.TOO_LARGE, status=200)
                     if deadline.remaining() <= 0:
-                        return Fetched(False, reason="timed out")
+                        return Fetched.failed(FetchFailure.TIMEOUT)
             except urllib3.exceptions.ReadTimeoutError:
-                return Fetched(False, reason="timed out")
+                return Fetched.failed(FetchFailure.TIMEOUT)
             except (urllib3.exceptions.HTTPError, OSError):
-                return Fetched(False, reason="response body could not be read")
+                return Fetched.failed(FetchFailure.BODY_UNREADABLE)
         try:
             body = parse_json(b"".join(chunks))
         except JsonRejected:  # not JSON, or JSON that FHIR forbids (repeated names, nesting deeper than any resource)
-            return Fetched(False, reason="response is not JSON", status=200)
+            return Fetched.failed(FetchFailure.NOT_JSON, status=200)
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
-            return Fetched(False, reason="response is not a FHIR resource", status=200)
+            return Fetched.failed(FetchFailure.NOT_FHIR, status=200)
         if body["resourceType"] == "Bundle" and not bundle_readable(body):
             # Unreadable, not empty: taking it as "no records" would give advice as if the chart had been read.
-            return Fetched(False, reason="malformed Bundle", status=200)
+            return Fetched.failed(FetchFailure.MALFORMED_BUNDLE, status=200)
         return Fetched(True, [body], status=200)
 
 
@@ -195,11 +264,9 @@ def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _bundle_error(bundle: dict[str, Any]) -> str | None:
+def _bundle_error(bundle: dict[str, Any]) -> bool:
     """An error OperationOutcome inside a Bundle means the search failed (warnings are ignored)."""
-    if any(failed_search_outcome(resource) for resource, _ in entry_resources(bundle)):
-        return "Bundle carries an error OperationOutcome"
-    return None
+    return any(failed_search_outcome(resource) for resource, _ in entry_resources(bundle))
 
 
 def join_url(base: str, url: str) -> str | None:

@@ -18,6 +18,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from cds_service.fhir_client import FetchFailure
+
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 REQUESTS = Counter("osteo_cds_requests_total", "HTTP requests answered", ["endpoint", "status"])
@@ -46,17 +48,22 @@ def render() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST
 
 
-def reason_label(reason: str) -> str:
-    """A bounded label value for a fetch failure reason (reasons are fixed texts; HTTP codes grouped)."""
-    if reason.startswith("HTTP "):
-        return "http-" + reason[5:6] + "xx"
-    known = {
-        "timed out": "timeout",
-        "connection failed": "connection",
-        "hook deadline reached": "deadline",
-        "response is not JSON": "not-json",
-        "response is not a FHIR resource": "not-fhir",
-        "response too large": "too-large",
-        "malformed Bundle": "malformed",
+# Failures with a label of their own; every other failure counts as "other" (the label set stays small and fixed).
+_OWN_LABEL = frozenset(
+    {
+        FetchFailure.TIMEOUT,
+        FetchFailure.CONNECTION,
+        FetchFailure.DEADLINE,
+        FetchFailure.NOT_JSON,
+        FetchFailure.NOT_FHIR,
+        FetchFailure.TOO_LARGE,
+        FetchFailure.MALFORMED_BUNDLE,
     }
-    return known.get(reason, "other")
+)
+
+
+def failure_label(failure: FetchFailure, status: int | None = None) -> str:
+    """A bounded label value for a fetch failure (HTTP statuses grouped by their first digit)."""
+    if failure is FetchFailure.HTTP_STATUS and status is not None:
+        return f"http-{status // 100}xx"
+    return failure.value if failure in _OWN_LABEL else "other"

@@ -11,16 +11,18 @@ Independent fetches run in parallel, bounded by one deadline for the whole hook.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from cds_service import metrics
-from cds_service.fhir_client import Deadline, Fetched, FhirClient
+from cds_service.fhir_client import Deadline, Fetched, FetchFailure, FhirClient, Source
 from cds_service.queries import DataQuery
 from fhir_mappings.fhir_json import bundle_readable, entry_resources, failed_search_outcome, next_link, raw_dict
 
@@ -30,29 +32,27 @@ log = logging.getLogger("osteo_cds.prefetch")
 _POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="fhir-fetch")
 
 
-@dataclass
-class KeyResult:
-    key: str
-    available: bool
-    resources: list[dict[str, Any]] = field(default_factory=list)
-    source: str = "prefetch"  # "prefetch", "fhir" or "none"
-    partial: bool = False
-    reason: str = ""
+class PrefetchState(StrEnum):
+    """What one prefetch value says about its key (CDS Hooks 2.0 §Prefetch)."""
+
+    NO_DATA = "no-data"  # null or an empty searchset: a valid clinical fact, not fetched again
+    UNAVAILABLE = "unavailable"  # absent, an error, unreadable or the wrong type: fetched from fhirServer
+    DATA = "data"
 
 
 @dataclass
 class Resolution:
-    results: dict[str, KeyResult]
+    results: dict[str, Fetched]
     foreign_records: int = 0  # records about another patient, dropped
 
     def resources(self) -> list[dict[str, Any]]:
         return [r for result in self.results.values() for r in result.resources]
 
     def missing_required(self, queries: Sequence[DataQuery]) -> list[str]:
-        return [q.key for q in queries if q.required and not self.results[q.key].available]
+        return [q.key for q in queries if q.required and not self.results[q.key].ok]
 
     def unavailable_domains(self, queries: Sequence[DataQuery]) -> frozenset[str]:
-        return frozenset(q.domain for q in queries if not self.results[q.key].available)
+        return frozenset(q.domain for q in queries if not self.results[q.key].ok)
 
     def partial_domains(self, queries: Sequence[DataQuery]) -> frozenset[str]:
         return frozenset(q.domain for q in queries if self.results[q.key].partial)
@@ -68,7 +68,7 @@ def resolve(
     deadline: Deadline,
 ) -> Resolution:
     prefetch = prefetch if isinstance(prefetch, Mapping) else {}
-    results: dict[str, KeyResult] = {}
+    results: dict[str, Fetched] = {}
     to_fetch: list[DataQuery] = []
     to_follow: dict[str, dict[str, Any]] = {}
 
@@ -78,46 +78,45 @@ def resolve(
             continue
         value = prefetch[query.key]
         state = _classify(value, query)
-        if state == "no-data":
-            results[query.key] = KeyResult(query.key, True)
-        elif state == "unavailable":
+        if state is PrefetchState.NO_DATA:
+            results[query.key] = Fetched(True, source=Source.PREFETCH)
+        elif state is PrefetchState.UNAVAILABLE:
             to_fetch.append(query)
         elif value.get("resourceType") == "Bundle":
             to_follow[query.key] = value
         else:
-            results[query.key] = KeyResult(query.key, True, [value])
+            results[query.key] = Fetched(True, [value], source=Source.PREFETCH)
 
     futures: dict[str, Future[Fetched]] = {}
     for query in to_fetch:
         if fhir_server is None:
-            results[query.key] = KeyResult(query.key, False, source="none", reason="not in prefetch, no fhirServer")
+            results[query.key] = dataclasses.replace(Fetched.failed(FetchFailure.NO_FHIR_SERVER), source=Source.NONE)
         else:
             futures[query.key] = _POOL.submit(_timed_get, client, query, fhir_server, patient_id, token, deadline)
     for key, bundle in to_follow.items():
         base = fhir_server.rstrip("/") + "/" if fhir_server else None
         if next_link(bundle) is None or base is None:
-            fetched = client.collect_bundle(bundle, base, token, deadline)
-            results[key] = KeyResult(key, fetched.ok, fetched.resources, partial=fetched.partial, reason=fetched.reason)
+            results[key] = dataclasses.replace(
+                client.collect_bundle(bundle, base, token, deadline), source=Source.PREFETCH
+            )
         else:
             futures[key] = _POOL.submit(client.collect_bundle, bundle, base, token, deadline)
 
     if futures:
         wait_for(futures.values(), timeout=max(deadline.remaining(), 0))
     for key, future in futures.items():
-        source = "prefetch" if key in to_follow else "fhir"
+        source = Source.PREFETCH if key in to_follow else Source.FHIR
         if not future.done():
             future.cancel()
-            results[key] = KeyResult(key, False, source=source, reason="hook deadline reached")
+            results[key] = dataclasses.replace(Fetched.failed(FetchFailure.DEADLINE), source=source)
             kind = next(q.resource_types[0] for q in queries if q.key == key)
-            metrics.FHIR_FETCH_FAILURES.labels(kind, "deadline").inc()
+            metrics.FHIR_FETCH_FAILURES.labels(kind, metrics.failure_label(FetchFailure.DEADLINE)).inc()
             continue
-        fetched = future.result()
-        results[key] = KeyResult(
-            key, fetched.ok, fetched.resources, source=source, partial=fetched.partial, reason=fetched.reason
-        )
-        if not fetched.ok:
+        fetched = dataclasses.replace(future.result(), source=source)
+        results[key] = fetched
+        if fetched.failure is not None:
             kind = next(q.resource_types[0] for q in queries if q.key == key)
-            metrics.FHIR_FETCH_FAILURES.labels(kind, metrics.reason_label(fetched.reason)).inc()
+            metrics.FHIR_FETCH_FAILURES.labels(kind, metrics.failure_label(fetched.failure, fetched.status)).inc()
         if not fetched.ok or fetched.partial:
             log.info(
                 "FHIR data incomplete",
@@ -144,24 +143,26 @@ def _timed_get(
         metrics.FHIR_FETCH_SECONDS.labels(query.resource_types[0]).observe(time.perf_counter() - started)
 
 
-def _classify(value: Any, query: DataQuery) -> str:
-    """'no-data', 'unavailable' or 'data' for one prefetch value."""
+def _classify(value: Any, query: DataQuery) -> PrefetchState:
+    """What one prefetch value says about its key."""
     if value is None:
-        return "no-data"
+        return PrefetchState.NO_DATA
     if not isinstance(value, dict):
-        return "unavailable"
+        return PrefetchState.UNAVAILABLE
     kind = value.get("resourceType")
     if kind == "OperationOutcome":
-        return "unavailable"
+        return PrefetchState.UNAVAILABLE
     if kind == "Bundle":
         if not bundle_readable(value):
-            return "unavailable"  # unreadable is not "no records": fetch it, or say it could not be read
+            return PrefetchState.UNAVAILABLE  # unreadable is not "no records": fetch it, or say it could not be read
         resources = list(entry_resources(value))
         if any(failed_search_outcome(resource) for resource, _ in resources):
-            return "unavailable"
+            return PrefetchState.UNAVAILABLE
         has_data = any(resource.get("resourceType") != "OperationOutcome" for resource, _ in resources)
-        return "data" if has_data or next_link(value) else "no-data"
-    return "data" if isinstance(kind, str) and kind in query.resource_types else "unavailable"
+        return PrefetchState.DATA if has_data or next_link(value) else PrefetchState.NO_DATA
+    if isinstance(kind, str) and kind in query.resource_types:
+        return PrefetchState.DATA
+    return PrefetchState.UNAVAILABLE
 
 
 def _keep_only_this_patient(resolution: Resolution, queries: Sequence[DataQuery], patient_id: str) -> None:
@@ -177,11 +178,11 @@ def _keep_only_this_patient(resolution: Resolution, queries: Sequence[DataQuery]
         if len(kept) < len(result.resources) and query.key != "patient":
             # What came was not this patient's chart as asked: say it is incomplete rather than trust the rest.
             result.partial = True
-            result.reason = "records of another patient were dropped"
+            result.note = "records of another patient were dropped"
         result.resources = kept
-        if query.key == "patient" and result.available and not kept:
-            result.available = False
-            result.reason = "prefetched Patient is not the patient in context"
+        if query.key == "patient" and result.ok and not kept:
+            result.ok = False
+            result.failure = FetchFailure.NOT_THIS_PATIENT
 
 
 def _belongs_to(resource: dict[str, Any], patient_id: str) -> bool:

@@ -277,7 +277,7 @@ def _engine(url: str, *, durable: bool = True) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
             # WAL lets hook calls read while feedback writes; FULL syncs each commit so acknowledged feedback
             # survives a crash of the machine, not only of the process.

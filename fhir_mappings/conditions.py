@@ -137,7 +137,7 @@ def _is_parent(relationship: Any) -> bool:
         if display and display.strip().lower() in ("mother", "father", "parent"):
             return True
     text = getattr(relationship, "text", None) if relationship is not None else None
-    return bool(text) and text.strip().lower() in ("mother", "father", "parent")
+    return isinstance(text, str) and text.strip().lower() in ("mother", "father", "parent")
 
 
 def from_family_history(model: Any, record: str, term: Terminology) -> ConditionOutput:

@@ -131,7 +131,9 @@ def entry_resources(bundle: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any],
     another type reads as absent."""
     for entry in raw_list(bundle.get("entry")):
         entry = raw_dict(entry)
-        resource = raw_dict(entry.get("resource")) if entry else None
+        if entry is None:
+            continue
+        resource = raw_dict(entry.get("resource"))
         if resource is not None:
             yield resource, raw_str((raw_dict(entry.get("search")) or {}).get("mode"))
 

@@ -47,6 +47,8 @@ step "lint: ruff check"
 "$VENV/bin/ruff" check .
 step "lint: ruff format --check"
 "$VENV/bin/ruff" format --check .
+step "types: mypy (strict on decision_core and cards; settings in pyproject.toml)"
+"$VENV/bin/mypy"
 step "lint: hadolint Dockerfile"
 "$VENV/bin/hadolint" Dockerfile
 step "lint: helm lint --strict deploy/helm/osteo-cds"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..assessment import SECONDARY_OSTEOPOROSIS_CONCEPTS, Assessment
 from ..dates import within_months_before
 from ..dxa import BmdCategory
-from ..facts import BoneSite, ConditionConcept, SmokingStatus
+from ..facts import BoneSite, ConditionConcept, Measured, SmokingStatus
 from ..fractures import FractureGroup
 from ..model import Recommendation
 from ..thresholds import THRESHOLDS
@@ -25,7 +27,7 @@ def frax_prefill(a: Assessment) -> dict[str, object]:
     life = facts.lifestyle
     window = th.lab_window_months
 
-    def recent(measured):
+    def recent(measured: Measured | None) -> Decimal | None:
         return measured.value if measured and within_months_before(measured.effective, a.today, window) else None
 
     smoking = {SmokingStatus.CURRENT: True, SmokingStatus.FORMER: False, SmokingStatus.NEVER: False}.get(life.smoking)

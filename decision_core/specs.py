@@ -445,6 +445,8 @@ _SPECS: list[RuleSpec] = [
             ),
             "frax_mof": Key(Decimal | None, "adjusted"),
             "frax_hip": Key(Decimal | None, "adjusted"),
+            "frax_mof_raw": Key(Decimal | None, "as recorded (rev 2: raw and adjusted are both shown)"),
+            "frax_hip_raw": Key(Decimal | None, "as recorded"),
             "on_therapy": Key(bool),
         },
         ("ACR22", "ACR17", "KANIS11", "ISCD-GC", "S004", "S001", "S003", "S000"),

@@ -100,6 +100,7 @@ GLUE = frozenset(
         "render_options",
         "__init__",
         "__post_init__",
+        "__bool__",  # SiteRules: any site rule changes (cheap)
         "__eq__",
         "__hash__",
     }

@@ -33,6 +33,8 @@ from decision_core.specs import RULE_SPECS
 from decision_core.value_types import reason_codes, reason_record, record_fields
 
 SUMMARY_LIMIT = 140  # CDS Hooks: "<140 char"; every summary is at most 139 characters
+DETAIL_LIMIT = 1200  # decision table §3 (rev 2) "Card length": read in seconds during a visit
+MAX_CITATIONS = 3
 OVERRIDE_REASON_SYSTEM = "urn:osteo-cds:override-reason"
 _ELLIPSIS = "..."
 
@@ -63,19 +65,19 @@ _DOMAIN_NAMES = {
 
 
 def display_decimal(value: Decimal, *, trim: bool = False) -> str:
-    """At most two decimals, cut toward zero: converted values (2.345 mmol/L x 4.008 = 9.39876 mg/dL) read as 9.39.
-    Cutting (not rounding) keeps every comparison with a threshold of two decimals or fewer: 19.996 ng/mL shows as
-    19.99, never as a misleading 20.00 on a "below 20" card, and -2.509 still shows at or below -2.5.
+    """The one number formatter of the cards: at most one decimal, cut toward zero, as clinicians write results.
+    Converted and computed values (30 nmol/L / 2.496 = 12.0192 ng/mL; corrected calcium 9.40) read 12.0 and 9.4; a
+    value recorded with one decimal or none keeps it ("-1.0" stays "-1.0", "58" stays "58"). Cutting (not rounding)
+    keeps every comparison with a threshold of one decimal: 19.99 ng/mL shows as 19.9, never as a misleading 20.0 on a
+    "below 20" card, and -2.51 still shows at or below -2.5.
 
-    Values keep their recorded decimals ("-1.0" stays "-1.0"); `trim` drops trailing zeros instead ("20.0" -> "20",
-    "3.30" -> "3.3"), as the reason texts write percentages and doses."""
+    `trim` drops trailing zeros ("20.0" -> "20", "4.5" stays): for thresholds, written as the decision table writes
+    them (FRAX hip 3%, MOF 20%). Chart values are never trimmed, so summary and detail show the same decimals."""
     exponent = value.as_tuple().exponent
-    if not value.is_finite() or not isinstance(exponent, int) or exponent >= -2:
+    if not value.is_finite() or not isinstance(exponent, int) or exponent >= -1:
         text = format(value, "f")  # as recorded
     else:
-        text = format(value.quantize(Decimal("0.01"), rounding=ROUND_DOWN), "f").rstrip("0")
-        text = text + "0" if text.endswith(".") else text  # keep one decimal: 20.0001 reads 20.0
-        text = _unsigned_zero(text)  # -0.001 cut to two decimals is zero, not "-0.0"
+        text = _unsigned_zero(format(value.quantize(Decimal("0.1"), rounding=ROUND_DOWN), "f"))
     if trim and "." in text:
         text = _unsigned_zero(text.rstrip("0").rstrip("."))
     return text
@@ -208,7 +210,9 @@ class ReasonWords:
         return " ".join(self.templates[code].render(context).split())
 
 
-TEMPLATE_GLOBALS = frozenset({"reason"})  # names the rule templates may use besides value keys and `variant`
+TEMPLATE_GLOBALS = frozenset(
+    {"reason", "see", "card_names"}
+)  # names the rule templates may use besides value keys and `variant`
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,9 @@ class RuleCard:
     seeds: Mapping[str, str]
     decision_table: DecisionTableText
     reason_words: ReasonWords
+    subject: str = ""  # how other cards refer to this one: "see the {subject} card"
+    citations: tuple[str, ...] = ()  # the live card's key evidence (1-3 keys, the first linked)
+    rationale: str = ""  # the full reasoning, shown in the catalog at the rule's anchor (Markdown)
     source: Mapping[str, Any] = field(default_factory=dict)  # the YAML as loaded, for the catalog page
 
 
@@ -252,22 +259,39 @@ def override_reason_registry() -> Mapping[str, Mapping[str, str]]:
     }
 
 
-def evidence_markdown(keys: Sequence[str], seeds: Mapping[str, str] | None = None) -> str:
-    """The card's evidence section: guidelines (name, year, link), then what each seed article states."""
+def citation_line(keys: Sequence[str]) -> str:
+    """The live card's key evidence: at most three citations, by name and year, plain text (the first one is the
+    card's first link; the catalog page lists every citation and what the seed articles state)."""
     registry = evidence_registry()
-    guideline_lines, seed_lines = [], []
-    for key in dict.fromkeys(keys):
-        item = registry[key]
-        if item.seed:
-            statement = (seeds or {}).get(key)
-            seed_lines.append(f"- {key}, {item.cite}" + (f": {statement}" if statement else ""))
-        else:
-            cite = f"[{item.cite}]({item.url})" if item.url else item.cite
-            guideline_lines.append(f"- {cite} ({key})")
-    parts = ["**Evidence**", "\n".join(guideline_lines)] if guideline_lines else []
-    if seed_lines:
-        parts += ["**Stated in the seed articles**", "\n".join(seed_lines)]
-    return "\n\n".join(parts)
+    names = [registry[key].short for key in dict.fromkeys(keys)][:MAX_CITATIONS]
+    return "Evidence: " + "; ".join(names) + "." if names else ""
+
+
+def see_card(subjects: Mapping[str, str], in_response: frozenset[str]) -> Any:
+    """The template global `see(rule_id, ...)`: " (see the <subject> card)" for the first of these rules whose card is
+    in the same response, else nothing: a card never points at a card the clinician cannot see."""
+
+    def see(*rule_ids: str) -> str:
+        for rule_id in rule_ids:
+            if rule_id in in_response and rule_id in subjects:
+                return f" (see the {subjects[rule_id]} card)"
+        return ""
+
+    return see
+
+
+def card_names(subjects: Mapping[str, str]) -> Any:
+    """The template global `card_names(rule_ids)`: "the treatment and calcium check cards" (rule ids are not clinician
+    language)."""
+
+    def names(rule_ids: Iterable[str]) -> str:
+        words = list(dict.fromkeys(subjects.get(r, "other") for r in rule_ids))
+        if not words:
+            return ""
+        joined = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+        return f"the {joined} card" + ("s" if len(words) > 1 else "")
+
+    return names
 
 
 # --- the catalog ---------------------------------------------------------------------------------------------------
@@ -296,20 +320,25 @@ class Catalog:
         """One reason of a rule's recommendation, as its card words it."""
         return self.cards[rule_id].reason_words(reason)
 
-    def text(self, recommendation: Recommendation) -> CardText:
+    def subjects(self) -> dict[str, str]:
+        return {rule_id: card.subject for rule_id, card in self.cards.items()}
+
+    def text(self, recommendation: Recommendation, in_response: Iterable[str] = ()) -> CardText:
+        """The card's words. `in_response`: the rule ids of the other cards sent with it (cross references)."""
         card = self.cards[recommendation.rule_id]
         values = dict(recommendation.values)
         variant = recommendation.variant
-        candidates = [" ".join(card.summaries[variant].render(values).split())]
+        subjects = self.subjects()
+        helpers = {
+            "see": see_card(subjects, frozenset(in_response) - {recommendation.rule_id}),
+            "card_names": card_names(subjects),
+        }
+        candidates = [" ".join(card.summaries[variant].render(values, **helpers).split())]
         if variant in card.short_summaries:
-            candidates.append(" ".join(card.short_summaries[variant].render(values).split()))
+            candidates.append(" ".join(card.short_summaries[variant].render(values, **helpers).split()))
         summary = fit_summary(candidates)
-        spec = self.specs.get(recommendation.rule_id)
-        evidence = tuple(recommendation.evidence) or (spec.evidence if spec else ())
-        body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant)).strip()
-        detail = "\n\n".join(
-            part for part in (body, _by_name_note(values), evidence_markdown(evidence, card.seeds)) if part
-        )
+        body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant, **helpers)).strip()
+        detail = "\n\n".join(part for part in (body, _by_name_note(values), citation_line(card.citations)) if part)
         reasons = card.override_reasons if recommendation.indicator is not Indicator.INFO else ()
         return CardText(
             card.title, summary, detail, card.links, reasons, card.smart_link, summary_fallback=summary != candidates[0]
@@ -391,7 +420,18 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
             problems.append(f"{where}: override reason {code!r} is not in override_reasons.yaml")
         else:
             reasons.append(reason)
+    citations = tuple(data["citations"])
     links = _links(data, where, problems)
+    registry = evidence_registry()
+    for key in citations:
+        if key not in registry or registry[key].seed:
+            problems.append(f"{where}: citation {key!r} is not a guideline key of evidence.yaml")
+    if citations and citations[0] in registry:
+        first = registry[citations[0]]
+        if first.url is None:
+            problems.append(f"{where}: the first citation ({citations[0]}) needs a url in evidence.yaml (it is linked)")
+        else:
+            links = (CardLink(first.short, first.url), *(link for link in links if link.url != first.url))
     if detail is None or None in summaries.values() or None in shorts.values() or None in reason_templates.values():
         return None
     return RuleCard(
@@ -408,6 +448,9 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
         seeds=dict(data.get("seeds", {})),
         decision_table=DecisionTableText(data["decision_table"]["trigger"], dict(data["decision_table"]["summaries"])),
         reason_words=words,
+        subject=data["subject"],
+        citations=citations,
+        rationale=data.get("rationale", ""),
         source=data,
     )
 
@@ -448,6 +491,10 @@ def rule_file_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
             f"{where}: seeds must state what each seed of the spec says: spec {sorted(spec_seeds)}, "
             f"file {sorted(card.seeds)}"
         )
+    if set(card.citations) - set(spec.evidence):
+        problems.append(
+            f"{where}: citations not in the rule's evidence: {sorted(set(card.citations) - set(spec.evidence))}"
+        )
     escalates = any(v.indicator is not Indicator.INFO for v in spec.variants.values())
     if escalates and not card.override_reasons:
         problems.append(f"{where}: warning/critical cards need override_reasons")
@@ -471,10 +518,11 @@ def render_problems(card: RuleCard, spec: RuleSpec) -> list[str]:
             if variant in card.short_summaries:
                 templates.append(("short_summaries", card.short_summaries[variant]))
             try:
+                helpers = {"see": see_card({}, frozenset()), "card_names": card_names({})}
                 for kind, template in templates:
-                    if not " ".join(template.render(values).split()):
+                    if not " ".join(template.render(values, **helpers).split()):
                         problems.append(f"{card.rule_id}.yaml: {kind}.{variant} renders empty ({mode} values)")
-                if not card.detail.render(values, variant=variant).strip():
+                if not card.detail.render(values, variant=variant, **helpers).strip():
                     problems.append(f"{card.rule_id}.yaml: detail renders empty for {variant} ({mode} values)")
             except (TemplateError, TypeError, ValueError, AttributeError, KeyError) as exc:
                 problems.append(

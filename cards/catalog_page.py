@@ -18,12 +18,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from jinja2 import Environment, StrictUndefined, Template
 
 from cards.catalog import Catalog, evidence_registry, override_reason_registry
 from cards.render import SOURCE_LABEL, RenderOptions, render_card
 from cards.samples import Sample, load_samples
 from decision_core.specs import RULE_SPECS
+from decision_core.version import RULE_SET_VERSION, TABLE_REVISION, TABLE_REVISION_DATE
 
 EXAMPLE_PATIENT_ID = "example-patient"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -55,6 +57,9 @@ class RuleEntry:
     evidence: list[dict[str, Any]]
     seeds: list[dict[str, str]]
     action_kinds: list[str] = field(default_factory=list)
+    rationale_html: str = ""
+    citations: list[str] = field(default_factory=list)
+    configured: str = ""  # what this site changed ("turned off here ..."), empty when nothing
 
 
 def _samples_by_rule() -> dict[str, list[Sample]]:
@@ -75,7 +80,15 @@ def example_cards(catalog: Catalog, options: RenderOptions | None = None) -> dic
     return result
 
 
-def build_entries(catalog: Catalog, options: RenderOptions | None = None) -> list[RuleEntry]:
+@cache
+def open_items() -> tuple[dict[str, Any], ...]:
+    """The open "[verify]" notes (cards/open_items.yaml), listed on the catalog page."""
+    return tuple(yaml.safe_load(resources.files("cards").joinpath("open_items.yaml").read_text("utf-8")))
+
+
+def build_entries(
+    catalog: Catalog, options: RenderOptions | None = None, site_changes: Mapping[str, str] | None = None
+) -> list[RuleEntry]:
     grouped = _samples_by_rule()
     examples = example_cards(catalog, options)
     registry = evidence_registry()
@@ -121,6 +134,9 @@ def build_entries(catalog: Catalog, options: RenderOptions | None = None) -> lis
                 evidence=evidence,
                 seeds=seeds,
                 action_kinds=sorted(a.value for a in spec.action_kinds),
+                rationale_html=markdown_to_html(card.rationale) if card.rationale else "",
+                citations=list(card.citations),
+                configured=(site_changes or {}).get(card.rule_id, ""),
             )
         )
     return entries
@@ -172,8 +188,15 @@ def _page_template() -> Template:
     return env.from_string(_read_template("catalog.html"))
 
 
-def render_catalog_html(catalog: Catalog, options: RenderOptions, generated: datetime | None = None) -> str:
-    entries = build_entries(catalog, options)
+def render_catalog_html(
+    catalog: Catalog,
+    options: RenderOptions,
+    generated: datetime | None = None,
+    site_changes: Mapping[str, str] | None = None,
+) -> str:
+    """`site_changes`: rule id -> what this site configured (listed as "configured here")."""
+    entries = build_entries(catalog, options, site_changes)
+    items = [item for item in open_items() if not item.get("rules") or set(item["rules"]) & set(catalog.cards)]
     registry = override_reason_registry()
     return _page_template().render(
         entries=entries,
@@ -185,15 +208,23 @@ def render_catalog_html(catalog: Catalog, options: RenderOptions, generated: dat
         override_reasons=list(registry.values()),
         smart_configured=bool(options.smart_app_url),
         variant_count=sum(len(e.variants) for e in entries),
+        rule_set_version=RULE_SET_VERSION,
+        table_revision=TABLE_REVISION,
+        table_revision_date=TABLE_REVISION_DATE,
+        site_changes=[(rule, words) for rule, words in (site_changes or {}).items() if rule in catalog.cards],
+        open_items=[item for item in items if not item.get("resolved")],
+        resolved_items=[item for item in items if item.get("resolved")],
     )
 
 
-def write_catalog(out: Path, catalog: Catalog, options: RenderOptions) -> list[Path]:
+def write_catalog(
+    out: Path, catalog: Catalog, options: RenderOptions, site_changes: Mapping[str, str] | None = None
+) -> list[Path]:
     """index.html plus examples/<RULE-ID>.json (the example cards of each rule, as a CDS Hooks response)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "examples").mkdir(exist_ok=True)
     written = [out / "index.html"]
-    written[0].write_text(render_catalog_html(catalog, options), "utf-8")
+    written[0].write_text(render_catalog_html(catalog, options, site_changes=site_changes), "utf-8")
     for rule_id, cards in example_cards(catalog, options).items():
         path = out / "examples" / f"{rule_id}.json"
         path.write_text(json.dumps({"cards": cards}, indent=2, ensure_ascii=False) + "\n", "utf-8")

@@ -54,22 +54,28 @@ def render_cards(
     """Cards ordered critical → warning → info, then by the catalog's fixed rule order."""
     options = options or RenderOptions()
     ordered = sorted(recommendations, key=lambda r: (_INDICATOR_ORDER[r.indicator], catalog.order(r.rule_id)))
-    return [RenderedCard(r.rule_id, render_card(r, catalog, patient_id, options)) for r in ordered]
+    in_response = frozenset(r.rule_id for r in ordered)
+    return [RenderedCard(r.rule_id, render_card(r, catalog, patient_id, options, in_response)) for r in ordered]
 
 
 def render_card(
-    recommendation: Recommendation, catalog: Catalog, patient_id: str, options: RenderOptions | None = None
+    recommendation: Recommendation,
+    catalog: Catalog,
+    patient_id: str,
+    options: RenderOptions | None = None,
+    in_response: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
+    """One card; `in_response` = the rule ids of the cards sent with it (a card refers only to those)."""
     options = options or RenderOptions()
-    text = catalog.text(recommendation)
+    text = catalog.text(recommendation, in_response)
     links: list[dict[str, Any]] = [{"label": link.label, "url": link.url, "type": "absolute"} for link in text.links]
     if text.smart_link and options.smart_app_url:
         smart: dict[str, Any] = {"label": SMART_LINK_LABEL, "url": options.smart_app_url, "type": "smart"}
         if options.smart_app_context:
             smart["appContext"] = options.smart_app_context
         links.append(smart)
-    # source.url is "about the source": this rule's page in the card catalog when the public URL is known,
-    # otherwise the rule's primary guideline.
+    # source.url is "about the source": the rule's own anchor in the card catalog, where its full rationale is
+    # (the base is the public URL, else the request's own; a guideline link only when neither is known).
     source_url = options.catalog_url(recommendation.rule_id) or (text.links[0].url if text.links else None)
     source: dict[str, Any] = {"label": SOURCE_LABEL}
     if source_url:

@@ -249,7 +249,7 @@ def _evaluate(path: Path, now_text: str | None, as_json: bool) -> int:
     options = render_options(settings, service.id)
     try:
         if isinstance(document, dict) and document.get("resourceType") == "Bundle":
-            cards = _cards_of_bundle(path, document, now, terminology, default_catalog(), options)
+            cards = _cards_of_bundle(path, document, now, terminology, default_catalog(), options, settings)
         elif isinstance(document, dict) and "hook" in document and "context" in document:
             cards = _cards_of_hook_request(document, now, settings, terminology, default_catalog(), options, service)
         else:
@@ -270,7 +270,7 @@ def _evaluate(path: Path, now_text: str | None, as_json: bool) -> int:
 
 
 def _cards_of_bundle(
-    path: Path, bundle: dict[str, Any], now: datetime, terminology: Any, catalog: Any, options: Any
+    path: Path, bundle: dict[str, Any], now: datetime, terminology: Any, catalog: Any, options: Any, settings: Settings
 ) -> list[dict[str, Any]]:
     from cds_service.errors import CdsError
     from cds_service.pipeline import evaluate_resources
@@ -294,6 +294,7 @@ def _cards_of_bundle(
         catalog,
         render_options=options,
         excluded=screened.excluded,
+        site_rules=settings.site_rules,
     )
     return [c.card for c in evaluation.cards]
 
@@ -333,6 +334,7 @@ def _cards_of_hook_request(
             terminology,
             catalog,
             options,
+            settings.site_rules,
         )
     finally:
         client.close()
@@ -368,7 +370,10 @@ def _catalog(out: Path) -> int:
     from cds_service.runtime import render_options
     from cds_service.services import PATIENT_VIEW
 
-    written = write_catalog(out, default_catalog(), render_options(Settings.from_env(), PATIENT_VIEW.id))
+    settings = Settings.from_env()
+    written = write_catalog(
+        out, default_catalog(), render_options(settings, PATIENT_VIEW.id), site_changes=settings.site_rules.changes()
+    )
     print(f"Wrote {written[0]} and {len(written) - 1} example files in {out / 'examples'}")
     return 0
 

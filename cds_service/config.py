@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cds_service.site_rules import SiteRuleError, SiteRules, parse_site_rules
+
 PREFIX = "OSTEO_CDS_"
 
 
@@ -112,6 +114,26 @@ SETTINGS: tuple[SettingDoc, ...] = (
         example="CHANGE-ME",
         secret=True,
     ),
+    SettingDoc(
+        "RULES_OFF",
+        "(unset)",
+        "Comma-separated rule ids this site does not send (e.g. `UNIV-01` where bone health is taught elsewhere); "
+        "checked at start-up (unknown id: exit 2) and listed on the catalog page as configured here. "
+        "SAFE-01/02/03 also need `ALLOW_SAFETY_RULE_CHANGES`.",
+    ),
+    SettingDoc(
+        "RULE_INDICATORS",
+        "(unset)",
+        "Comma-separated `RULE-ID:indicator` caps (e.g. `DATA-02:info,TX-03:info`): the rule's cards are sent at "
+        "most at that indicator. Lowering only (raising, an unknown id or bad syntax: exit 2); listed on the "
+        "catalog page. SAFE-01/02/03 also need `ALLOW_SAFETY_RULE_CHANGES`.",
+    ),
+    SettingDoc(
+        "ALLOW_SAFETY_RULE_CHANGES",
+        "false",
+        "`true` lets `RULES_OFF` / `RULE_INDICATORS` name the drug-safety rules SAFE-01, SAFE-02 and SAFE-03 "
+        "(a second, explicit decision of the CDS committee); without it naming them is a start-up error.",
+    ),
     SettingDoc("LOG_LEVEL", "INFO", "Python log level of the JSON logs."),
     SettingDoc(
         "PORT",
@@ -154,7 +176,17 @@ class Settings:
     port: int = 8080
     workers: int = 0
     threads: int = 4
+    site_rules: SiteRules = field(default_factory=SiteRules)
+    allow_safety_rule_changes: bool = False
     warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def rules_off(self) -> tuple[str, ...]:
+        return tuple(sorted(self.site_rules.off))
+
+    @property
+    def rule_indicators(self) -> tuple[str, ...]:
+        return tuple(f"{rule}:{cap.value}" for rule, cap in sorted(self.site_rules.indicators.items()))
 
     @property
     def development(self) -> bool:
@@ -197,6 +229,14 @@ class Settings:
             if not public_base_url.startswith(("https://", "http://")):
                 raise ConfigError(f"{PREFIX}PUBLIC_BASE_URL must be an absolute http(s) URL")
 
+        from decision_core.specs import RULE_SPECS
+
+        allow_safety = _bool(get("ALLOW_SAFETY_RULE_CHANGES"), "ALLOW_SAFETY_RULE_CHANGES")
+        try:
+            site_rules = parse_site_rules(get("RULES_OFF"), get("RULE_INDICATORS"), allow_safety, RULE_SPECS)
+        except SiteRuleError as exc:
+            raise ConfigError(str(exc)) from None
+
         return cls(
             auth_mode=auth_mode,
             data_dir=data_dir,
@@ -222,6 +262,8 @@ class Settings:
             port=_int(get("PORT"), "PORT", 8080, minimum=1, maximum=65535),
             workers=_int(get("WORKERS"), "WORKERS", 0, minimum=0),
             threads=_int(get("THREADS"), "THREADS", 4, minimum=1),
+            site_rules=site_rules,
+            allow_safety_rule_changes=allow_safety,
             warnings=tuple(warnings),
         )
 

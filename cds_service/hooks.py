@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, g
+from flask import Blueprint, Response, g, request
 
 from cds_service import metrics
 from cds_service.discovery import discovery_document
@@ -46,7 +46,8 @@ def call_service(service_id: str) -> Response:
         rt.settings.hook_deadline,
         rt.terminology,
         rt.catalog,
-        rt.render_options(service_id),
+        rt.render_options(service_id, request.url_root),
+        rt.settings.site_rules,
     )
     cards = [rendered.card for rendered in evaluation.cards]
     rt.store.record_issued(

@@ -17,6 +17,7 @@ from cds_service.fhir_client import Deadline, FhirClient
 from cds_service.prefetch import Resolution, resolve
 from cds_service.queries import DataQuery
 from cds_service.services import CdsService
+from cds_service.site_rules import SiteRules
 from cds_service.validation import HookRequest
 from decision_core.facts import PatientFacts
 from decision_core.model import Recommendation
@@ -56,13 +57,16 @@ def evaluate_resources(
     partial: frozenset[str] = frozenset(),
     render_options: RenderOptions | None = None,
     excluded: Sequence[Excluded] = (),
+    site_rules: SiteRules | None = None,
 ) -> Evaluation:
-    """Facts -> evaluate -> render, for resources already at hand (`excluded`: entries dropped before, named in
-    DATA-03)."""
+    """Facts -> evaluate -> the site's rule changes -> render, for resources already at hand (`excluded`: entries
+    dropped before, named in DATA-03)."""
     facts = extract_facts(
         resources, now, unavailable=unavailable, partial=partial, terminology=terminology, excluded=excluded
     )
     recommendations = evaluate(service, facts, now, context or {"patientId": patient_id})
+    if site_rules:
+        recommendations = site_rules.apply(recommendations)
     return Evaluation(facts, recommendations, render_cards(recommendations, catalog, patient_id, render_options))
 
 
@@ -104,6 +108,7 @@ def run_hook(
     terminology: Terminology,
     catalog: Catalog,
     render_options: RenderOptions | None = None,
+    site_rules: SiteRules | None = None,
 ) -> Evaluation:
     """The whole pipeline for one validated hook request of `service` (`queries`: the service's data queries)."""
     resolution = resolve_data(hook, queries, client, deadline_seconds)
@@ -119,6 +124,7 @@ def run_hook(
         partial=resolution.partial_domains(queries),
         render_options=render_options,
         excluded=resolution.excluded,
+        site_rules=site_rules,
     )
     if evaluation.facts.unreadable_records or resolution.foreign_records:
         log.info(

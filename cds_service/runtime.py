@@ -36,8 +36,8 @@ class Runtime:
         """The evaluation time: pinned by OSTEO_CDS_NOW in development, else the current UTC time."""
         return self.settings.now or datetime.now(UTC)
 
-    def render_options(self, service_id: str) -> RenderOptions:
-        return render_options(self.settings, service_id)
+    def render_options(self, service_id: str, request_base_url: str | None = None) -> RenderOptions:
+        return render_options(self.settings, service_id, request_base_url)
 
     def origin_allowed(self, origin: str) -> bool:
         allowed = self.settings.cors_origins
@@ -49,11 +49,14 @@ class Runtime:
         self.store.dispose()
 
 
-def render_options(settings: Settings, service_id: str) -> RenderOptions:
-    """The site settings the card renderer needs, for the cards of one service."""
+def render_options(settings: Settings, service_id: str, request_base_url: str | None = None) -> RenderOptions:
+    """The site settings the card renderer needs, for the cards of one service. Every card's source.url is its rule's
+    anchor in the catalog: under OSTEO_CDS_PUBLIC_BASE_URL when set (required mode always sets it), else under the
+    base URL the request came in on, else (a file evaluated offline) under the local address `serve` listens on."""
+    base = settings.public_base_url or request_base_url or f"http://localhost:{settings.port}"
     return RenderOptions(
         service_id=service_id,
-        public_base_url=settings.public_base_url,
+        public_base_url=base.rstrip("/"),
         smart_app_url=settings.smart_app_url,
         smart_app_context=settings.smart_app_context,
     )

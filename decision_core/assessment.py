@@ -9,7 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from .dates import add_months, as_date, within_months_before
+from .dates import add_months, as_date, months_between, within_months_before
 from .dxa import BmdCategory, DxaAssessment, SiteValue, assess_dxa
 from .facts import (
     ConditionConcept,
@@ -28,7 +28,15 @@ from .frax import FraxAssessment, FraxReading, assess_frax
 from .glucocorticoids import GcExposure, assess_glucocorticoids
 from .labs import LabAssessment, assess_labs
 from .population import Population, PopulationPath, population_path
-from .therapy import OSTEOPOROSIS_CLASSES, TherapyAssessment, assess_therapy, is_on_therapy_on
+from .therapy import (
+    OSTEOPOROSIS_CLASSES,
+    BisphosphonateCourse,
+    TherapyAssessment,
+    assess_therapy,
+    finished_bisphosphonate_course,
+    is_on_therapy_on,
+    other_class_since,
+)
 from .thresholds import THRESHOLDS
 
 SPINAL_INSTRUMENTATION = "spinal-instrumentation"
@@ -98,6 +106,33 @@ class AcrAssessment:
 
 
 @dataclass(frozen=True, slots=True)
+class BisphosphonateHoliday:
+    """C-06 (rev 2): a finished, long-enough bisphosphonate course whose effect is relied on (MON-04)."""
+
+    course: BisphosphonateCourse
+    since: date  # the course's coverage end
+    months: int  # whole months since then
+
+
+def bisphosphonate_holiday(
+    therapy: TherapyAssessment, fractures: FractureAssessment, exposures: tuple[Any, ...], today: date
+) -> BisphosphonateHoliday | None:
+    """Not on current therapy, a course long enough for a holiday that ended at most 60 months ago (inclusive, §0),
+    no other osteoporosis drug since, no fragility fracture after it ended (that ends the holiday early), and
+    nothing ordered (an order is the decision the holiday card asks for)."""
+    if therapy.on_therapy or therapy.ordered:
+        return None
+    course = finished_bisphosphonate_course(exposures, today)
+    if course is None or not within_months_before(course.coverage_end, today, THRESHOLDS.holiday_max_months):
+        return None
+    if other_class_since(exposures, course.last_exposure, today):
+        return None
+    if any(f.onset is not None and f.onset > course.coverage_end for f in fractures.fragility):
+        return None
+    return BisphosphonateHoliday(course, course.coverage_end, months_between(course.coverage_end, today))
+
+
+@dataclass(frozen=True, slots=True)
 class Assessment:
     facts: PatientFacts
     today: date
@@ -117,6 +152,7 @@ class Assessment:
     risk_tier: RiskTier | None
     issues: tuple[DataIssue, ...]  # found by the core (DATA-03)
     incomplete_domains: frozenset[str]
+    holiday: BisphosphonateHoliday | None = None
 
     # --- convenience ---
     @property
@@ -493,4 +529,5 @@ def assess(facts: PatientFacts, now: date | datetime) -> Assessment:
         risk_tier=_risk_tier(path, denosumab_overdue, tx02, tx01, clinical, dxa, frax),
         issues=tuple(issues),
         incomplete_domains=frozenset(facts.unavailable) | frozenset(facts.partial),
+        holiday=bisphosphonate_holiday(therapy, fractures, exposures, today),
     )

@@ -54,7 +54,17 @@ _DRUG_RULES: Mapping[DrugClass, tuple[str, ...]] = MappingProxyType(
 DOMAIN_RULES: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         DataDomain.LABS: ("TX-01", "SAFE-02", "SAFE-03", "VITD-01", "LAB-01", "TX-04"),
-        DataDomain.MEDICATIONS: ("TX-01", "SAFE-01", "SAFE-02", "SAFE-03", "MON-02", "MON-03", "GC-01", "UNIV-01"),
+        DataDomain.MEDICATIONS: (
+            "TX-01",
+            "SAFE-01",
+            "SAFE-02",
+            "SAFE-03",
+            "MON-02",
+            "MON-03",
+            "MON-04",
+            "GC-01",
+            "UNIV-01",
+        ),
         DataDomain.CONDITIONS: ("DX-01", "TX-01", "TX-02", "RISK-01", "LAB-01", "DATA-01"),
         DataDomain.FRAX: ("RISK-01", "TX-01", "TX-02", "TX-03", "GC-01"),
         DataDomain.DXA: ("DX-01", "DX-02", "TX-01", "RISK-01", "MON-01", "DATA-01", "DATA-02"),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 
 def as_date(moment: date | datetime) -> date:
-    """The calendar day of the evaluation time (the clock of the caller, never of this process)."""
+    """The calendar day of the evaluation time in UTC (§0 rev 2: every window is counted on the date of NOW in UTC);
+    a naive datetime is read as UTC. The clock of the caller, never of this process."""
     if isinstance(moment, datetime):
-        return moment.date()
+        return moment.astimezone(UTC).date() if moment.tzinfo is not None else moment.date()
     return moment
 
 

@@ -324,10 +324,37 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
     ),
     (
         "D-FMT",
-        "Numbers in reason texts",
-        "Not specified.",
-        "Percentages are truncated (never rounded up) to 2 decimals, so '>= 20%' and '< 20%' texts stay true.",
-        "Rounding 19.996 up to '20.0%' would contradict 'below threshold'.",
+        "Numbers on cards",
+        "Issue 14: one decimal for converted labs, the same decimals in summary and detail, thresholds as written.",
+        "Every value shows at most one decimal, cut toward zero (30 nmol/L 25-OH D = 12.0 ng/mL; corrected calcium "
+        "9.40 = 9.4); values recorded with one decimal or none keep it. Thresholds drop trailing zeros (hip 3%).",
+        "Rounding 19.996 up to '20.0' would contradict 'below threshold'; cutting keeps every one-decimal comparison.",
+    ),
+    (
+        "D-C06-holiday-length",
+        "Course long enough for a bisphosphonate holiday",
+        "C-06 (rev 2): 'long enough for MON-03 (cumulative oral >=36 months, or >=3 zoledronic acid infusions)'; "
+        "MON-03 itself reassesses at 60 months oral.",
+        "36 months oral (or 3 infusions), as the definition writes the numbers; oral and IV are counted apart.",
+        "The issue's boundary test is 36 vs 35 months; a holiday card after 3-5 years of oral use only asks for "
+        "reassessment and drafts no drug.",
+    ),
+    (
+        "D-MON04-TX01",
+        "TX-01 during a holiday",
+        "MON-04 suppresses TX-01 (c)/(d) only; a hip/vertebral fracture before or during the course would still "
+        "fire TX-01 (a) 'not on osteoporosis medication' next to the holiday card.",
+        "MON-04 suppresses TX-01 entirely. A fragility fracture after the course ended ends the holiday (TX-01 then "
+        "fires); earlier fractures are MON-04 resume criteria (warning). An osteoporosis drug ordered ends the "
+        "holiday card too.",
+        "One voice: 'not on medication, start alendronate' next to 'bisphosphonate holiday' contradicts itself.",
+    ),
+    (
+        "D-SAFE01-stopped",
+        "Denosumab 'marked stopped'",
+        "Rev 2: a completed single injection is 'last dose D', never 'marked stopped' unless the record says stopped.",
+        "Status stopped or on-hold marks it stopped; completed never does.",
+        "An on-hold denosumab is a pause the clinician must plan for as much as a stop.",
     ),
     (
         "D-6-foreign",

@@ -124,6 +124,12 @@ CARD_ROWS: tuple[CardRow, ...] = (
     ),
     CardRow(frozenset({"DATA-02"}), frozenset({"RISK-01", "MON-01"}), "Stale DXA: repeat DXA first"),
     CardRow(frozenset({"MON-03"}), frozenset({"MON-02"}), "The reassessment includes the DXA"),
+    CardRow(
+        frozenset({"MON-04"}),
+        frozenset({"TX-01", "TX-03", "RISK-01", "MON-01", "DATA-02"}),
+        "Bisphosphonate holiday: a planned pause, not 'untreated'. TX-01 (c)/(d) by the table; (a)/(b) too, since a"
+        " fracture after the course ends the holiday and earlier ones are the holiday card's resume criteria",
+    ),
 )
 
 STATE_ROWS: tuple[StateRow, ...] = (
@@ -172,7 +178,7 @@ def apply_precedence(raw: list[Recommendation], a: Assessment) -> list[Recommend
 
 
 # Which card keeps the single DXA suggestion, and which keeps a lab that several cards would order.
-DXA_PRIORITY: tuple[str, ...] = ("GC-01", "TX-04", "DATA-01", "DATA-02", "MON-03", "MON-01")
+DXA_PRIORITY: tuple[str, ...] = ("GC-01", "TX-04", "DATA-01", "DATA-02", "MON-03", "MON-04", "MON-01")
 LAB_PRIORITY: tuple[str, ...] = ("TX-01", "SAFE-03", "LAB-01", "TX-04")
 
 

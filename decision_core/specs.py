@@ -161,6 +161,7 @@ LabContext = Literal["low-bone-mass", "osteoporosis", "clinical-osteoporosis", "
 ContinuationCriterion = Literal[
     "hip-t-at-or-below--2.5", "prior-major-fracture", "fracture-on-therapy", "frax-at-threshold", "glucocorticoid"
 ]
+HolidayCriterion = Literal["hip-t-at-or-below--2.5", "prior-major-fracture", "frax-at-threshold", "glucocorticoid"]
 ScreeningReason = Literal[
     "female-65",
     "postmenopausal-risk-factor",
@@ -458,6 +459,8 @@ _SPECS: list[RuleSpec] = [
             ),
             "frax_mof": Key(Decimal | None, "adjusted"),
             "frax_hip": Key(Decimal | None, "adjusted"),
+            "frax_mof_raw": Key(Decimal | None, "as recorded (rev 2: raw and adjusted are both shown)"),
+            "frax_hip_raw": Key(Decimal | None, "as recorded"),
             "on_therapy": Key(bool),
         },
         ("ACR22", "ACR17", "KANIS11", "ISCD-GC", "S004", "S001", "S003", "S000"),
@@ -483,6 +486,13 @@ _SPECS: list[RuleSpec] = [
             "egfr_below_35": Key(
                 bool | None, "bisphosphonate follow-on not possible: resume denosumab, specialist (None = eGFR unknown)"
             ),
+            "correct_calcium_first": Key(
+                bool, "corrected Ca within 30 days below LLN (SAFE-03 critical): nothing 'now'"
+            ),
+            "planned_follow_on": Key(
+                str | None, "a bisphosphonate ordered, not yet given (not a follow-on), e.g. zoledronic acid"
+            ),
+            "planned_follow_on_date": Key(date | None, "its planned start, else the order's authoredOn"),
         },
         ("ES19", "ECTS21", "LYU20", "KIM24", "LBL", "ACR22", "S000", "S001", "S003"),
         (),
@@ -527,6 +537,7 @@ _SPECS: list[RuleSpec] = [
             **_EGFR,
             "egfr_below_30": Key(bool),
             "calcium_checked_30d": Key(bool),
+            "dose_overdue": Key(bool, "the due date has passed: 'the overdue dose (was due ...)'"),
             "vitamin_d_value": Key(Decimal | None, "ng/mL within 12 months"),
         },
         ("LBL", "FDA24", "S000"),
@@ -640,6 +651,28 @@ _SPECS: list[RuleSpec] = [
             "holiday_reasonable": Key(bool, "no continuation criteria found: 2-3 year holiday reasonable to discuss"),
         },
         ("ASBMR16", "ES19", "ACP17", "ACP23", "S000", "S002"),
+        (ActionKind.ORDER_DXA,),
+        ("medications", "dxa", "frax", "conditions"),
+    ),
+    _spec(
+        "MON-04",
+        {
+            "resume-criteria": VariantSpec(W),
+            "reassess": VariantSpec(I),
+        },
+        {
+            "drug": Key(str, "the course's bisphosphonate, e.g. alendronate, zoledronic acid"),
+            "route": Key(Literal["oral", "intravenous"]),
+            "years": Key(Decimal, "oral course in years, one decimal (cut)"),
+            "oral_months": Key(int, "cumulative oral months (0 for an IV course)"),
+            "zoledronic_infusions": Key(int, "infusions of the course (0 for an oral course)"),
+            "last_exposure": Key(date, "last oral day or last infusion"),
+            "holiday_since": Key(date, "coverage end: last oral exposure, or last infusion + 12 months"),
+            "holiday_months": Key(int, "whole months since the coverage end"),
+            "holiday_criteria": Key(tuple[HolidayCriterion, ...], "continuation criteria found now"),
+            "last_dxa_date": Key(date | None, "latest diagnostic DXA"),
+        },
+        ("ASBMR16", "ES19", "ACP17", "S000", "S002"),
         (ActionKind.ORDER_DXA,),
         ("medications", "dxa", "frax", "conditions"),
     ),

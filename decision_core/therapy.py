@@ -31,6 +31,7 @@ BISPHOSPHONATE_CLASSES = frozenset({DrugClass.BISPHOSPHONATE_ORAL, DrugClass.ZOL
 DOSED_CLASSES = frozenset({DrugClass.ZOLEDRONIC_ACID, DrugClass.DENOSUMAB})
 BONE_TOXIC_CLASSES = frozenset({DrugClass.AROMATASE_INHIBITOR, DrugClass.ANDROGEN_DEPRIVATION})
 STOPPED_STATUSES = frozenset({MedicationStatus.STOPPED, MedicationStatus.COMPLETED, MedicationStatus.ON_HOLD})
+DENOSUMAB_STOP_STATUSES = frozenset({MedicationStatus.STOPPED, MedicationStatus.ON_HOLD})
 
 
 def dose_dates(exposure: MedicationExposure) -> tuple[date, ...]:
@@ -116,6 +117,66 @@ def zoledronic_infusion_dates(exposures: tuple[MedicationExposure, ...], today: 
 def zoledronic_infusion_count(exposures: tuple[MedicationExposure, ...], today: date) -> int:
     """Zoledronic acid infusions given (the same infusion recorded twice within 30 days counts once)."""
     return len(zoledronic_infusion_dates(exposures, today))
+
+
+@dataclass(frozen=True, slots=True)
+class BisphosphonateCourse:
+    """The bisphosphonate course a holiday follows (C-06 rev 2): long enough (oral >= 36 months cumulative, or >= 3
+    zoledronic acid infusions) and finished. `coverage_end` is when it stopped acting as therapy: the last oral
+    exposure, or the last infusion + 12 months."""
+
+    drug: str
+    route: str  # "oral" or "intravenous"
+    oral_months: int
+    infusions: int
+    last_exposure: date  # last oral day taken, or last infusion
+    coverage_end: date
+
+
+def finished_bisphosphonate_course(
+    exposures: tuple[MedicationExposure, ...], today: date
+) -> BisphosphonateCourse | None:
+    """The latest long-enough bisphosphonate course, when no bisphosphonate is current. Oral and IV are counted
+    separately (the table names either); when both qualify, the one whose coverage ended last."""
+    th = THRESHOLDS
+    candidates: list[BisphosphonateCourse] = []
+    oral = [
+        (e, period)
+        for e in exposures
+        if e.drug_class == DrugClass.BISPHOSPHONATE_ORAL
+        if (period := exposure_period(e, today)) is not None
+    ]
+    months = oral_bisphosphonate_months(exposures, today)
+    if oral and months >= th.holiday_oral_min_months:
+        record, (_, last) = max(oral, key=lambda item: item[1][1])
+        candidates.append(BisphosphonateCourse(record.drug, "oral", months, 0, last, last))
+    infusions = zoledronic_infusion_dates(exposures, today)
+    if len(infusions) >= th.holiday_zoledronic_min_infusions:
+        last = infusions[-1]
+        candidates.append(
+            BisphosphonateCourse(
+                "zoledronic acid",
+                "intravenous",
+                0,
+                len(infusions),
+                last,
+                add_months(last, th.zoledronic_coverage_months),
+            )
+        )
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: c.coverage_end)
+
+
+def other_class_since(exposures: tuple[MedicationExposure, ...], since: date, today: date) -> bool:
+    """A non-bisphosphonate osteoporosis drug (denosumab, anabolic, SERM, calcitonin) recorded after `since`."""
+    for e in exposures:
+        if e.drug_class not in OSTEOPOROSIS_CLASSES or e.drug_class in BISPHOSPHONATE_CLASSES or not is_recorded(e):
+            continue
+        dates = [*dose_dates(e), *([e.start] if e.start else []), *([e.end] if e.end else [])]
+        if any(since < d <= today for d in dates) or (e.status == MedicationStatus.ACTIVE and e.start is None):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +290,8 @@ def _denosumab_state(exposures: tuple[MedicationExposure, ...], today: date) -> 
     if not records:
         return DenosumabState(None, None, False, False, False, False, None)
     any_active = any(e.status == MedicationStatus.ACTIVE for e in records)
-    marked_stopped = not any_active and any(e.status in STOPPED_STATUSES for e in records)
+    # rev 2: only a record that says stopped (or on hold) is "marked stopped"; a completed injection is a last dose.
+    marked_stopped = not any_active and any(e.status in DENOSUMAB_STOP_STATUSES for e in records)
     if not doses:
         return DenosumabState(None, None, True, marked_stopped, False, any_active, None)
     last = doses[-1]

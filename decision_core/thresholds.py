@@ -48,6 +48,11 @@ class Thresholds:
     zoledronic_reassess_infusions: int = 3
     zoledronic_interval_months: int = 12  # ORD-10: yearly dosing, "<12 months" = fewer whole calendar months
     infusion_duplicate_days: int = 30
+    holiday_oral_min_months: int = 36  # C-06 (rev 2): a course long enough for a holiday
+    holiday_zoledronic_min_infusions: int = 3
+    zoledronic_coverage_months: int = 12  # an infusion covers 12 months: the course ends at the last one + 12
+    holiday_max_months: int = 60  # a holiday lasts up to 5 years after the course ended
+    holiday_dxa_months: int = 24  # MON-04 drafts a DXA only with none within 24 months
 
     # --- C-07 glucocorticoids ---
     gc_min_dose_mg: Decimal = D("2.5")
@@ -141,6 +146,11 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "zoledronic_reassess_infusions": ("ASBMR16", "ES19"),
     "zoledronic_interval_months": ("LBL",),
     "infusion_duplicate_days": ("LBL",),
+    "holiday_oral_min_months": ("ASBMR16", "ES19"),
+    "holiday_zoledronic_min_infusions": ("ASBMR16", "ES19"),
+    "zoledronic_coverage_months": ("LBL",),
+    "holiday_max_months": ("ES19",),
+    "holiday_dxa_months": ("ES19", "ASBMR16"),
     "gc_min_dose_mg": ("ACR22",),
     "gc_min_days": ("ACR22",),
     "gc_recent_days": ("ACR22",),

@@ -13,7 +13,7 @@ from .data_quality import data01, data02, data03
 from .diagnosis import dx01, dx02
 from .glucocorticoid import gc01
 from .labs import lab01, vitd01
-from .monitoring import mon01, mon02, mon03
+from .monitoring import mon01, mon02, mon03, mon04
 from .risk import risk01
 from .safety import safe01, safe02, safe03
 from .treatment import tx01, tx02, tx03, tx04
@@ -38,6 +38,7 @@ RULES: MappingProxyType[str, Rule] = MappingProxyType(
         "MON-01": mon01,
         "MON-02": mon02,
         "MON-03": mon03,
+        "MON-04": mon04,
         "DATA-01": data01,
         "DATA-02": data02,
         "DATA-03": data03,

@@ -30,6 +30,8 @@ def gc01(a: Assessment) -> Recommendation | None:
         "frax_adjustment": str(adjustment),
         "frax_mof": reading.mof if reading else None,
         "frax_hip": reading.hip if reading else None,
+        "frax_mof_raw": reading.mof_raw if reading else None,
+        "frax_hip_raw": reading.hip_raw if reading else None,
         "on_therapy": a.therapy.on_therapy,
     }
     if a.therapy.on_therapy:

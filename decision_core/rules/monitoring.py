@@ -100,3 +100,49 @@ def mon03(a: Assessment) -> Recommendation | None:
     }
     needs_dxa = not a.dxa.last_study_within(a.today, th.dxa_min_interval_months)
     return recommend(a, "MON-03", "reassess", values, order_dxa(a) if needs_dxa else ())
+
+
+def holiday_criteria(a: Assessment) -> tuple[str, ...]:
+    """MON-04: the MON-03 continuation criteria found now. Any hip, vertebral or other major fragility fracture
+    counts (one after the course ended has already ended the holiday); a FRAX counts only when valid (C-08)."""
+    th = THRESHOLDS
+    found: list[str] = []
+    study = a.dxa.latest_with_t
+    hip = study.site_t(HIP_SITES) if study else None
+    if hip is not None and hip.value <= th.t_osteoporosis_max:
+        found.append("hip-t-at-or-below--2.5")
+    major = (FractureGroup.HIP, FractureGroup.VERTEBRAL, FractureGroup.OTHER_MAJOR)
+    if any(f.group in major for f in a.fractures.fragility):
+        found.append("prior-major-fracture")
+    if a.valid_frax is not None and a.valid_frax.at_treatment_threshold:
+        found.append("frax-at-threshold")
+    if a.gc.qualifies:
+        found.append("glucocorticoid")
+    return tuple(found)
+
+
+def mon04(a: Assessment) -> Recommendation | None:
+    """Bisphosphonate holiday (C-06 rev 2): reassess; consider resuming when a continuation criterion is found."""
+    th = THRESHOLDS
+    holiday = a.holiday
+    if holiday is None:
+        return None
+    course = holiday.course
+    criteria = holiday_criteria(a)
+    values = {
+        "drug": course.drug,
+        "route": course.route,
+        "years": (Decimal(course.oral_months) / 12).quantize(Decimal("0.1"), rounding=ROUND_DOWN),
+        "oral_months": course.oral_months,
+        "zoledronic_infusions": course.infusions,
+        "last_exposure": course.last_exposure,
+        "holiday_since": holiday.since,
+        "holiday_months": holiday.months,
+        "holiday_criteria": criteria,
+        "last_dxa_date": a.dxa.last_study_date,
+    }
+    # A DXA 2-3 years into the holiday: drafted only with none within 24 months (the 12-month floor holds too).
+    needs_dxa = not a.dxa.last_study_within(a.today, th.holiday_dxa_months)
+    return recommend(
+        a, "MON-04", "resume-criteria" if criteria else "reassess", values, order_dxa(a) if needs_dxa else ()
+    )

@@ -30,6 +30,9 @@ def safe01(a: Assessment) -> Recommendation | None:
     if d.last_dose is None or d.due is None or d.follow_on:
         return None
     egfr = a.labs.latest(Analyte.EGFR, a.today)
+    calcium = a.labs.corrected_calcium(a.today, days=th.calcium_predose_window_days)
+    # rev 2: a bisphosphonate ordered but not given is not a follow-on (the indicator stays), but the card names it.
+    planned = next((e for e in a.therapy.ordered if e.drug_class in BISPHOSPHONATE_CLASSES), None)
     values = {
         "last_dose": d.last_dose,
         "due_date": d.due,
@@ -38,6 +41,10 @@ def safe01(a: Assessment) -> Recommendation | None:
         "egfr_date": egfr.effective if egfr else None,
         "egfr_below_35": (egfr.value < th.egfr_bisphosphonate_min) if egfr else None,
         "oncology_product": oncology_product(a, "denosumab"),
+        # rev 2: with SAFE-03's critical low calcium nothing is "now": correct calcium first (§7.7).
+        "correct_calcium_first": calcium is not None and calcium.below_lln,
+        "planned_follow_on": planned.drug if planned else None,
+        "planned_follow_on_date": planned.start if planned else None,
     }
     if a.today > add_months(d.last_dose, th.denosumab_current_months):
         return recommend(a, "SAFE-01", "overdue-critical", values)
@@ -110,6 +117,7 @@ def safe03(a: Assessment) -> Recommendation | None:
         "egfr_date": egfr.effective if egfr else None,
         "egfr_below_30": egfr_below_30,
         "calcium_checked_30d": calcium is not None,
+        "dose_overdue": due is not None and due < a.today,
         "vitamin_d_value": vitd.value if vitd else None,
         "oncology_product": oncology_product(a, drug),
     }

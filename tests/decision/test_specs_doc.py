@@ -18,7 +18,7 @@ from decision_core.specs import PATIENT_VIEW_RULE_IDS, RULE_ORDER, RULE_SPECS
 def test_every_rule_has_a_spec_and_a_function() -> None:
     assert list(RULES) == list(PATIENT_VIEW_RULE_IDS)
     assert list(RULE_ORDER) == [*PATIENT_VIEW_RULE_IDS, *ORDER_RULE_IDS]
-    assert len(RULE_SPECS) == 20 + 12
+    assert len(RULE_SPECS) == 21 + 12
     # ORD-00 (unreadable order) and ORD-06 (only when no other order card fires) are applied by evaluate_orders
     assert {rule_id for rule_id, _ in ORDER_RULES} | {"ORD-00", "ORD-06"} == set(ORDER_RULE_IDS)
 

@@ -72,7 +72,7 @@ def test_catalog_page_renders_in_headless_chromium(served_app: str, tmp_path: Pa
 
     for rule_id in PATIENT_VIEW_RULE_IDS:
         assert f'id="{rule_id}"' in dom, rule_id
-    assert dom.count('class="rule"') == len(PATIENT_VIEW_RULE_IDS) == 20
+    assert dom.count('class="rule"') == len(PATIENT_VIEW_RULE_IDS) == 21
     png = screenshot.read_bytes()
     assert png[:8] == PNG_SIGNATURE
     width, height = struct.unpack(">II", png[16:24])  # IHDR: the rendered page, not an error stub

@@ -25,7 +25,7 @@ from decision_core.specs import RULE_SPECS
 
 EXPECTED_RULES = {
     "DX-01", "DX-02", "RISK-01", "TX-01", "TX-02", "TX-03", "TX-04", "GC-01", "SAFE-01", "SAFE-02", "SAFE-03",
-    "VITD-01", "LAB-01", "UNIV-01", "MON-01", "MON-02", "MON-03", "DATA-01", "DATA-02", "DATA-03",
+    "VITD-01", "LAB-01", "UNIV-01", "MON-01", "MON-02", "MON-03", "MON-04", "DATA-01", "DATA-02", "DATA-03",
     # order hooks (§10)
     "ORD-00", "ORD-01", "ORD-02", "ORD-03", "ORD-04", "ORD-05", "ORD-06", "ORD-07", "ORD-08", "ORD-09", "ORD-10",
     "ORD-11",
@@ -243,17 +243,20 @@ def test_fit_summary_cuts_a_single_endless_word_hard() -> None:
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
-        ("9.39876", "9.39"),  # 2.345 mmol/L calcium in mg/dL
-        ("19.996", "19.99"),  # never "20.00" on a below-20 card
+        ("9.39876", "9.3"),  # 2.345 mmol/L calcium in mg/dL
+        ("12.0192", "12.0"),  # 30 nmol/L 25-OH D in ng/mL: one decimal, not "12.01"
+        ("9.40", "9.4"),  # a computed corrected calcium
+        ("19.996", "19.9"),  # never "20.0" on a below-20 card
         ("-2.509", "-2.5"),  # still at or below -2.5
-        ("-2.49", "-2.49"),
+        ("-2.49", "-2.4"),  # still above -2.5
         ("-1.0", "-1.0"),  # as recorded
+        ("3.0", "3.0"),  # FRAX hip 3.0 stays 3.0 in summary and detail alike
         ("35", "35"),
         ("20.0001", "20.0"),
         ("-0.004", "0.0"),
     ],
 )
-def test_decimals_are_shown_with_at_most_two_places_cut_toward_zero(value: str, shown: str) -> None:
+def test_numbers_have_at_most_one_decimal_cut_toward_zero(value: str, shown: str) -> None:
     from decimal import Decimal
 
     from cards.catalog import display_decimal
@@ -263,10 +266,18 @@ def test_decimals_are_shown_with_at_most_two_places_cut_toward_zero(value: str, 
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [("19.996", "19.99"), ("20.01", "20.01"), ("3.30", "3.3"), ("21", "21"), ("20.0", "20"), ("-0.001", "0")],
+    [
+        ("19.996", "19.9"),
+        ("20.01", "20"),
+        ("3.30", "3.3"),
+        ("21", "21"),
+        ("20.0", "20"),
+        ("4.5", "4.5"),
+        ("-0.001", "0"),
+    ],
 )
-def test_trimmed_numbers_never_round_across_a_threshold(value: str, shown: str) -> None:
-    """Reason texts write percentages and doses trimmed ("FRAX hip 3.3% >=3%"), cut toward zero like every value."""
+def test_thresholds_are_written_as_the_table_writes_them_and_never_round_across(value: str, shown: str) -> None:
+    """Thresholds are trimmed ("FRAX hip 3.3% >=3%"), cut toward zero like every value."""
     from decimal import Decimal
 
     from cards.catalog import display_decimal

@@ -42,11 +42,18 @@ from tests.decision.builders import (
     study,
     t,
     z,
+    zoledronic,
 )
 
 RAW_HTML = re.compile(r"<[A-Za-z/!?]")
 
 PATIENTS: dict[str, PatientFacts] = {
+    "zoledronic-holiday": patient(
+        age=72,
+        studies=[study(months_ago(14), t(BoneSite.TOTAL_HIP, "-2.1", Side.LEFT))],
+        meds=[zoledronic(months_ago(45), months_ago(33), months_ago(21))],
+        labs=core_labs(months_ago(1)),
+    ),
     "osteopenia-no-frax-no-labs": patient(
         age=62,
         studies=[
@@ -149,7 +156,7 @@ def test_core_recommendations_render_as_valid_cards(name: str) -> None:
     assert response_problems({"cards": cards}) == []
     for card in cards:
         assert len(card["summary"]) < 140 and not RAW_HTML.search(card["detail"])
-        assert "**Evidence**" in card["detail"]
+        assert "\nEvidence: " in card["detail"]
         for suggestion in card.get("suggestions", ()):
             for action in suggestion["actions"]:
                 resource = action["resource"]

@@ -34,7 +34,8 @@ def configured(tmp_path: Path) -> Iterator[ServiceProcess]:
 
 def _cards(service: ServiceProcess) -> list[dict]:
     session = requests.Session()
-    (definition,) = session.get(service.base_url + "/cds-services", timeout=5).json()["services"]
+    services = session.get(service.base_url + "/cds-services", timeout=5).json()["services"]
+    (definition,) = [s for s in services if s["id"] == SERVICE]
     prefetch = prefetch_from_chart(definition["prefetch"], osteoporosis_chart(), PATIENT_ID)
     call = session.post(
         f"{service.base_url}/cds-services/{SERVICE}", json=hook_request(PATIENT_ID, prefetch=prefetch), timeout=10

@@ -712,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
             fallback(
                 service,
                 templates,
-                [k.name for k in chosen],
+                [k.name for k in chosen if k.path == SERVICE_PATH],  # the fallback is patient-view's
                 work,
                 tokens,
                 public_base,

@@ -38,7 +38,7 @@ from .model import (
     StrengthBasis,
     UnclassifiedDrug,
 )
-from .recognise import recognise, recognise_resource
+from .recogniser import recognise, recognise_resource
 
 __all__ = [
     "CatalogError",

@@ -27,7 +27,7 @@ from jinja2 import Environment, StrictUndefined, Template, TemplateError, meta
 from jsonschema import Draft202012Validator
 
 from cards.sample_values import sample_of, sample_values
-from decision_core.model import Indicator, Recommendation
+from decision_core.recommendation import Indicator, Recommendation
 from decision_core.rule_spec import RuleSpec
 from decision_core.specs import RULE_SPECS
 from decision_core.value_types import reason_codes, reason_record, record_fields

@@ -9,7 +9,7 @@ from typing import Any
 
 from cards.catalog import Catalog
 from cards.suggestions import build_suggestions
-from decision_core.model import Indicator, Recommendation
+from decision_core.recommendation import Indicator, Recommendation
 
 SOURCE_LABEL = "Osteo CDS (bone health)"
 TOPIC_SYSTEM = "urn:osteo-cds:rule"

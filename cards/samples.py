@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from cards.sample_values import from_yaml
-from decision_core.model import ActionKind, Recommendation, SuggestedAction
+from decision_core.recommendation import ActionKind, Recommendation, SuggestedAction
 from decision_core.specs import RULE_SPECS
 
 

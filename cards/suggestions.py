@@ -18,7 +18,7 @@ import yaml
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
-from decision_core.model import ActionKind, SuggestedAction
+from decision_core.recommendation import ActionKind, SuggestedAction
 
 _DRAFT = {"status": "draft", "intent": "proposal"}
 

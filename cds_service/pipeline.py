@@ -20,7 +20,7 @@ from cds_service.services import CdsService
 from cds_service.site_rules import SiteRules
 from cds_service.validation import HookRequest
 from decision_core.facts import PatientFacts
-from decision_core.model import Recommendation
+from decision_core.recommendation import Recommendation
 from fhir_mappings.extract import extract_facts
 from fhir_mappings.scope import Excluded
 from fhir_mappings.terminology import Terminology

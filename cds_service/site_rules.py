@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from decision_core.model import Indicator, Recommendation
+from decision_core.recommendation import Indicator, Recommendation
 from decision_core.rule_spec import RuleSpec
 
 SAFETY_RULES = frozenset({"SAFE-01", "SAFE-02", "SAFE-03"})

@@ -6,8 +6,8 @@ No Flask, no FHIR, no I/O. `evaluate(facts, now)` is the entry point for patient
 
 from .assessment import Assessment, assess
 from .engine import evaluate
-from .model import ActionKind, Indicator, Recommendation, SuggestedAction
 from .order_rules import evaluate_orders
+from .recommendation import ActionKind, Indicator, Recommendation, SuggestedAction
 from .rule_spec import RuleSpec, VariantSpec
 from .specs import RULE_ORDER, RULE_SPECS
 from .thresholds import THRESHOLDS

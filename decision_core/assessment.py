@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from .dates import add_months, as_date, months_between, within_months_before
-from .dxa import BmdCategory, DxaAssessment, SiteValue, assess_dxa
+from .dxa_assessment import BmdCategory, DxaAssessment, SiteValue, assess_dxa
 from .facts import (
     ConditionConcept,
     ConditionFact,
@@ -24,9 +24,9 @@ from .facts import (
     Sex,
 )
 from .fractures import FractureAssessment, FragilityFracture, assess_fractures
-from .frax import FraxAssessment, FraxReading, assess_frax
+from .frax_assessment import FraxAssessment, FraxReading, assess_frax
 from .glucocorticoids import GcExposure, assess_glucocorticoids
-from .labs import LabAssessment, assess_labs
+from .lab_assessment import LabAssessment, assess_labs
 from .population import Population, PopulationPath, population_path
 from .therapy import (
     OSTEOPOROSIS_CLASSES,

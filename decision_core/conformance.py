@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from .model import Recommendation
+from .recommendation import Recommendation
 from .rule_spec import EVIDENCE_KEYS
 from .specs import RULE_SPECS
 from .value_types import conforms

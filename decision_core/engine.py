@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 from .assessment import Assessment, assess
 from .facts import PatientFacts
-from .model import Recommendation
 from .population import Population
 from .precedence import apply_precedence, finalize_actions, sort_recommendations
+from .recommendation import Recommendation
 from .rules import AGE_INDEPENDENT_RULES, RULES
 
 

@@ -25,8 +25,8 @@ from .facts import (
     PatientFacts,
 )
 from .glucocorticoids import assess_glucocorticoids
-from .labs import CorrectedCalcium, LabValue
-from .model import ActionKind, Recommendation, SuggestedAction
+from .lab_assessment import CorrectedCalcium, LabValue
+from .recommendation import ActionKind, Recommendation, SuggestedAction
 from .rules.common import dxa_allowed
 from .rules.universal import calcium_target
 from .specs import RULE_SPECS

@@ -9,7 +9,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal
 
-from .model import ActionKind, Indicator
+from .recommendation import ActionKind, Indicator
 from .rule_spec import Key, RuleSpec, VariantSpec
 
 I, W, C = Indicator.INFO, Indicator.WARNING, Indicator.CRITICAL  # noqa: E741 - short names keep the table legible

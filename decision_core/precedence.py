@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from .assessment import Assessment
-from .dxa import BmdCategory
-from .model import ActionKind, Indicator, Recommendation, SuggestedAction
+from .dxa_assessment import BmdCategory
+from .recommendation import ActionKind, Indicator, Recommendation, SuggestedAction
 from .rules.common import dxa_allowed
 from .specs import RULE_ORDER
 

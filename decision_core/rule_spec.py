@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .model import ActionKind, Indicator
+from .recommendation import ActionKind, Indicator
 
 # Source keys of decision table §0.1/§0.2 (cards/evidence.yaml words them).
 EVIDENCE_KEYS = frozenset(

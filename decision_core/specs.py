@@ -15,8 +15,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal, TypedDict
 
-from .model import ActionKind, Indicator
 from .order_specs import ORDER_SPECS
+from .recommendation import ActionKind, Indicator
 from .rule_spec import Key, RuleSpec, VariantSpec
 from .value_types import reasons
 

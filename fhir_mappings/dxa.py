@@ -12,7 +12,7 @@ from decision_core.facts import BoneSite, DataDomain, DataIssue, DxaMeasurement,
 from fhir_mappings.fhir_json import Coding
 from fhir_mappings.observations import Qty
 from fhir_mappings.terminology import SNOMED, CodeEntry, Terminology, default_terminology, normalize_system
-from fhir_mappings.units import convert, is_annotation, parse_unit
+from fhir_mappings.unit_conversion import convert, is_annotation, parse_unit
 
 PLAUSIBLE_SCORE = (
     Decimal("-6"),

@@ -12,7 +12,7 @@ from decision_core.facts import DataDomain, DataIssue, FraxResult, FraxValue, Is
 from fhir_mappings.observations import Qty
 from fhir_mappings.quality import differs
 from fhir_mappings.terminology import CodeEntry
-from fhir_mappings.units import parse_unit
+from fhir_mappings.unit_conversion import parse_unit
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from decision_core.facts import Analyte, DataDomain, DataIssue, IssueKind, LabResult
 from fhir_mappings.observations import Qty
 from fhir_mappings.terminology import UCUM, CodeEntry, normalize_system
-from fhir_mappings.units import ANALYTE_UNITS, Unit, lab_to_canonical, parse_unit
+from fhir_mappings.unit_conversion import ANALYTE_UNITS, Unit, lab_to_canonical, parse_unit
 
 ANALYTE_LABEL: dict[Analyte, str] = {
     Analyte.VITAMIN_D_25OH: "25-OH vitamin D",

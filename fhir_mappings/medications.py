@@ -29,7 +29,7 @@ from fhir_mappings.drugs import DrugRecognition, MatchMethod, Recognition, Uncla
 from fhir_mappings.fhir_json import codings, parse, texts, to_date
 from fhir_mappings.observations import Qty, qty
 from fhir_mappings.terminology import Concept, Terminology
-from fhir_mappings.units import days_per, is_count_unit, mass_to_mg, to_decimal
+from fhir_mappings.unit_conversion import days_per, is_count_unit, mass_to_mg, to_decimal
 
 # --- statuses -----------------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from datetime import date
 from decision_core.facts import DataDomain, DataIssue, IssueKind, Lifestyle, Measured, SmokingStatus, Vital
 from fhir_mappings.observations import Qty
 from fhir_mappings.terminology import CodeEntry
-from fhir_mappings.units import convert, parse_unit
+from fhir_mappings.unit_conversion import convert, parse_unit
 
 _TARGET = {
     "weight": ("kg", "Body weight"),

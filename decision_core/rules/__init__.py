@@ -12,7 +12,7 @@ from .common import Rule
 from .data_quality import data01, data02, data03
 from .diagnosis import dx01, dx02
 from .glucocorticoid import gc01
-from .labs import lab01, vitd01
+from .laboratory import lab01, vitd01
 from .monitoring import mon01, mon02, mon03, mon04
 from .risk import risk01
 from .safety import safe01, safe02, safe03

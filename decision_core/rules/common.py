@@ -7,8 +7,8 @@ from typing import Any
 
 from ..assessment import Assessment
 from ..facts import Analyte
-from ..labs import ANALYTE_NAMES, LabValue
-from ..model import ActionKind, Recommendation, SuggestedAction
+from ..lab_assessment import ANALYTE_NAMES, LabValue
+from ..recommendation import ActionKind, Recommendation, SuggestedAction
 from ..specs import RULE_SPECS
 from ..thresholds import THRESHOLDS
 

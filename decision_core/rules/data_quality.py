@@ -7,9 +7,9 @@ from decimal import Decimal
 from ..assessment import Assessment
 from ..data_issues import issue_value
 from ..dates import months_between
-from ..dxa import BmdCategory
+from ..dxa_assessment import BmdCategory
 from ..facts import ConditionConcept, DataDomain, DataIssue, IssueKind, MenopauseStatus, Sex, SmokingStatus
-from ..model import Recommendation
+from ..recommendation import Recommendation
 from ..therapy import new_bone_toxic_drug_since
 from ..thresholds import THRESHOLDS
 from .common import dxa_values, order_dxa, recommend

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..assessment import Assessment
-from ..dxa import BmdCategory
-from ..model import ActionKind, Recommendation, SuggestedAction
+from ..dxa_assessment import BmdCategory
+from ..recommendation import ActionKind, Recommendation, SuggestedAction
 from ..thresholds import THRESHOLDS
 from .common import dxa_values, recommend
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..assessment import ACR_OFFER_THERAPY, AcrCategory, Assessment
-from ..frax import adjustment_for
-from ..model import Recommendation
+from ..frax_assessment import adjustment_for
+from ..recommendation import Recommendation
 from ..thresholds import THRESHOLDS
 from .common import order_dxa, recommend
 

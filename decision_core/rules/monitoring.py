@@ -6,10 +6,10 @@ from decimal import ROUND_DOWN, Decimal
 
 from ..assessment import Assessment
 from ..dates import add_months, months_between, within_months_before
-from ..dxa import HIP_SITES
+from ..dxa_assessment import HIP_SITES
 from ..facts import ConditionConcept
 from ..fractures import FractureGroup
-from ..model import Recommendation
+from ..recommendation import Recommendation
 from ..thresholds import THRESHOLDS
 from .common import dxa_values, order_dxa, recommend
 from .treatment import dxa_interval

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from ..assessment import SECONDARY_OSTEOPOROSIS_CONCEPTS, Assessment
 from ..dates import within_months_before
-from ..dxa import BmdCategory
+from ..dxa_assessment import BmdCategory
 from ..facts import BoneSite, ConditionConcept, Measured, SmokingStatus
 from ..fractures import FractureGroup
-from ..model import Recommendation
+from ..recommendation import Recommendation
 from ..thresholds import THRESHOLDS
 from .common import dxa_values, recommend
 

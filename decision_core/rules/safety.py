@@ -7,7 +7,7 @@ from datetime import date
 from ..assessment import Assessment
 from ..dates import add_months
 from ..facts import Analyte, DrugClass
-from ..model import Recommendation
+from ..recommendation import Recommendation
 from ..therapy import BISPHOSPHONATE_CLASSES
 from ..thresholds import THRESHOLDS
 from .common import missing_labs, order_labs, recommend

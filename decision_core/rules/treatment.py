@@ -7,7 +7,7 @@ from typing import Any
 from ..assessment import Assessment
 from ..dates import add_months
 from ..facts import Analyte, ConditionConcept
-from ..model import ActionKind, Recommendation, SuggestedAction
+from ..recommendation import ActionKind, Recommendation, SuggestedAction
 from ..therapy import new_bone_toxic_drug_since
 from ..thresholds import THRESHOLDS
 from .common import dxa_values, frax_values, labs_unavailable, missing_labs, order_dxa, order_labs, recommend

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..assessment import Assessment
 from ..facts import Analyte, Sex
-from ..model import ActionKind, Recommendation, SuggestedAction
+from ..recommendation import ActionKind, Recommendation, SuggestedAction
 from ..thresholds import THRESHOLDS
 from .common import recommend
 

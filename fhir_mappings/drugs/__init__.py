@@ -13,7 +13,8 @@ daily_dose_mg(r, {"value": 2, "code": "{tbl}"}, per_day=1)   # "Prednisone 5 MG 
 Self-contained: no import of `fhir_mappings.facts`, `terminology` or `decision_core`. See fhir_mappings/README.md
 ("How medications are recognised")."""
 
-from .catalog import (
+from .dose import DailyDose, daily_dose_mg
+from .drug_catalog import (
     CatalogError,
     DrugCatalog,
     ListedCode,
@@ -22,7 +23,6 @@ from .catalog import (
     load_catalog,
     local_codes_from_entries,
 )
-from .dose import DailyDose, daily_dose_mg
 from .model import (
     DrugClass,
     DrugRecognition,
@@ -38,7 +38,7 @@ from .model import (
     StrengthBasis,
     UnclassifiedDrug,
 )
-from .recognise import recognise, recognise_resource
+from .recogniser import recognise, recognise_resource
 
 __all__ = [
     "CatalogError",

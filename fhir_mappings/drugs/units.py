@@ -1,6 +1,6 @@
 """The few units a medication dose uses: mass (to mg), volume (mL), counts of a unit of the product, and time
-periods. Self-contained on purpose (fhir_mappings/units.py imports the facts model, which this package must not);
-the spellings follow that module's."""
+periods. Self-contained on purpose (fhir_mappings/unit_conversion.py imports the facts model, which this package
+must not); the spellings follow that module's."""
 
 from __future__ import annotations
 

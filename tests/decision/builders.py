@@ -33,7 +33,7 @@ from decision_core.facts import (
     Sex,
     Side,
 )
-from decision_core.model import ActionKind, Recommendation
+from decision_core.recommendation import ActionKind, Recommendation
 
 NOW = date(2026, 3, 1)
 _ids = itertools.count(1)

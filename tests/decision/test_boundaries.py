@@ -9,7 +9,7 @@ import pytest
 from decision_core import assess
 from decision_core.assessment import AcrCategory
 from decision_core.facts import Analyte, BoneSite, MenopauseStatus, Sex
-from decision_core.model import ActionKind
+from decision_core.recommendation import ActionKind
 
 from .builders import (
     NOW,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from decision_core import assess
-from decision_core.dxa import BmdCategory
+from decision_core.dxa_assessment import BmdCategory
 from decision_core.facts import BoneSite, MenopauseStatus, Sex, Side
 from decision_core.population import Population
 

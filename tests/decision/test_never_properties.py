@@ -34,7 +34,7 @@ from decision_core.facts import (
     ScoreKind,
     Sex,
 )
-from decision_core.model import ActionKind, Recommendation
+from decision_core.recommendation import ActionKind, Recommendation
 
 from .builders import CANONICAL_UNIT, NOW, rid
 from .strategies import decimals, patients

@@ -14,8 +14,8 @@ import pytest
 from decision_core.assessment import assess
 from decision_core.engine import evaluate, triggered
 from decision_core.facts import BoneSite, FractureSite, MedicationStatus, PatientFacts
-from decision_core.model import ActionKind, Indicator, Recommendation, SuggestedAction
 from decision_core.precedence import CARD_ROWS, STATE_ROWS, apply_precedence, suppressed_by
+from decision_core.recommendation import ActionKind, Indicator, Recommendation, SuggestedAction
 
 from .builders import (
     NOW,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decision_core.facts import BoneSite, FractureSite, MenopauseStatus, Sex, Side
-from decision_core.model import ActionKind, Indicator
+from decision_core.recommendation import ActionKind, Indicator
 
 from .builders import NOW, D, by_id, fracture, months_ago, patient, run, study, t, z
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decision_core import assess
 from decision_core.assessment import AcrCategory
 from decision_core.facts import BoneSite, DrugClass, FractureSite, MedicationStatus, Sex
-from decision_core.frax import FraxAdjustment
+from decision_core.frax_assessment import FraxAdjustment
 from decision_core.glucocorticoids import prednisone_equivalent
-from decision_core.model import ActionKind, Indicator
+from decision_core.recommendation import ActionKind, Indicator
 
 from .builders import (
     NOW,

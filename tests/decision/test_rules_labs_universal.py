@@ -14,8 +14,8 @@ from decision_core.facts import (
     IssueKind,
     Sex,
 )
-from decision_core.labs import VitaminDBand, vitamin_d_band
-from decision_core.model import ActionKind, Indicator
+from decision_core.lab_assessment import VitaminDBand, vitamin_d_band
+from decision_core.recommendation import ActionKind, Indicator
 
 from .builders import (
     NOW,

@@ -15,7 +15,7 @@ from decision_core.facts import (
     Sex,
     SmokingStatus,
 )
-from decision_core.model import ActionKind, Indicator
+from decision_core.recommendation import ActionKind, Indicator
 
 from .builders import (
     D,

@@ -21,7 +21,7 @@ from decision_core.facts import (
     PatientFacts,
     Side,
 )
-from decision_core.model import ActionKind, Indicator
+from decision_core.recommendation import ActionKind, Indicator
 from tests.decision.builders import (
     NOW,
     alendronate,

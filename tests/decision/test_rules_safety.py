@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from decision_core import assess
 from decision_core.facts import Analyte, DrugClass, MedicationSource, MedicationStatus
-from decision_core.model import ActionKind, Indicator
+from decision_core.recommendation import ActionKind, Indicator
 from decision_core.therapy import oral_bisphosphonate_months, zoledronic_infusion_count
 
 from .builders import (

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from cards.catalog import default_catalog
 from decision_core.facts import BoneSite, PlannedProcedure, Side
-from decision_core.model import ActionKind
+from decision_core.recommendation import ActionKind
 
 from .builders import (
     D,

@@ -21,8 +21,8 @@ from fhir_mappings.drugs import (
     default_catalog,
     recognise,
 )
-from fhir_mappings.drugs import catalog as catalog_module
-from fhir_mappings.drugs.catalog import (
+from fhir_mappings.drugs import drug_catalog as catalog_module
+from fhir_mappings.drugs.drug_catalog import (
     FORMS_FILE,
     INGREDIENTS_FILE,
     MEDICATIONS_YAML,
@@ -239,7 +239,7 @@ def test_the_package_depends_on_no_facts_model_terminology_or_core() -> None:
     code = (
         "import sys, fhir_mappings.drugs as d; d.default_catalog(); "
         "bad = [m for m in sys.modules if m.startswith(('decision_core', 'fhir_mappings.facts', "
-        "'fhir_mappings.terminology', 'fhir_mappings.units', 'cards', 'cds_service'))]; print(bad); "
+        "'fhir_mappings.terminology', 'fhir_mappings.unit_conversion', 'cards', 'cds_service'))]; print(bad); "
         "sys.exit(1 if bad else 0)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fhir_mappings.drugs import DrugRecognition, StrengthBasis, daily_dose_mg, recognise
-from fhir_mappings.drugs.catalog import RXNORM
+from fhir_mappings.drugs.drug_catalog import RXNORM
 
 
 def _drug(entry: Any) -> DrugRecognition:

@@ -27,7 +27,7 @@ from fhir_mappings.drugs import (
     recognise,
     recognise_resource,
 )
-from fhir_mappings.drugs.catalog import INGREDIENTS_FILE, RXNORM
+from fhir_mappings.drugs.drug_catalog import INGREDIENTS_FILE, RXNORM
 from fhir_mappings.terminology import load_terminology
 
 SNOMED = "http://snomed.info/sct"

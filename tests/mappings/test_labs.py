@@ -11,7 +11,7 @@ import pytest
 from decision_core.data_issues import affected_rules
 from decision_core.facts import Analyte, LabResult, PatientFacts
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.units import lab_to_canonical, parse_unit
+from fhir_mappings.unit_conversion import lab_to_canonical, parse_unit
 
 from .builders import LOINC, NOW, obs, patient
 

@@ -19,7 +19,7 @@ from cds_service.queries import DataQuery
 from cds_service.services import PATIENT_VIEW, SERVICES, CdsService, ServiceRegistry
 from decision_core import evaluate
 from decision_core.facts import PatientFacts
-from decision_core.model import Recommendation
+from decision_core.recommendation import Recommendation
 from fhir_mappings.terminology import Terminology
 from testkit.cds_client import hook_request, prefetch_from_chart
 from testkit.charts import PATIENT_ID, osteoporosis_chart

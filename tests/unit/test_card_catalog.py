@@ -19,7 +19,7 @@ from cards.catalog import (
 )
 from cards.samples import load_samples
 from decision_core.conformance import recommendation_problems
-from decision_core.model import Indicator
+from decision_core.recommendation import Indicator
 from decision_core.rule_spec import EVIDENCE_KEYS
 from decision_core.specs import RULE_SPECS
 

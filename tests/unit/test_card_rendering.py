@@ -16,7 +16,7 @@ from cards.render import RenderOptions, render_cards
 from cards.sample_values import sample_values
 from cards.samples import Sample, load_samples
 from cds_service.validation import response_problems
-from decision_core.model import Indicator, Recommendation
+from decision_core.recommendation import Indicator, Recommendation
 from decision_core.specs import RULE_SPECS
 from decision_core.value_types import is_optional, main_type
 from tests.support.spec_strategies import values_strategy

@@ -12,7 +12,7 @@ from cards.catalog import default_catalog
 from cards.catalog_page import open_items, render_catalog_html
 from cards.render import RenderOptions, render_cards
 from cds_service.site_rules import SiteRuleError, parse_site_rules
-from decision_core.model import Indicator
+from decision_core.recommendation import Indicator
 from decision_core.specs import RULE_SPECS
 from decision_core.version import RULE_SET_VERSION, TABLE_REVISION, TABLE_REVISION_DATE
 from tests.decision.builders import by_id, months_ago, patient, run

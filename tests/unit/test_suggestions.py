@@ -7,7 +7,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cards.suggestions import action_texts, build_suggestions
-from decision_core.model import ActionKind, SuggestedAction
+from decision_core.recommendation import ActionKind, SuggestedAction
 
 EVERY_ACTION = [
     SuggestedAction(ActionKind.ORDER_DXA),

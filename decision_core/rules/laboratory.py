@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..assessment import Assessment
-from ..dxa import BmdCategory
+from ..dxa_assessment import BmdCategory
 from ..facts import Analyte, Sex
-from ..labs import CORE_LAB_ANALYTES, TESTOSTERONE, VitaminDBand, nmol_per_l, norm_unit, vitamin_d_band
-from ..model import Recommendation
+from ..lab_assessment import CORE_LAB_ANALYTES, TESTOSTERONE, VitaminDBand, nmol_per_l, norm_unit, vitamin_d_band
+from ..recommendation import Recommendation
 from ..thresholds import THRESHOLDS
 from .common import labs_unavailable, order_labs, recommend
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .catalog import DrugCatalog, ListedCode, NameReading, default_catalog, normalize_system
+from .drug_catalog import DrugCatalog, ListedCode, NameReading, default_catalog, normalize_system
 from .model import (
     DrugClass,
     DrugRecognition,

@@ -369,7 +369,8 @@ def bisphosphonate_clinical_drugs() -> list[tuple[str, str, str]]:
     with (_CODES / "drugs" / "codes" / "rxnorm-bone-drugs.tsv").open(encoding="utf-8") as tsv:
         rows = csv.DictReader((line for line in tsv if not line.startswith("#")), delimiter="\t")
         for row in rows:
-            if row["tty"] in ("SCD", "SBD") and row["class"].startswith("bisphosphonate:"):
+            # The list's tty is a heuristic from the name: "SBD/BN" marks every branded ("[Fosamax]") concept.
+            if row["tty"] in ("SCD", "SBD", "SBD/BN") and row["class"].startswith("bisphosphonate:"):
                 found[row["rxnorm"]] = (row["rxnorm"], row["name"], "rxnorm-bone-drugs.tsv")
     medications = yaml.safe_load((_CODES / "codes" / "medications.yaml").read_text(encoding="utf-8"))
     classes = {cid: c.get("drug_class") for cid, c in medications["concepts"].items()}
@@ -386,6 +387,8 @@ def test_the_table_covers_every_bisphosphonate_of_c06() -> None:
     names = " ".join(name.lower() for _, name, _ in BISPHOSPHONATE_CLINICAL_DRUGS)
     for drug in ("alendron", "risedron", "ibandron", "zoledron"):
         assert drug in names
+    for brand in ("[fosamax]", "[actonel]", "[boniva]"):  # branded clinical drugs (SBD) too
+        assert brand in names, brand
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,15 @@
 """Read an order hook's `draftOrders` into the decision core's draft orders (decision table §10, §1.1).
 
-Drafts arrive with client quirks and are read leniently, never silently dropped (`repair_medication_request`):
-a Bundle without `type`, a MedicationRequest without `intent`, `category` / `reasonCode` as a single object (the
-CDS Hooks sandbox), `doseQuantity` directly under `dosageInstruction` (STU3 style, the spec's own example), and a
-"1 {pill}" dose with no strength (the strength comes from the clinical-drug name). A draft that names a covered
+Drafts arrive with client quirks and are read leniently, never silently dropped: a Bundle without `type` (read
+here), and the quirks of the resource itself repaired by `fhir_mappings.quirks`, the one table patient-view uses
+too (a MedicationRequest without `intent`, `category` / `reasonCode` as a single object as the CDS Hooks sandbox
+sends them, `doseQuantity` directly under `dosageInstruction` as in the spec's own example); a "1 {pill}" dose with
+no strength takes the strength from the clinical-drug name. A draft that names a covered
 drug but cannot be read becomes `DraftKind.UNREADABLE`, so a card can say the service could not check it.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -22,6 +22,7 @@ from decision_core.facts import DrugClass
 from decision_core.glucocorticoids import PREDNISONE_EQUIVALENT_FACTORS
 from fhir_mappings.drugs import DrugCatalog, DrugRecognition, UnclassifiedDrug, daily_dose_mg, recognise_resource
 from fhir_mappings.drugs.units import days_per
+from fhir_mappings.quirks import Reading, repair_quirks
 
 _COVERED = frozenset(
     {
@@ -35,29 +36,14 @@ _COVERED = frozenset(
     }
 )
 _ENDING = frozenset({"stopped", "cancelled", "on-hold", "completed"})
-_LIST_MEMBERS = ("category", "reasonCode", "reasonReference", "dosageInstruction", "note", "identifier")
+DRAFT_READING = Reading(missing_intent="proposal")
 _MAX_DRAFTS = 200  # more drafts than any order session holds: the rest are reported as not checked
 
 
 def repair_medication_request(resource: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a client-sent MedicationRequest in R4 shape: single objects where R4 has arrays wrapped in a
-    list, STU3 `dosageInstruction.doseQuantity` moved into `doseAndRate`, and no `intent` read as "proposal"
-    (a draft order is not yet an order)."""
-    repaired = copy.deepcopy(dict(resource))
-    for member in _LIST_MEMBERS:
-        if isinstance(repaired.get(member), Mapping):
-            repaired[member] = [repaired[member]]
-    repaired.setdefault("intent", "proposal")
-    for dosage in repaired.get("dosageInstruction") or ():
-        if not isinstance(dosage, dict):
-            continue
-        stu3 = {k: dosage.pop(k) for k in ("doseQuantity", "doseRange", "rateQuantity") if k in dosage}
-        if stu3:
-            rates = dosage.get("doseAndRate")
-            dosage["doseAndRate"] = [*(rates if isinstance(rates, list) else []), stu3]
-        elif isinstance(dosage.get("doseAndRate"), Mapping):
-            dosage["doseAndRate"] = [dosage["doseAndRate"]]
-    return repaired
+    """A copy of a client-sent draft MedicationRequest with its client quirks repaired (`fhir_mappings.quirks`, the
+    same table as patient-view), a missing `intent` read as "proposal" (a draft order is not yet an order)."""
+    return repair_quirks(resource, DRAFT_READING).resource
 
 
 def _entries(draft_orders: Any) -> Iterator[Mapping[str, Any]]:

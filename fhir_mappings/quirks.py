@@ -5,9 +5,12 @@ Real EHR exports and CDS clients send resources a strict R4 server would reject,
 
 - `single-object-for-array`: an element R4 defines as an array sent as one object (`reasonCode`, `category`,
   `dosageInstruction` ..., per resource type in `ARRAY_ELEMENTS`): wrapped in a list.
-- `missing-intent`: a MedicationRequest without `intent`: `"order"` (an entry on the patient's list is an order).
+- `missing-intent`: a MedicationRequest without `intent`: `"order"` for an entry on the patient's list, the
+  caller's `missing_intent` otherwise (the order hooks read a draft as `"proposal"`: not yet an order).
+- `single-object-dose-and-rate`: `Dosage.doseAndRate` sent as one object: wrapped in a list.
 - `stu3-dose`: STU3 `doseQuantity` / `doseRange` / `rateQuantity` / `rateRatio` / `rateRange` directly under
-  MedicationRequest.dosageInstruction or MedicationStatement.dosage: moved into `doseAndRate[0]`.
+  MedicationRequest.dosageInstruction or MedicationStatement.dosage: moved into `doseAndRate` (appended to it when
+  the dosage also has one).
 
 `repair_quirks` is the one public entry point: the patient-view extraction (`fhir_json.parse`) and the order hooks
 (`order-select` / `order-sign` drafts) call it on a raw resource before validating it with the R4B models. It
@@ -24,7 +27,7 @@ from typing import Any
 # Elements that R4 defines as arrays but that some clients send as a single object (the CDS Hooks sandbox
 # sends MedicationRequest.category as an object).
 ARRAY_ELEMENTS: Mapping[str, tuple[str, ...]] = {
-    "MedicationRequest": ("category", "dosageInstruction", "reasonCode", "note", "identifier"),
+    "MedicationRequest": ("category", "dosageInstruction", "reasonCode", "reasonReference", "note", "identifier"),
     "MedicationStatement": ("category", "dosage", "reasonCode", "note", "identifier"),
     "MedicationAdministration": ("reasonCode", "note", "identifier"),
     "Observation": ("category", "component", "identifier", "referenceRange", "interpretation", "note"),
@@ -47,7 +50,14 @@ class Repaired:
     quirks: tuple[str, ...]  # names of the quirks repaired, in table order
 
 
-def _single_object_for_array(doc: dict[str, Any]) -> bool:
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How the caller reads what a quirk leaves open."""
+
+    missing_intent: str = "order"  # a list entry is an order; the order hooks read a draft as "proposal"
+
+
+def _single_object_for_array(doc: dict[str, Any], reading: Reading) -> bool:
     repaired = False
     for key in ARRAY_ELEMENTS.get(doc.get("resourceType"), ()):  # type: ignore[arg-type]
         if isinstance(doc.get(key), Mapping):
@@ -56,46 +66,63 @@ def _single_object_for_array(doc: dict[str, Any]) -> bool:
     return repaired
 
 
-def _missing_intent(doc: dict[str, Any]) -> bool:
+def _missing_intent(doc: dict[str, Any], reading: Reading) -> bool:
     if doc.get("resourceType") != "MedicationRequest" or "intent" in doc:
         return False
-    doc["intent"] = "order"
+    doc["intent"] = reading.missing_intent
     return True
 
 
-def _stu3_dose(doc: dict[str, Any]) -> bool:
+def _repair_dosages(doc: dict[str, Any], repair: Callable[[dict[str, Any]], dict[str, Any] | None]) -> bool:
+    """Apply `repair` (a repaired copy of one Dosage, or None) to each Dosage of the resource's dosage list."""
     key = _DOSAGE_LISTS.get(doc.get("resourceType"))  # type: ignore[arg-type]
     dosages = doc.get(key) if key else None
     if type(dosages) is not list:
         return False
-    repaired = False
-    fixed: list[Any] = []
-    for dosage in dosages:
-        if type(dosage) is dict and any(m in dosage for m in _STU3_DOSE_MEMBERS) and "doseAndRate" not in dosage:
-            moved = {m: dosage[m] for m in _STU3_DOSE_MEMBERS if m in dosage}
-            dosage = {k: v for k, v in dosage.items() if k not in moved}
-            dosage["doseAndRate"] = [moved]
-            repaired = True
-        fixed.append(dosage)
-    if repaired:
-        doc[key] = fixed  # type: ignore[index]
-    return repaired
+    fixed = [(repair(d) if type(d) is dict else None) for d in dosages]
+    if all(f is None for f in fixed):
+        return False
+    doc[key] = [f if f is not None else d for f, d in zip(fixed, dosages, strict=True)]  # type: ignore[index]
+    return True
+
+
+def _dose_and_rate_object(dosage: dict[str, Any]) -> dict[str, Any] | None:
+    if not isinstance(dosage.get("doseAndRate"), Mapping):
+        return None
+    return {**dosage, "doseAndRate": [dosage["doseAndRate"]]}
+
+
+def _stu3_dosage(dosage: dict[str, Any]) -> dict[str, Any] | None:
+    moved = {m: dosage[m] for m in _STU3_DOSE_MEMBERS if m in dosage}
+    rates = dosage.get("doseAndRate", [])
+    if not moved or type(rates) is not list:
+        return None
+    return {**{k: v for k, v in dosage.items() if k not in moved}, "doseAndRate": [*rates, moved]}
+
+
+def _single_object_dose_and_rate(doc: dict[str, Any], reading: Reading) -> bool:
+    return _repair_dosages(doc, _dose_and_rate_object)
+
+
+def _stu3_dose(doc: dict[str, Any], reading: Reading) -> bool:
+    return _repair_dosages(doc, _stu3_dosage)
 
 
 @dataclass(frozen=True, slots=True)
 class Quirk:
     name: str
-    repair: Callable[[dict[str, Any]], bool]  # repairs a shallow copy in place (new values for top-level keys)
+    repair: Callable[[dict[str, Any], Reading], bool]  # repairs a shallow copy in place (new top-level values)
 
 
 QUIRKS: tuple[Quirk, ...] = (
     Quirk("single-object-for-array", _single_object_for_array),
     Quirk("missing-intent", _missing_intent),
+    Quirk("single-object-dose-and-rate", _single_object_dose_and_rate),
     Quirk("stu3-dose", _stu3_dose),
 )
 
 
-def repair_quirks(resource: Mapping[str, Any]) -> Repaired:
+def repair_quirks(resource: Mapping[str, Any], reading: Reading = Reading()) -> Repaired:
     """`resource` with every known quirk of `QUIRKS` repaired (in a copy), and which ones were."""
     doc = dict(resource)  # repairs replace top-level keys only: a shallow copy protects the caller's dict
-    return Repaired(doc, tuple(q.name for q in QUIRKS if q.repair(doc)))
+    return Repaired(doc, tuple(q.name for q in QUIRKS if q.repair(doc, reading)))

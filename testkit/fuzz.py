@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from testkit import fhir
 from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.orders import ALENDRONATE_70, DENOSUMAB_60, PREDNISONE_5, ZOLEDRONIC_ACID, draft_request, order_request
 from testkit.processes import free_port
 
 RESOURCE_TYPES = [
@@ -168,6 +169,9 @@ EHR_BASE = "https://ehr.example.org/fhir"
 NOW = "2026-11-25T09:00:00Z"  # the clock both the suite and bench.fuzz pin
 SERVICE_PATH = "/cds-services/osteoporosis-management"
 FEEDBACK_PATH = SERVICE_PATH + "/feedback"
+ORDER_SIGN_PATH = "/cds-services/bone-safety-order-sign"
+ORDER_SELECT_PATH = "/cds-services/bone-safety-order-select"
+HOOK_PATHS = (SERVICE_PATH, ORDER_SIGN_PATH, ORDER_SELECT_PATH)
 # Statuses the service documents for hostile input.
 ALLOWED_STATUSES = frozenset({200, 400, 404, 412, 413})
 # Statuses the WSGI server (gunicorn) or a proxy answers itself, with its own page, for a request over its documented
@@ -495,14 +499,15 @@ def nested_text(depth: int, pattern: str) -> str:
 
 
 @st.composite
-def deeply_nested(draw: st.DrawFn, valid: dict[str, Any], feedback: dict[str, Any]) -> FuzzCase:
-    """A request (hook or feedback) with a deeply nested value put anywhere, or a body that is only nesting."""
+def deeply_nested(draw: st.DrawFn, targets: Sequence[tuple[str, dict[str, Any]]]) -> FuzzCase:
+    """A request to one of `targets` (path, valid body: hooks and feedback) with a deeply nested value put
+    anywhere, or a body that is only nesting."""
     from cds_service.json_body import MAX_JSON_DEPTH
 
     depth = draw(st.sampled_from(DEPTHS))
     pattern = draw(st.sampled_from(["a", "o", "ao", "oa", "e", "aoe"]))
     text = nested_text(depth, pattern)
-    target, base = draw(st.sampled_from([(SERVICE_PATH, valid), (FEEDBACK_PATH, feedback)]))
+    target, base = draw(st.sampled_from(targets))
     path = draw(st.sampled_from([(), *member_paths(base)]))
     if path:
         holder = replaced(base, path, _DEEP_MARK)
@@ -541,9 +546,10 @@ def encode_with_duplicate(tree: Any, path: Path_, key: str, second: Any, escaped
 
 
 @st.composite
-def duplicate_members(draw: st.DrawFn, valid: dict[str, Any], feedback: dict[str, Any]) -> FuzzCase:
-    """Any object of a hook or feedback request repeating one of its member names: always 400."""
-    target, base = draw(st.sampled_from([(SERVICE_PATH, valid), (FEEDBACK_PATH, feedback)]))
+def duplicate_members(draw: st.DrawFn, targets: Sequence[tuple[str, dict[str, Any]]]) -> FuzzCase:
+    """Any object of a request to one of `targets` (path, valid body) repeating one of its member names: always
+    400."""
+    target, base = draw(st.sampled_from(targets))
     objects = [()] + [p for p in member_paths(base) if isinstance(_get(base, p), dict) and _get(base, p)]
     path = draw(st.sampled_from(objects))
     holder = _get(base, path)
@@ -785,6 +791,145 @@ PREFETCH_KEYS = [
 ]
 
 
+# --- order hooks: hostile drafts in context.draftOrders ------------------------------------------------------------
+
+
+@cache
+def order_discovery_templates() -> dict[str, str]:
+    """The order services' prefetch templates, computed by the service's own code."""
+    from cds_service.services import ORDER_SIGN
+    from fhir_mappings.terminology import load_terminology
+
+    return ORDER_SIGN.definition(ORDER_SIGN.queries(load_terminology(None)))["prefetch"]
+
+
+def realistic_drafts(pid: str = FUZZ_PATIENT) -> dict[str, Any]:
+    """`context.draftOrders` as clients send it: a Bundle without `type` holding an alendronate draft in the
+    sandbox's shape (no intent, single-object category and reasonCode, `1 {pill}`), a prednisone course in the
+    spec's shape (doseQuantity under dosageInstruction), a denosumab order re-signed as stopped (strict R4), a
+    zoledronic acid draft by reference to a Medication of the Bundle, and a nested Bundle holding one more draft."""
+    medication = {
+        "resourceType": "Medication",
+        "id": "fz-zol-med",
+        "code": {"coding": [_coding(fhir.RXNORM, *ZOLEDRONIC_ACID)], "text": "Reclast 5 mg/100 mL"},
+    }
+    by_reference = {
+        **draft_request("fz-draft-zol", pid, None, shape="r4"),
+        "medicationReference": {"reference": "Medication/fz-zol-med", "display": "zoledronic acid"},
+    }
+    nested = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": draft_request("fz-draft-aln-2", pid, ALENDRONATE_70, shape="spec")}],
+    }
+    resources = [
+        draft_request("fz-draft-aln", pid, ALENDRONATE_70),
+        draft_request("fz-draft-pred", pid, PREDNISONE_5, shape="spec", supply_days=30, repeats=2),
+        {**draft_request("fz-draft-dmab", pid, DENOSUMAB_60, shape="r4"), "status": "stopped"},
+        medication,
+        by_reference,
+        nested,
+    ]
+    return {"resourceType": "Bundle", "entry": [{"resource": r} for r in resources]}
+
+
+def realistic_order_request(hook: str, fhir_server: str) -> dict[str, Any]:
+    """A complete order-sign / order-select request: `realistic_drafts()` for the patient of `realistic_chart()`
+    (eGFR 28, on alendronate and denosumab), every order prefetch key filled as an EHR server encodes it."""
+    templates = order_discovery_templates()
+    prefetch = prefetch_from_chart(templates, realistic_chart(), FUZZ_PATIENT)
+    for key, value in prefetch.items():
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            resources = [e["resource"] for e in value["entry"]]
+            prefetch[key] = ehr_searchset(resources, f"{EHR_BASE}/{templates[key].split('?')[0]}")
+    selections = ["MedicationRequest/fz-draft-aln", "fz-draft-pred", f"{EHR_BASE}/MedicationRequest/fz-draft-zol"]
+    body = order_request(hook, FUZZ_PATIENT, realistic_drafts(), selections=selections, prefetch=prefetch)
+    authorization = hook_request(FUZZ_PATIENT, access_token="fz-fhir-token-41c7")["fhirAuthorization"]
+    body.update(fhirServer=fhir_server, fhirAuthorization=authorization)
+    return body
+
+
+@st.composite
+def order_wrong_types(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
+    """An order request with one to three members of its context (draftOrders, selections, ids) or prefetch given
+    a JSON value of another type."""
+    paths = [p for p in member_paths(valid) if p[0] in ("context", "prefetch") and len(p) > 1]
+    drafts = [p for p in paths if p[:2] == ("context", "draftOrders")]
+    body = valid
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.one_of(st.sampled_from(drafts), st.sampled_from(paths)))
+        try:
+            current = _get(body, path)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier replacement removed this member's parent
+        kind = draw(st.sampled_from(sorted(set(_JSON_TYPES) - {_json_type(current)})))
+        body = replaced(body, path, draw(_JSON_TYPES[kind]))
+    return body
+
+
+_DRAFT_DATE_MEMBERS = ("authoredOn", "start", "end")
+_STRINGS_FOR_OBJECTS = ("", "Bundle", "MedicationRequest", "MedicationRequest/fz-draft-aln", "{}", "[]", "null")
+
+
+@st.composite
+def hostile_drafts(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
+    """An order request whose drafts are hostile the way clients and attackers make them: junk or FHIR-shaped
+    fragments for the whole `draftOrders` or as extra entries, a string where an object or array goes, drafts
+    nested in Bundles many levels deep, drafts about another patient or dated in the future, more drafts than a
+    session holds, junk selections."""
+    body = copy.deepcopy(valid)
+    context = body["context"]
+    drafts = context["draftOrders"]
+    damage = draw(
+        st.sampled_from(
+            ["replace", "junk-entries", "strings-for-objects", "nested", "foreign-or-future", "many", "selections"]
+        )
+    )
+    if damage == "replace":
+        context["draftOrders"] = draw(st.one_of(json_values, fhir_fragments, prefetch_values))
+    elif damage == "junk-entries":
+        junk = st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {"resource": st.one_of(json_values, fhir_fragments, st.sampled_from(RESOURCE_TYPES))}
+            ),
+        )
+        drafts["entry"].extend(draw(st.lists(junk, min_size=1, max_size=4)))
+    elif damage == "strings-for-objects":
+        containers = [p for p in member_paths(drafts) if isinstance(_get(drafts, p), dict | list)]
+        for path in draw(st.lists(st.sampled_from(containers), min_size=1, max_size=3, unique=True)):
+            try:
+                context["draftOrders"] = replaced(
+                    context["draftOrders"], path, draw(st.sampled_from(_STRINGS_FOR_OBJECTS))
+                )
+            except (KeyError, IndexError, TypeError):
+                continue  # an earlier replacement removed this member's parent
+    elif damage == "nested":
+        resource: Any = draw(st.sampled_from([e["resource"] for e in drafts["entry"]]))
+        for _ in range(draw(st.integers(1, 25))):  # 3 JSON levels each: the deepest go over MAX_JSON_DEPTH (400)
+            entry = {"resource": resource}
+            resource = {"resourceType": "Bundle", "entry": [entry]}
+            if draw(st.booleans()):
+                resource["type"] = draw(st.sampled_from(["collection", "searchset", "transaction"]))
+        drafts["entry"].append({"resource": resource})
+    elif damage == "foreign-or-future":
+        entry = draw(st.sampled_from([e for e in drafts["entry"] if e["resource"].get("resourceType") != "Bundle"]))
+        resource = entry["resource"]
+        if draw(st.booleans()):
+            resource["subject"] = {"reference": draw(st.sampled_from(FOREIGN_REFERENCES))}
+        for member in _DRAFT_DATE_MEMBERS:
+            for path in [p for p in member_paths(resource) if p[-1] == member]:
+                if draw(st.booleans()):
+                    entry["resource"] = resource = replaced(resource, path, draw(st.sampled_from(FUTURE_DATES)))
+    elif damage == "many":
+        drafts["entry"] = drafts["entry"] * draw(st.sampled_from([34, 40, 100]))  # 204, 240, 600 drafts
+    else:
+        context["selections"] = draw(
+            st.one_of(json_values, st.lists(st.one_of(st.sampled_from(_STRINGS_FOR_OBJECTS), json_values), max_size=5))
+        )
+    return body
+
+
 # --- the targets ------------------------------------------------------------------------------------------------
 
 
@@ -810,7 +955,11 @@ def fuzz_targets(valid_request: dict[str, Any]) -> dict[str, st.SearchStrategy[F
     """Hostile requests by kind. `valid_request` is a complete patient-view request to damage; the newer kinds
     damage `realistic_request()`, whose chart has every member extraction reads."""
     templates = discovery_templates()
-    realistic = realistic_request(templates, f"https://127.0.0.1:{free_port()}/fhir")
+    unreachable = f"https://127.0.0.1:{free_port()}/fhir"  # nothing listens: a fetch fails fast
+    realistic = realistic_request(templates, unreachable)
+    order_sign = realistic_order_request("order-sign", unreachable)
+    order_select = realistic_order_request("order-select", unreachable)
+    orders = st.sampled_from([(ORDER_SIGN_PATH, order_sign), (ORDER_SELECT_PATH, order_select)])
     feedback = {
         "feedback": [
             {
@@ -848,18 +997,34 @@ def fuzz_targets(valid_request: dict[str, Any]) -> dict[str, st.SearchStrategy[F
             }
         ),
     )
+    every_body = [
+        (SERVICE_PATH, realistic),
+        (FEEDBACK_PATH, feedback),
+        (ORDER_SIGN_PATH, order_sign),
+        (ORDER_SELECT_PATH, order_select),
+        (ORDER_SIGN_PATH + "/feedback", feedback),
+    ]
+    any_path = st.sampled_from([path for path, _ in every_body])
     return {
-        "arbitrary-json-bodies": json_values.map(_case(SERVICE_PATH)),
+        "arbitrary-json-bodies": st.builds(lambda path, body: FuzzCase(path, _json_bytes(body)), any_path, json_values),
         "valid-requests-with-random-damage": damaged_requests(valid_request).map(_case(SERVICE_PATH)),
         "junk-prefetch-values": junk_prefetch.map(_case(SERVICE_PATH)),
         "junk-feedback": junk_feedback.map(_case(FEEDBACK_PATH)),
-        "raw-bytes": st.builds(FuzzCase, st.sampled_from([SERVICE_PATH, FEEDBACK_PATH]), st.binary(max_size=300)),
+        "raw-bytes": st.builds(FuzzCase, any_path, st.binary(max_size=300)),
         "wrong-json-types-in-fhir-members": wrong_types(realistic).map(_case(SERVICE_PATH)),
-        "deep-nesting": deeply_nested(realistic, feedback),
-        "duplicate-member-names": duplicate_members(realistic, feedback),
+        "deep-nesting": deeply_nested(every_body),
+        "duplicate-member-names": duplicate_members(every_body),
         "foreign-nested-resources": foreign_record_pairs(realistic).map(lambda pair: _case(SERVICE_PATH)(pair[1])),
         "future-dates-and-deceased": future_dated(realistic).map(_case(SERVICE_PATH)),
         "huge-and-odd-headers": odd_headers(realistic),
+        "order-drafts-wrong-json-types": orders.flatmap(
+            lambda target: order_wrong_types(target[1]).map(_case(target[0]))
+        ),
+        "order-hostile-drafts": orders.flatmap(lambda target: hostile_drafts(target[1]).map(_case(target[0]))),
+        "order-foreign-nested-resources": orders.flatmap(
+            lambda target: foreign_record_pairs(target[1]).map(lambda pair: _case(target[0])(pair[1]))
+        ),
+        "order-future-dates-and-deceased": orders.flatmap(lambda target: future_dated(target[1]).map(_case(target[0]))),
     }
 
 
@@ -880,6 +1045,11 @@ def response_problem(case: FuzzCase, status: int, content_type: str | None, body
     if status == 200:
         if not isinstance(parsed, dict) or not (isinstance(parsed.get("cards"), list) or "received" in parsed):
             return "200 without cards or a feedback receipt"
+        if case.path in HOOK_PATHS:
+            from cds_service.validation import response_problems
+
+            problems = response_problems(parsed)
+            return f"200 with an invalid CDS Hooks response: {problems[0]}" if problems else None
         return None
     if not (isinstance(parsed, dict) and parsed.get("resourceType") == "OperationOutcome" and parsed.get("issue")):
         return f"status {status} with an error body that is not an OperationOutcome"

@@ -16,8 +16,13 @@ import pytest
 import requests
 import yaml
 
+from cds_service.validation import response_problems
 from testkit import fhir
 from testkit.cds_client import hook_request, prefetch_from_chart
+from testkit.orders import ALENDRONATE_70, draft_orders, draft_request, order_prefetch, order_request
+from testkit.orders import calcium as order_calcium
+from testkit.orders import egfr as order_egfr
+from testkit.orders import vitamin_d as order_vitamin_d
 from testkit.processes import ServiceProcess
 from testkit.sekmet import SekmetServer
 
@@ -364,7 +369,8 @@ def bisphosphonate_clinical_drugs() -> list[tuple[str, str, str]]:
     with (_CODES / "drugs" / "codes" / "rxnorm-bone-drugs.tsv").open(encoding="utf-8") as tsv:
         rows = csv.DictReader((line for line in tsv if not line.startswith("#")), delimiter="\t")
         for row in rows:
-            if row["tty"] in ("SCD", "SBD") and row["class"].startswith("bisphosphonate:"):
+            # The list's tty is a heuristic from the name: "SBD/BN" marks every branded ("[Fosamax]") concept.
+            if row["tty"] in ("SCD", "SBD", "SBD/BN") and row["class"].startswith("bisphosphonate:"):
                 found[row["rxnorm"]] = (row["rxnorm"], row["name"], "rxnorm-bone-drugs.tsv")
     medications = yaml.safe_load((_CODES / "codes" / "medications.yaml").read_text(encoding="utf-8"))
     classes = {cid: c.get("drug_class") for cid, c in medications["concepts"].items()}
@@ -381,6 +387,8 @@ def test_the_table_covers_every_bisphosphonate_of_c06() -> None:
     names = " ".join(name.lower() for _, name, _ in BISPHOSPHONATE_CLINICAL_DRUGS)
     for drug in ("alendron", "risedron", "ibandron", "zoledron"):
         assert drug in names
+    for brand in ("[fosamax]", "[actonel]", "[boniva]"):  # branded clinical drugs (SBD) too
+        assert brand in names, brand
 
 
 @pytest.mark.parametrize(
@@ -433,3 +441,80 @@ def test_zometa_by_name_at_egfr_28_gives_safe02_naming_the_product(
     (safe02,) = cards["SAFE-02"]
     assert safe02["indicator"] == "critical"
     assert "(Zometa)" in safe02["summary"]
+
+
+# --- the order hooks read the chart the same way (decision table §6, §7.19, §10) ----------------------------------
+
+ORDER_SIGN = "bone-safety-order-sign"
+
+
+def order_sign_cards(
+    service: ServiceProcess, chart: list[dict[str, Any]], pid: str, *, server: SekmetServer | None = None
+) -> dict[str, str]:
+    """{rule: indicator} of order-sign on a sandbox-shaped alendronate 70 mg (SCD 904431) draft, the chart sent
+    by prefetch or, with `server`, fetched by the service from the FHIR server."""
+    drafts = draft_orders(draft_request(f"{pid}-draft", pid, ALENDRONATE_70))
+    if server is None:
+        body = order_request("order-sign", pid, drafts, prefetch=order_prefetch(chart, pid))
+    else:
+        server.load(fhir.transaction(copy.deepcopy(chart)))
+        body = order_request("order-sign", pid, drafts, fhir_server=server.base_url)
+    response = requests.post(f"{service.base_url}/cds-services/{ORDER_SIGN}", json=body, timeout=30)
+    assert response.status_code == 200, response.text[:500]
+    answer = response.json()
+    assert response_problems(answer) == []
+    return {card["source"]["topic"]["code"]: card["indicator"] for card in answer["cards"]}
+
+
+def order_chart(pid: str, *, egfr_value: float = 60, **patient: Any) -> list[dict[str, Any]]:
+    return [
+        {**woman(pid), **patient},
+        order_egfr(pid, egfr_value, "2026-10-20"),
+        order_calcium(pid, 9.4),
+        order_vitamin_d(pid, 32),
+    ]
+
+
+def test_order_sign_at_egfr_28_is_critical_for_the_sandbox_alendronate_draft(
+    service: ServiceProcess, fhir_server: SekmetServer
+) -> None:
+    pid = "ehr-order-egfr-28"
+    chart = order_chart(pid, egfr_value=28)
+    assert order_sign_cards(service, chart, pid) == {"ORD-01": "critical"}
+    assert order_sign_cards(service, chart, pid, server=fhir_server) == {"ORD-01": "critical"}
+
+
+@pytest.mark.parametrize(
+    "deceased", [{"deceasedDateTime": "2026-10-02T14:30:00Z"}, {"deceasedBoolean": True}], ids=["dateTime", "boolean"]
+)
+def test_order_sign_for_a_deceased_patient_gives_no_cards(
+    service: ServiceProcess, fhir_server: SekmetServer, deceased: dict[str, Any]
+) -> None:
+    pid = "ehr-order-deceased-" + next(iter(deceased))[8:].lower()
+    assert order_sign_cards(service, order_chart(pid, egfr_value=28), pid) == {"ORD-01": "critical"}  # alive
+
+    chart = order_chart(pid, egfr_value=28, **deceased)
+    assert order_sign_cards(service, chart, pid) == {}
+    assert order_sign_cards(service, chart, pid, server=fhir_server) == {}
+
+
+def test_order_sign_ignores_an_egfr_dated_in_the_future(service: ServiceProcess, fhir_server: SekmetServer) -> None:
+    pid = "ehr-order-future-egfr"
+    chart = [*order_chart(pid, egfr_value=60), {**order_egfr(pid, 20, "2099-01-01"), "id": f"{pid}-egfr-2099"}]
+    assert order_sign_cards(service, chart, pid) == {}
+    assert order_sign_cards(service, chart, pid, server=fhir_server) == {}
+
+
+def test_order_sign_ignores_another_patients_egfr_in_a_nested_bundle(service: ServiceProcess) -> None:
+    pid = "ehr-order-foreign-egfr"
+    theirs = {**order_egfr("someone-else", 20, "2026-11-20"), "id": "their-egfr"}  # newer than hers: it would win
+    chart = order_chart(pid, egfr_value=60)
+    drafts = draft_orders(draft_request(f"{pid}-draft", pid, ALENDRONATE_70))
+    prefetch = order_prefetch(chart, pid)
+    prefetch["observations"]["entry"].append({"resource": fhir.searchset([theirs])})
+    body = order_request("order-sign", pid, drafts, prefetch=prefetch)
+
+    response = requests.post(f"{service.base_url}/cds-services/{ORDER_SIGN}", json=body, timeout=30)
+
+    assert response.status_code == 200, response.text[:500]
+    assert response.json()["cards"] == []

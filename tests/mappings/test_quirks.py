@@ -74,3 +74,29 @@ def test_what_is_not_a_known_quirk_still_fails_validation() -> None:
 
 def test_every_quirk_has_a_name_and_a_repair() -> None:
     assert len({q.name for q in QUIRKS}) == len(QUIRKS)
+
+
+def test_dose_and_rate_as_one_object_is_wrapped_and_a_stu3_dose_next_to_it_is_appended() -> None:
+    raw = draft(
+        dosageInstruction=[
+            {"doseAndRate": {"doseQuantity": {"value": 8, "unit": "tablet"}}},
+            {"doseAndRate": [{"rateQuantity": {"value": 1, "unit": "mL/h"}}], "doseQuantity": {"value": 2}},
+        ]
+    )
+    repaired = repair_quirks(raw)
+
+    assert repaired.quirks == ("single-object-for-array", "missing-intent", "single-object-dose-and-rate", "stu3-dose")
+    first, second = repaired.resource["dosageInstruction"]
+    assert first["doseAndRate"] == [{"doseQuantity": {"value": 8, "unit": "tablet"}}]
+    assert second == {"doseAndRate": [{"rateQuantity": {"value": 1, "unit": "mL/h"}}, {"doseQuantity": {"value": 2}}]}
+    assert parse(raw) is not None
+
+
+def test_the_order_hooks_read_a_missing_intent_as_a_proposal_with_the_same_table() -> None:
+    from fhir_mappings.orders import DRAFT_READING, repair_medication_request
+
+    assert repair_quirks(draft(), DRAFT_READING).resource["intent"] == "proposal"
+    assert repair_medication_request(draft()) == repair_quirks(draft(), DRAFT_READING).resource
+    assert repair_quirks(draft(reasonReference={"reference": "Condition/gca"})).resource["reasonReference"] == [
+        {"reference": "Condition/gca"}
+    ]

@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from testkit.fuzz import (
+    ORDER_SELECT_PATH,
+    ORDER_SIGN_PATH,
     SERVICE_PATH,
     FuzzCase,
     data03_names,
@@ -21,6 +23,7 @@ from testkit.fuzz import (
     foreign_record_pairs,
     future_dated_copy_pairs,
     fuzz_targets,
+    realistic_order_request,
     realistic_request,
     response_problem,
     same_cards,
@@ -74,11 +77,29 @@ def test_a_future_dated_copy_of_any_record_changes_no_card(app: Flask, data: st.
     assert data03_names(second, "dated in the future")
 
 
-def answer(client: Any, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.post(SERVICE_PATH, json=body)
-    problem = response_problem(
-        FuzzCase(SERVICE_PATH, b""), response.status_code, response.content_type, response.get_data()
+ORDER_PATHS = {"order-sign": ORDER_SIGN_PATH, "order-select": ORDER_SELECT_PATH}
+
+
+@pytest.mark.parametrize("hook", sorted(ORDER_PATHS))
+@FUZZ
+@given(data=st.data())
+def test_another_patients_record_nested_anywhere_changes_no_order_card(
+    app: Flask, hook: str, data: st.DataObject
+) -> None:
+    """The order hooks screen their prefetch as patient-view does: another patient's eGFR 20, denosumab or fracture,
+    at any depth and however its subject is written, changes no order card (an order card speaks only about the
+    order, so no DATA-03 names it there)."""
+    client = app.test_client()
+    request = realistic_order_request(hook, f"https://127.0.0.1:{free_port()}/fhir")
+    first, second = (
+        answer(client, body, ORDER_PATHS[hook]) for body in data.draw(foreign_record_pairs(request), label="pair")
     )
+    assert first["cards"] and same_cards(first, second)
+
+
+def answer(client: Any, body: dict[str, Any], path: str = SERVICE_PATH) -> dict[str, Any]:
+    response = client.post(path, json=body)
+    problem = response_problem(FuzzCase(path, b""), response.status_code, response.content_type, response.get_data())
     assert problem is None and response.status_code == 200, f"{problem}: {response.get_data(as_text=True)[:500]}"
     result: dict[str, Any] = response.get_json()
     return result

@@ -345,7 +345,7 @@ def test_a_denosumab_stop_offers_zoledronic_acid_6_months_after_the_last_dose_an
     assert zoledronic["medicationCodeableConcept"]["text"] == "zoledronic acid 5 mg/100 mL injection"
     assert zoledronic["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-01"}
     assert not any(a["type"] == "delete" for s in card["suggestions"] for a in s["actions"])
-    assert "last denosumab dose was 2026-06-01" in card["detail"]
+    assert "Last denosumab dose 2026-06-01" in card["detail"]
 
 
 def test_a_denosumab_stop_with_a_bisphosphonate_in_the_same_session_is_the_planned_transition(

@@ -110,7 +110,9 @@ def _is_bisphosphonate(d: DraftOrder) -> bool:
 
 def ord01(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
     th = THRESHOLDS
-    if not _is_bisphosphonate(draft) or ctx.egfr is None or ctx.egfr.value >= th.egfr_bisphosphonate_min:
+    if not _is_bisphosphonate(draft) or draft.ends_drug:
+        return None  # a stop is not a dose: the dose checks do not apply to it
+    if ctx.egfr is None or ctx.egfr.value >= th.egfr_bisphosphonate_min:
         return None
     below_30 = ctx.egfr.value < th.egfr_advanced_ckd_below
     actions: list[SuggestedAction] = []
@@ -145,7 +147,7 @@ def ord01(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
 
 
 def ord02(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
-    if not _is_bisphosphonate(draft) or ctx.egfr is not None:
+    if not _is_bisphosphonate(draft) or draft.ends_drug or ctx.egfr is not None:
         return None
     return _recommend(
         ctx, "ORD-02", "no-egfr", draft, {}, [SuggestedAction(ActionKind.ORDER_LABS, {"labs": ("eGFR",)})]
@@ -178,7 +180,7 @@ def _vitamin_d_iu(a: Assessment) -> int:
 
 def ord03(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
     calcium = ctx.calcium_30d
-    if draft.drug_class not in _CALCIUM_GATED or calcium is None or not calcium.below_lln:
+    if draft.drug_class not in _CALCIUM_GATED or draft.ends_drug or calcium is None or not calcium.below_lln:
         return None
     supplements, drafted = _supplements(ctx)
     labs = () if ctx.vitamin_d is not None else ("25-OH D",)
@@ -196,7 +198,7 @@ def ord03(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
 
 def ord04(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
     th = THRESHOLDS
-    if draft.drug_class not in _CALCIUM_GATED:
+    if draft.drug_class not in _CALCIUM_GATED or draft.ends_drug:
         return None
     if ctx.calcium_30d is not None and ctx.calcium_30d.below_lln:
         return None  # ORD-03 says it, with the calcium value
@@ -229,7 +231,7 @@ def ord04(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
 
 
 def ord05(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
-    if draft.drug_class != DrugClass.DENOSUMAB or ctx.egfr is None:
+    if draft.drug_class != DrugClass.DENOSUMAB or draft.ends_drug or ctx.egfr is None:
         return None
     if ctx.egfr.value >= THRESHOLDS.egfr_advanced_ckd_below:
         return None
@@ -241,7 +243,7 @@ def ord05(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
 
 
 def ord06(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
-    if draft.drug_class != DrugClass.DENOSUMAB:
+    if draft.drug_class != DrugClass.DENOSUMAB or draft.ends_drug:
         return None
     ever = any(e.drug_class == DrugClass.DENOSUMAB for e in ctx.a.facts.medications)
     if ever:
@@ -398,7 +400,7 @@ def ord10(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
 
 
 def ord11(ctx: OrderContext, draft: DraftOrder) -> Recommendation | None:
-    if draft.drug_class != DrugClass.BISPHOSPHONATE_ORAL:
+    if draft.drug_class != DrugClass.BISPHOSPHONATE_ORAL or draft.ends_drug:
         return None
     condition = ctx.a.has_concept(ConditionConcept.ESOPHAGEAL_DISORDER)
     calcium = ctx.calcium_12m

@@ -119,6 +119,22 @@ CASES = [
     # ORD-07: a denosumab order re-signed as stopped, no follow-on
     Case("denosumab-stopped", _with(DMAB_GIVEN), DENOSUMAB_60, {"ORD-07": "critical"}, {"status": "stopped"}),
     Case("denosumab-on-hold", _with(DMAB_GIVEN), DENOSUMAB_60, {"ORD-07": "critical"}, {"status": "on-hold"}),
+    # A stop is not a dose: the calcium and kidney checks of a denosumab dose do not speak about it
+    Case(
+        "denosumab-stopped-low-calcium",
+        _with(DMAB_GIVEN, labs=_labs(ca=8.1)),
+        DENOSUMAB_60,
+        {"ORD-07": "critical"},
+        {"status": "stopped"},
+    ),
+    Case(
+        "denosumab-stopped-egfr-29-no-calcium",
+        _with(DMAB_GIVEN, labs=_labs(egfr_value=29, ca=None)),
+        DENOSUMAB_60,
+        {"ORD-07": "critical"},
+        {"status": "stopped"},
+    ),
+    Case("alendronate-stopped-egfr-32", _labs(egfr_value=32), ALENDRONATE_70, {}, {"status": "stopped"}),
     # ORD-08: 89/90 planned days; 2.4/2.5 mg/day
     Case("prednisone-90-days-supply", _labs(), PREDNISONE_5, {"ORD-08": "warning"}, {"supply_days": 30, "repeats": 2}),
     Case(
@@ -329,7 +345,7 @@ def test_a_denosumab_stop_offers_zoledronic_acid_6_months_after_the_last_dose_an
     assert zoledronic["medicationCodeableConcept"]["text"] == "zoledronic acid 5 mg/100 mL injection"
     assert zoledronic["dosageInstruction"][0]["timing"]["repeat"]["boundsPeriod"] == {"start": "2026-12-01"}
     assert not any(a["type"] == "delete" for s in card["suggestions"] for a in s["actions"])
-    assert "last denosumab dose was 2026-06-01" in card["detail"]
+    assert "Last denosumab dose 2026-06-01" in card["detail"]
 
 
 def test_a_denosumab_stop_with_a_bisphosphonate_in_the_same_session_is_the_planned_transition(

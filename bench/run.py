@@ -715,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
             fallback(
                 service,
                 templates,
-                [k.name for k in chosen],
+                [k.name for k in chosen if k.path == SERVICE_PATH],  # charts of their own: patient-view kinds
                 work,
                 tokens,
                 public_base,

@@ -4,8 +4,8 @@ may really use (a container's cgroup CPU quota, the CPU affinity mask), never fr
 The formula is `ceil(WORKERS_PER_CPU × cpus)`, at least MIN_DEFAULT_WORKERS and at most MAX_DEFAULT_WORKERS: 2 CPUs
 give 2 workers, a 750m or 1.5-CPU container 2, a 4-CPU one 4, a 64-core node 8, not 64. A hook call is CPU-bound
 Python (the GIL lets one thread of a process run at a time), so more processes than CPUs only add context switches
-and memory: on 2 cores (bench/results/2026-12-07.md) 2 workers × 2 threads served the typical chart at 8 connections
-with ~15–30 % less CPU per request and ~20–60 % more throughput than the old 5 × 4, heavy charts ~1.6× the
+and memory: on 2 cores (bench/results/layouts-2026-12-07) 2 workers × 2 threads served the typical chart at 8
+connections with ~15–30 % less CPU per request and ~20–60 % more throughput than the old 5 × 4, heavy charts ~1.6× the
 throughput, in half the memory (280 vs 570 MiB). Two at least, so one slow call or a worker being recycled never
 stalls the pod. Each worker takes about 140 MiB after warm-up and runs OSTEO_CDS_THREADS threads (2: a second
 thread overlaps a call waiting on the FHIR server or the network). These numbers are the ones to re-tune from

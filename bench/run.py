@@ -52,6 +52,8 @@ import requests
 from bench.auth import TokenFactory, TokenPool
 from bench.proctree import tree_cpu_seconds, tree_rss_kib
 from bench.progress import Progress
+from cds_service.config import Settings
+from cds_service.workers import cpu_budget, default_workers
 from testkit.cds_client import hook_request, prefetch_from_chart
 from testkit.orders import ALENDRONATE_70, draft_orders, draft_request, order_request
 from testkit.processes import dockerfile_command, free_port, wait_until_up
@@ -633,8 +635,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     work = Path(tempfile.mkdtemp(prefix="osteo-bench-"))
-    workers = int(os.environ.get("BENCH_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
-    threads = int(os.environ.get("BENCH_THREADS_PER_WORKER", "4"))
+    # The service's own defaults (cgroup-aware worker count, threads per worker) unless overridden, for all three.
+    workers = int(os.environ.get("BENCH_WORKERS", str(default_workers(cpu_budget()).workers)))
+    threads = int(os.environ.get("BENCH_THREADS_PER_WORKER", str(Settings.threads)))
     tokens = TokenFactory(work)
     service_port = free_port()
     public_base = f"http://127.0.0.1:{service_port}"
@@ -712,7 +715,7 @@ def main(argv: list[str] | None = None) -> int:
             fallback(
                 service,
                 templates,
-                [k.name for k in chosen if k.path == SERVICE_PATH],  # the fallback is patient-view's
+                [k.name for k in chosen if k.path == SERVICE_PATH],  # charts of their own: patient-view kinds
                 work,
                 tokens,
                 public_base,

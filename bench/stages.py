@@ -67,7 +67,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("body read + JSON parse", "cds_service.hooks:request_json"),
     Stage("HookRequest validation", "cds_service.hooks:parse_hook_request"),
     Stage("prefetch resolve + patient filter", "cds_service.pipeline:resolve"),
-    Stage("chart: dedupe", "fhir_mappings.extract:_dedupe"),
+    Stage("chart: intake (dedupe, Medication index, dated results)", "fhir_mappings.extract:_intake"),
     Stage("chart: outdated-result scan", "fhir_mappings.extract:_outdated_observations"),
     Stage("chart: relevance checks", "fhir_mappings.extract:_relevant"),
     Stage("chart: R4B model validation", "fhir_mappings.extract:parse"),

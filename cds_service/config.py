@@ -146,7 +146,7 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "gunicorn worker processes for `osteo-cds serve`. CPUs = the container's cgroup CPU quota or the CPU "
         "affinity mask, whichever is smaller (not the host's core count); `osteo-cds config` shows the figure.",
     ),
-    SettingDoc("THREADS", "4", "Threads per gunicorn worker (gthread)."),
+    SettingDoc("THREADS", "2", "Threads per gunicorn worker (gthread)."),
 )
 
 
@@ -175,7 +175,7 @@ class Settings:
     log_level: str = "INFO"
     port: int = 8080
     workers: int = 0
-    threads: int = 4
+    threads: int = 2
     site_rules: SiteRules = field(default_factory=SiteRules)
     allow_safety_rule_changes: bool = False
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -261,7 +261,7 @@ class Settings:
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             port=_int(get("PORT"), "PORT", 8080, minimum=1, maximum=65535),
             workers=_int(get("WORKERS"), "WORKERS", 0, minimum=0),
-            threads=_int(get("THREADS"), "THREADS", 4, minimum=1),
+            threads=_int(get("THREADS"), "THREADS", 2, minimum=1),
             site_rules=site_rules,
             allow_safety_rule_changes=allow_safety,
             warnings=tuple(warnings),

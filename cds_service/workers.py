@@ -1,10 +1,15 @@
 """How many gunicorn workers `osteo-cds serve` starts when OSTEO_CDS_WORKERS is unset: from the CPUs this process
 may really use (a container's cgroup CPU quota, the CPU affinity mask), never from the host's core count alone.
 
-The formula is `ceil(WORKERS_PER_CPU × cpus + EXTRA_WORKERS)`, capped at MAX_DEFAULT_WORKERS: 2 CPUs give 5 workers
-(the configuration the last benchmark measured), a 750m container 3, a 64-core node 8, not 129. Each worker takes
-about 100 MiB after warm-up and runs OSTEO_CDS_THREADS threads (4), so the cap also bounds memory (about 800 MiB).
-These numbers are the ones to re-tune from measurements: they are only here.
+The formula is `ceil(WORKERS_PER_CPU × cpus)`, at least MIN_DEFAULT_WORKERS and at most MAX_DEFAULT_WORKERS: 2 CPUs
+give 2 workers, a 750m or 1.5-CPU container 2, a 4-CPU one 4, a 64-core node 8, not 64. A hook call is CPU-bound
+Python (the GIL lets one thread of a process run at a time), so more processes than CPUs only add context switches
+and memory: on 2 cores (bench/results/layouts-2026-12-07) 2 workers × 2 threads served the typical chart at 8
+connections with ~15–30 % less CPU per request and ~20–60 % more throughput than the old 5 × 4, heavy charts ~1.6× the
+throughput, in half the memory (280 vs 570 MiB). Two at least, so one slow call or a worker being recycled never
+stalls the pod. Each worker takes about 140 MiB after warm-up and runs OSTEO_CDS_THREADS threads (2: a second
+thread overlaps a call waiting on the FHIR server or the network). These numbers are the ones to re-tune from
+measurements: they are only here.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-WORKERS_PER_CPU = 2
-EXTRA_WORKERS = 1
+WORKERS_PER_CPU = 1
+MIN_DEFAULT_WORKERS = 2
 MAX_DEFAULT_WORKERS = 8
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -36,11 +41,16 @@ class WorkerCount:
 
 
 def default_workers(budget: CpuBudget) -> WorkerCount:
-    wanted = math.ceil(WORKERS_PER_CPU * budget.cpus + EXTRA_WORKERS)
-    workers = max(1, min(MAX_DEFAULT_WORKERS, wanted))
-    capped = f", capped at {MAX_DEFAULT_WORKERS}" if wanted > MAX_DEFAULT_WORKERS else ""
-    formula = f"ceil({WORKERS_PER_CPU} x {budget.cpus:g} CPU + {EXTRA_WORKERS})"
-    return WorkerCount(workers, f"{formula}{capped}; CPUs from {budget.source}")
+    wanted = math.ceil(WORKERS_PER_CPU * budget.cpus)
+    workers = max(MIN_DEFAULT_WORKERS, min(MAX_DEFAULT_WORKERS, wanted))
+    if wanted > MAX_DEFAULT_WORKERS:
+        bound = f", capped at {MAX_DEFAULT_WORKERS}"
+    elif wanted < MIN_DEFAULT_WORKERS:
+        bound = f", at least {MIN_DEFAULT_WORKERS}"
+    else:
+        bound = ""
+    formula = f"ceil({WORKERS_PER_CPU} x {budget.cpus:g} CPU)"
+    return WorkerCount(workers, f"{formula}{bound}; CPUs from {budget.source}")
 
 
 def cpu_budget(

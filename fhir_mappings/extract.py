@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -181,11 +181,8 @@ def extract_facts(
     term = terminology or default_terminology()
     today = now.date() if isinstance(now, datetime) else now
     st = _State(term=term, today=today)
-    items = _dedupe(resources, st)
-    for _, raw in items:
-        if raw.get("resourceType") == "Medication" and isinstance(raw.get("id"), str):
-            st.medications.setdefault(raw["id"], raw)
-    outdated = _outdated_observations(items, st)
+    items, dated = _intake(resources, st)
+    outdated = _outdated_observations(dated, st)
     for position, (index, raw) in enumerate(items):
         if position in outdated:
             continue
@@ -225,28 +222,30 @@ _KEEP_MONTHS = {"labs": 13, "vitals": 13, "frax": 25}
 _ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
 
 
-def _outdated_observations(items: list[tuple[int, dict[str, Any]]], st: _State) -> set[int]:
+def _dated_result(raw: Mapping[str, Any], term: Terminology) -> tuple[list[tuple[str, str]], str] | None:
+    """(concepts, ISO day) of a lab/vital/FRAX Observation that could be outdated; None for anything else (DXA
+    results, whose history matters, panels with components, and anything undated or uncoded are always kept)."""
+    if raw.get("resourceType") != "Observation" or raw_list(raw.get("component")):
+        return None
+    concepts = [(e.domain, e.concept.id) for sy, co, _ in raw_codings(raw.get("code")) for e in term.lookup(sy, co)]
+    if not concepts or any(domain not in _KEEP_MONTHS for domain, _ in concepts):
+        return None
+    day = _raw_effective(raw)
+    return (concepts, day) if day else None
+
+
+def _outdated_observations(dated: Mapping[int, tuple[list[tuple[str, str]], str]], st: _State) -> set[int]:
     """Positions of lab/vital/FRAX Observations dated before the window and older than the newest result of
-    every concept they carry. DXA results (whose history matters) and anything undated are always kept."""
+    every concept they carry (`dated`: position → concepts and day, from the intake walk)."""
     cutoffs = {domain: _months_before(st.today, months).isoformat() for domain, months in _KEEP_MONTHS.items()}
     newest: dict[tuple[str, str], str] = {}
-    candidates: list[tuple[int, list[tuple[str, str]], str]] = []
-    for position, (_, raw) in enumerate(items):
-        if raw.get("resourceType") != "Observation" or raw_list(raw.get("component")):
-            continue
-        concepts = [
-            (e.domain, e.concept.id) for sy, co, _ in raw_codings(raw.get("code")) for e in st.term.lookup(sy, co)
-        ]
-        day = _raw_effective(raw)
-        if not concepts or not day or any(domain not in _KEEP_MONTHS for domain, _ in concepts):
-            continue
-        candidates.append((position, concepts, day))
+    for concepts, day in dated.values():
         for key in concepts:
             if day > newest.get(key, ""):
                 newest[key] = day
     return {
         position
-        for position, concepts, day in candidates
+        for position, (concepts, day) in dated.items()
         if all(day < cutoffs[key[0]] and day < newest[key] for key in concepts)
     }
 
@@ -297,9 +296,14 @@ def _iter_resources(resources: Iterable[Any], st: _State) -> Iterator[Any]:
         st.unreadable += 1
 
 
-def _dedupe(resources: Iterable[Any], st: _State) -> list[tuple[int, dict[str, Any]]]:
-    """The same resource (type + id) arriving twice is read once; the newer meta.lastUpdated wins."""
+def _intake(
+    resources: Iterable[Any], st: _State
+) -> tuple[list[tuple[int, dict[str, Any]]], dict[int, tuple[list[tuple[str, str]], str]]]:
+    """One walk over the chart: the resources to read (the same resource, type + id, arriving twice is read once;
+    the newer meta.lastUpdated wins), Medications indexed by id for references, and the dated lab/vital/FRAX
+    results the outdated-result scan needs (position → concepts and day)."""
     out: list[tuple[int, dict[str, Any]]] = []
+    dated: dict[int, tuple[list[tuple[str, str]], str]] = {}
     where: dict[tuple[str, str], int] = {}
     for index, raw in enumerate(_iter_resources(resources, st)):
         if type(raw) is not dict:
@@ -318,10 +322,35 @@ def _dedupe(resources: Iterable[Any], st: _State) -> list[tuple[int, dict[str, A
             if pos is not None:
                 if _last_updated(raw) > _last_updated(out[pos][1]):
                     out[pos] = (out[pos][0], raw)
+                    _note_kept(pos, raw, rtype, rid, dated, st, replaces=True)
                 continue
             where[key] = len(out)
+        _note_kept(len(out), raw, rtype, rid, dated, st, replaces=False)
         out.append((index, raw))
-    return out
+    return out, dated
+
+
+def _note_kept(
+    position: int,
+    raw: dict[str, Any],
+    rtype: str,
+    rid: Any,
+    dated: dict[int, tuple[list[tuple[str, str]], str]],
+    st: _State,
+    *,
+    replaces: bool,
+) -> None:
+    if rtype == "Medication" and isinstance(rid, str):
+        if replaces:
+            st.medications[rid] = raw  # the newer copy of a duplicated Medication
+        else:
+            st.medications.setdefault(rid, raw)
+    elif rtype == "Observation":
+        found = _dated_result(raw, st.term)
+        if found is not None:
+            dated[position] = found
+        else:
+            dated.pop(position, None)
 
 
 def _last_updated(raw: Mapping[str, Any]) -> str:
@@ -375,23 +404,38 @@ def _medication_relevant(raw: Mapping[str, Any], st: _State) -> bool:
     return False
 
 
+def _family_history_relevant(raw: Mapping[str, Any], st: _State) -> bool:
+    return any(type(c) is dict and _known(st.term, c.get("code")) for c in raw_list(raw.get("condition")))
+
+
+def _appointment_relevant(raw: Mapping[str, Any], st: _State) -> bool:
+    return any(_known(st.term, c) for key in ("serviceType", "reasonCode") for c in raw_list(raw.get(key))) or _known(
+        st.term, raw.get("appointmentType")
+    )
+
+
+def _code_relevant(raw: Mapping[str, Any], st: _State) -> bool:
+    return _known(st.term, raw.get("code"))
+
+
+# Which raw resources are worth parsing, by resource type; a type not listed is never read. Medication
+# resources (_MED_TYPES) are decided by drug recognition in _handle instead.
+_RELEVANCE: dict[str, Callable[[Mapping[str, Any], _State], bool]] = {
+    "Patient": lambda raw, st: True,
+    "Observation": lambda raw, st: _observation_relevant(raw, st.term),
+    "Condition": _code_relevant,
+    "Procedure": _code_relevant,
+    "ServiceRequest": _code_relevant,
+    "DiagnosticReport": _code_relevant,
+    "FamilyMemberHistory": _family_history_relevant,
+    "Appointment": _appointment_relevant,
+    **dict.fromkeys(_MED_TYPES, _medication_relevant),
+}
+
+
 def _relevant(rtype: str, raw: Mapping[str, Any], st: _State) -> bool:
-    term = st.term
-    if rtype == "Patient":
-        return True
-    if rtype == "Observation":
-        return _observation_relevant(raw, term)
-    if rtype in ("Condition", "Procedure", "ServiceRequest", "DiagnosticReport"):
-        return _known(term, raw.get("code"))
-    if rtype == "FamilyMemberHistory":
-        return any(type(c) is dict and _known(term, c.get("code")) for c in raw_list(raw.get("condition")))
-    if rtype in _MED_TYPES:
-        return _medication_relevant(raw, st)
-    if rtype == "Appointment":
-        return any(_known(term, c) for key in ("serviceType", "reasonCode") for c in raw_list(raw.get(key))) or _known(
-            term, raw.get("appointmentType")
-        )
-    return False
+    check = _RELEVANCE.get(rtype)
+    return check is not None and check(raw, st)
 
 
 # --- handlers ----------------------------------------------------------------------------------------------
@@ -417,25 +461,7 @@ def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
         st.unreadable += 1
         return
     record = record_id(rtype, raw.get("id"), index)
-    if rtype == "Patient":
-        _patient(model, record, st)
-    elif rtype == "Observation":
-        _observation(observation_view(model, record), st)
-    elif rtype == "Condition":
-        _merge_conditions(cond_mod.from_condition(model, record, st.term), st)
-    elif rtype == "FamilyMemberHistory":
-        _merge_conditions(cond_mod.from_family_history(model, record, st.term), st)
-    elif rtype in _MED_TYPES:
-        exposures, issues = med_mod.from_resource(model, record, st.term, st.medications, recognition)
-        st.meds.extend(exposures)
-        st.issues.extend(issues)
-    elif rtype in ("ServiceRequest", "Appointment"):
-        st.procedures.extend(proc_mod.from_resource(model, record, st.term))
-    elif rtype == "Procedure":
-        st.procedures.extend(proc_mod.from_resource(model, record, st.term))
-        _procedure_fracture(model, record, st)
-    elif rtype == "DiagnosticReport":
-        _diagnostic_report(model, record, st)
+    _HANDLERS[rtype](model, record, st, recognition)
 
 
 _FUTURE_NAMED_BY = ("code", "medicationCodeableConcept")
@@ -697,6 +723,43 @@ def _diagnostic_report(model: Any, record: str, st: _State) -> None:
 
 
 # --- assembly -----------------------------------------------------------------------------------------------
+
+
+def _condition(model: Any, record: str, st: _State, _: Recognition | None) -> None:
+    _merge_conditions(cond_mod.from_condition(model, record, st.term), st)
+
+
+def _family_history(model: Any, record: str, st: _State, _: Recognition | None) -> None:
+    _merge_conditions(cond_mod.from_family_history(model, record, st.term), st)
+
+
+def _medication_use(model: Any, record: str, st: _State, recognition: Recognition | None) -> None:
+    exposures, issues = med_mod.from_resource(model, record, st.term, st.medications, recognition)
+    st.meds.extend(exposures)
+    st.issues.extend(issues)
+
+
+def _planned_procedure(model: Any, record: str, st: _State, _: Recognition | None) -> None:
+    st.procedures.extend(proc_mod.from_resource(model, record, st.term))
+
+
+def _procedure(model: Any, record: str, st: _State, _: Recognition | None) -> None:
+    st.procedures.extend(proc_mod.from_resource(model, record, st.term))
+    _procedure_fracture(model, record, st)
+
+
+# What each relevant, parsed resource contributes, by resource type (the same keys as _RELEVANCE).
+_HANDLERS: dict[str, Callable[[Any, str, _State, Recognition | None], None]] = {
+    "Patient": lambda model, record, st, _: _patient(model, record, st),
+    "Observation": lambda model, record, st, _: _observation(observation_view(model, record), st),
+    "Condition": _condition,
+    "FamilyMemberHistory": _family_history,
+    **dict.fromkeys(_MED_TYPES, _medication_use),
+    "ServiceRequest": _planned_procedure,
+    "Appointment": _planned_procedure,
+    "Procedure": _procedure,
+    "DiagnosticReport": lambda model, record, st, _: _diagnostic_report(model, record, st),
+}
 
 
 def _assemble(st: _State, unavailable: frozenset[str], partial: frozenset[str]) -> PatientFacts:

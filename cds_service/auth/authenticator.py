@@ -26,11 +26,11 @@ from flask import Request
 
 from cds_service.auth.jwks import KeyCache, KeyLookupError, VerificationKey
 from cds_service.auth.replay import (
-    DatabaseReplayCache,
     InProcessReplayCache,
     RedisReplayCache,
     ReplayCache,
     ReplayCacheUnavailable,
+    database_replay_cache,
     replay_database_url,
 )
 from cds_service.auth.trusted_clients import SANDBOX_ISSUER, TrustedClient, load_trusted_clients
@@ -97,7 +97,7 @@ class Authenticator:
         replay_cache: ReplayCache = (
             RedisReplayCache(settings.redis_url)
             if settings.redis_url
-            else DatabaseReplayCache(replay_database_url(settings.database_url))
+            else database_replay_cache(replay_database_url(settings.database_url))
         )
         return cls(settings, clients, KeyCache(clients), replay_cache)
 

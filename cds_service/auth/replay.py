@@ -3,15 +3,20 @@
 `RedisReplayCache`, used when OSTEO_CDS_REDIS_URL is set, is shared by every worker and replica: `SET key 1 NX EX
 ttl` is atomic, so two replicas racing on the same jti cannot both accept it. Without Redis, `DatabaseReplayCache`
 uses the service's database (SQLite shared by the workers of one host, or PostgreSQL shared by every replica): a
-primary-key insert is just as atomic. `InProcessReplayCache` (one process only) is for tests and embedding. Any
-cache error fails closed (ReplayCacheUnavailable: the call is refused), because accepting unchecked tokens would
-silently turn replay protection off.
+primary-key insert is just as atomic. For SQLite, `SqliteReplayCache` does that insert with the sqlite3 module
+directly (one cached prepared statement per thread's connection): it is on every hook call's path, and going
+through SQLAlchemy's connection pool, transaction and statement compiler cost about as much as the JWT check.
+`InProcessReplayCache` (one process only) is for tests and embedding. Any cache error fails closed
+(ReplayCacheUnavailable: the call is refused), because accepting unchecked tokens would silently turn replay
+protection off.
 """
 
 from __future__ import annotations
 
 import hashlib
 import heapq
+import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -191,3 +196,96 @@ class DatabaseReplayCache:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class SqliteReplayCache:
+    """The database replay cache for a SQLite file, on the sqlite3 module: one upsert statement per call, atomic
+    across the workers of a host (SQLite serialises writers on the file). Each thread keeps its own connection
+    (opened after a fork, never inherited), in autocommit mode with the same pragmas as the store's engine."""
+
+    _PURGE_EVERY = DatabaseReplayCache._PURGE_EVERY
+    # Inserted, or reused when the earlier record has expired; 0 rows changed means seen and still valid.
+    _FIRST_USE = (
+        "INSERT INTO jti_seen (key, expires_at) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE jti_seen.expires_at <= ?"
+    )
+    _PURGE = "DELETE FROM jti_seen WHERE expires_at <= ?"
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.clock = clock
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._since_purge = 0
+        try:
+            connection = self._connect()
+            try:  # the same table DatabaseReplayCache creates, so either can read a file the other wrote
+                connection.execute(
+                    "CREATE TABLE IF NOT EXISTS jti_seen "
+                    "(key VARCHAR(96) NOT NULL PRIMARY KEY, expires_at FLOAT NOT NULL)"
+                )
+                connection.execute("CREATE INDEX IF NOT EXISTS ix_jti_seen_expires_at ON jti_seen (expires_at)")
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:
+            raise ReplayCacheUnavailable(type(exc).__name__) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")  # records expire within minutes: no fsync per insert
+        connection.execute("PRAGMA busy_timeout=10000")
+        return connection
+
+    def _connection(self) -> sqlite3.Connection:
+        owned: tuple[int, sqlite3.Connection] | None = getattr(self._local, "connection", None)
+        if owned is not None and owned[0] == os.getpid():
+            return owned[1]
+        connection = self._connect()
+        self._local.connection = (os.getpid(), connection)
+        with self._lock:
+            self._connections.append(connection)
+        return connection
+
+    def first_use(self, issuer: str, jti: str, ttl_seconds: int) -> bool:
+        key = replay_key(issuer, jti)
+        now = self.clock()
+        try:
+            connection = self._connection()
+            accepted = connection.execute(self._FIRST_USE, (key, now + max(1, ttl_seconds), now)).rowcount == 1
+            if accepted and self._due_for_purge():
+                connection.execute(self._PURGE, (now,))
+            return accepted
+        except sqlite3.Error as exc:
+            raise ReplayCacheUnavailable(type(exc).__name__) from None
+
+    def _due_for_purge(self) -> bool:
+        with self._lock:
+            self._since_purge += 1
+            if self._since_purge < self._PURGE_EVERY:
+                return False
+            self._since_purge = 0
+            return True
+
+    def ping(self) -> None:
+        try:
+            self._connection().execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise ReplayCacheUnavailable(type(exc).__name__) from None
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+        self._local = threading.local()
+
+
+def database_replay_cache(url: str) -> SqliteReplayCache | DatabaseReplayCache:
+    """The replay cache on the service's database: sqlite3 directly for a SQLite file, SQLAlchemy otherwise."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        return SqliteReplayCache(Path(parsed.database))
+    return DatabaseReplayCache(url)

@@ -3,6 +3,7 @@ replica) shares it: a token accepted by one is refused by another."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
@@ -11,7 +12,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from cds_service.auth.replay import DatabaseReplayCache, ReplayCacheUnavailable
+from cds_service.auth.replay import (
+    DatabaseReplayCache,
+    ReplayCacheUnavailable,
+    SqliteReplayCache,
+    database_replay_cache,
+)
 from testkit.postgres import PostgresServer
 from tests.security.conftest import SERVICE_PATH, Signer, hook_body
 
@@ -24,9 +30,25 @@ class FakeClock:
         return self.now
 
 
-def test_a_jti_is_accepted_once_until_its_record_expires(tmp_path: Path) -> None:
+SqliteCache = SqliteReplayCache | DatabaseReplayCache
+
+# Both ways of keeping replay records in a SQLite file: sqlite3 directly (what the service uses for SQLite) and
+# through SQLAlchemy (what it uses for PostgreSQL); they share one table layout.
+SQLITE_CACHES: dict[str, Callable[..., SqliteCache]] = {
+    "sqlite3": lambda path, **kw: SqliteReplayCache(path, **kw),
+    "sqlalchemy": lambda path, **kw: DatabaseReplayCache(f"sqlite:///{path}", **kw),
+}
+
+
+def count_records(path: Path) -> int:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT count(*) FROM jti_seen").fetchone()[0]
+
+
+@pytest.mark.parametrize("kind", SQLITE_CACHES)
+def test_a_jti_is_accepted_once_until_its_record_expires(tmp_path: Path, kind: str) -> None:
     clock = FakeClock()
-    cache = DatabaseReplayCache(f"sqlite:///{tmp_path / 'db.sqlite'}", clock=clock)
+    cache = SQLITE_CACHES[kind](tmp_path / "db.sqlite", clock=clock)
 
     assert cache.first_use("https://a", "jti-1", 60)
     assert not cache.first_use("https://a", "jti-1", 60)
@@ -38,14 +60,15 @@ def test_a_jti_is_accepted_once_until_its_record_expires(tmp_path: Path) -> None
     cache.close()
 
 
-def test_two_workers_racing_on_one_jti_accept_it_exactly_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    workers = [DatabaseReplayCache(url), DatabaseReplayCache(url)]  # separate engines, like separate processes
+@pytest.mark.parametrize("kind", SQLITE_CACHES)
+def test_two_workers_racing_on_one_jti_accept_it_exactly_once(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "db.sqlite"
+    workers = [SQLITE_CACHES[kind](path), SQLITE_CACHES[kind](path)]  # separate connections, like processes
     jti = str(uuid.uuid4())
     accepted: list[bool] = []
     barrier = threading.Barrier(16)
 
-    def use(cache: DatabaseReplayCache) -> None:
+    def use(cache: SqliteCache) -> None:
         barrier.wait()
         accepted.append(cache.first_use("https://a", jti, 60))
 
@@ -60,18 +83,37 @@ def test_two_workers_racing_on_one_jti_accept_it_exactly_once(tmp_path: Path) ->
         cache.close()
 
 
-def test_expired_records_are_purged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", SQLITE_CACHES)
+def test_expired_records_are_purged(tmp_path: Path, kind: str) -> None:
     clock = FakeClock()
-    cache = DatabaseReplayCache(f"sqlite:///{tmp_path / 'db.sqlite'}", clock=clock)
-    for index in range(DatabaseReplayCache._PURGE_EVERY - 1):
+    cache = SQLITE_CACHES[kind](tmp_path / "db.sqlite", clock=clock)
+    for index in range(cache._PURGE_EVERY - 1):
         cache.first_use("https://a", f"old-{index}", 10)
     clock.now += 11
 
     cache.first_use("https://a", "the-one-that-purges", 10)
 
-    with cache.engine.connect() as connection:
-        assert connection.exec_driver_sql("SELECT count(*) FROM jti_seen").scalar() == 1
+    assert count_records(tmp_path / "db.sqlite") == 1
     cache.close()
+
+
+def test_a_file_written_by_either_implementation_is_honoured_by_the_other(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    direct, orm = SqliteReplayCache(path), DatabaseReplayCache(f"sqlite:///{path}")
+
+    assert direct.first_use("https://a", "jti-x", 60) and not orm.first_use("https://a", "jti-x", 60)
+    assert orm.first_use("https://a", "jti-y", 60) and not direct.first_use("https://a", "jti-y", 60)
+    direct.close(), orm.close()
+
+
+def test_a_sqlite_url_gets_the_sqlite3_cache_and_an_unwritable_file_fails_closed(tmp_path: Path) -> None:
+    cache = database_replay_cache(f"sqlite:///{tmp_path / 'replay-cache.db'}")
+    assert isinstance(cache, SqliteReplayCache) and cache.first_use("https://a", "jti-1", 60)
+    cache.close()
+
+    (tmp_path / "not-a-database.db").write_bytes(b"this is not a SQLite file" * 100)
+    with pytest.raises(ReplayCacheUnavailable):
+        SqliteReplayCache(tmp_path / "not-a-database.db").first_use("https://a", "jti-1", 60)
 
 
 def test_postgresql_is_shared_and_a_lost_database_fails_closed(tmp_path: Path) -> None:

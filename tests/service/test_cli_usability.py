@@ -185,9 +185,7 @@ def test_config_prints_the_effective_worker_count_and_where_it_comes_from(tmp_pa
 
     workers = re.search(r"^OSTEO_CDS_WORKERS=(\d+)$", result.stdout, re.MULTILINE)
     assert workers is not None and 1 <= int(workers.group(1)) <= 8
-    assert re.search(
-        r"^# OSTEO_CDS_WORKERS: \d+ workers, ceil\(2 x [\d.]+ CPU \+ 1\).*; CPUs from ", result.stdout, re.M
-    )
+    assert re.search(r"^# OSTEO_CDS_WORKERS: \d+ workers, ceil\(1 x [\d.]+ CPU\).*; CPUs from ", result.stdout, re.M)
     assert "OSTEO_CDS_CORS_ORIGINS=https://a.example,https://b.example\n" in result.stdout
     # Required mode (the default) without its settings: said up front, and the output can still be used as a file.
     assert "# cannot start: OSTEO_CDS_PUBLIC_BASE_URL is not set" in result.stdout

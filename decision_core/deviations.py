@@ -419,8 +419,10 @@ DEVIATIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "D-1.1-quirks",
         "A MedicationRequest without intent (§1.1)",
         "'Repair and read.' Silent on the value.",
-        "intent 'order' (an entry on the list is an order); status still decides active / planned.",
-        "An EHR list entry without intent is, in practice, a prescription.",
+        "intent 'order' on the patient's list (an entry on the list is an order); 'proposal' in an order hook's"
+        " draft (it is not signed yet); status still decides active / planned.",
+        "An EHR list entry without intent is, in practice, a prescription; a draft is what the clinician is about"
+        " to sign.",
     ),
 )
 

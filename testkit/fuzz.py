@@ -463,9 +463,13 @@ def wrong_types(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
     """`valid` with one to three members (anywhere in its prefetch) given a JSON value of another type."""
     paths = [p for p in member_paths(valid) if (p[0] == "prefetch" and len(p) > 1) or p == ("fhirServer",)]
     named = [p for p in paths if isinstance(p[-1], str) and p[-1] in FHIR_MEMBERS]
-    body = valid
+    return _retyped(draw, valid, preferred=named, paths=paths)
+
+
+def _retyped(draw: st.DrawFn, body: dict[str, Any], preferred: list[Path_], paths: list[Path_]) -> dict[str, Any]:
+    """`body` with one to three of `paths` (often one of `preferred`) given a JSON value of another type."""
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.one_of(st.sampled_from(named), st.sampled_from(paths)))
+        path = draw(st.one_of(st.sampled_from(preferred), st.sampled_from(paths)))
         try:
             current = _get(body, path)
         except (KeyError, IndexError, TypeError):
@@ -855,16 +859,7 @@ def order_wrong_types(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
     a JSON value of another type."""
     paths = [p for p in member_paths(valid) if p[0] in ("context", "prefetch") and len(p) > 1]
     drafts = [p for p in paths if p[:2] == ("context", "draftOrders")]
-    body = valid
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.one_of(st.sampled_from(drafts), st.sampled_from(paths)))
-        try:
-            current = _get(body, path)
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier replacement removed this member's parent
-        kind = draw(st.sampled_from(sorted(set(_JSON_TYPES) - {_json_type(current)})))
-        body = replaced(body, path, draw(_JSON_TYPES[kind]))
-    return body
+    return _retyped(draw, valid, preferred=drafts, paths=paths)
 
 
 _DRAFT_DATE_MEMBERS = ("authoredOn", "start", "end")

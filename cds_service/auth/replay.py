@@ -138,10 +138,26 @@ def replay_database_url(database_url: str) -> str:
     return url.set(database=str(Path(url.database).with_name("replay-cache.db"))).render_as_string(hide_password=False)
 
 
+class PurgeSchedule:
+    """Every `every`-th accepted insert is due to delete expired records: the table stays small without a
+    deletion on every call. Thread-safe; one per cache."""
+
+    def __init__(self, every: int = 500) -> None:
+        self.every = every
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        with self._lock:
+            self._count += 1
+            if self._count < self.every:
+                return False
+            self._count = 0
+            return True
+
+
 class DatabaseReplayCache:
     """Replay records in the service's database, shared by all workers (and replicas, with PostgreSQL)."""
-
-    _PURGE_EVERY = 500  # inserts between deletions of expired records
 
     def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
         self.engine = make_engine(url, durable=False)
@@ -151,8 +167,7 @@ class DatabaseReplayCache:
             replay_metadata.create_all(self.engine)  # another worker created it first
         self.clock = clock
         self._insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        self._since_purge = 0
-        self._lock = threading.Lock()
+        self._purge_schedule = PurgeSchedule()
 
     def first_use(self, issuer: str, jti: str, ttl_seconds: int) -> bool:
         key = replay_key(issuer, jti)
@@ -173,19 +188,11 @@ class DatabaseReplayCache:
                         .values(expires_at=expires)
                     )
                     return reused.rowcount == 1
-                if self._due_for_purge():
+                if self._purge_schedule.due():
                     connection.execute(delete(jti_seen).where(jti_seen.c.expires_at <= now))
                 return True
         except SQLAlchemyError as exc:
             raise ReplayCacheUnavailable(type(exc).__name__) from None
-
-    def _due_for_purge(self) -> bool:
-        with self._lock:
-            self._since_purge += 1
-            if self._since_purge < self._PURGE_EVERY:
-                return False
-            self._since_purge = 0
-            return True
 
     def ping(self) -> None:
         try:
@@ -203,7 +210,6 @@ class SqliteReplayCache:
     across the workers of a host (SQLite serialises writers on the file). Each thread keeps its own connection
     (opened after a fork, never inherited), in autocommit mode with the same pragmas as the store's engine."""
 
-    _PURGE_EVERY = DatabaseReplayCache._PURGE_EVERY
     # Inserted, or reused when the earlier record has expired; 0 rows changed means seen and still valid.
     _FIRST_USE = (
         "INSERT INTO jti_seen (key, expires_at) VALUES (?, ?) "
@@ -218,7 +224,7 @@ class SqliteReplayCache:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self._since_purge = 0
+        self._purge_schedule = PurgeSchedule()
         try:
             connection = self._connect()
             try:  # the same table DatabaseReplayCache creates, so either can read a file the other wrote
@@ -255,19 +261,11 @@ class SqliteReplayCache:
         try:
             connection = self._connection()
             accepted = connection.execute(self._FIRST_USE, (key, now + max(1, ttl_seconds), now)).rowcount == 1
-            if accepted and self._due_for_purge():
+            if accepted and self._purge_schedule.due():
                 connection.execute(self._PURGE, (now,))
             return accepted
         except sqlite3.Error as exc:
             raise ReplayCacheUnavailable(type(exc).__name__) from None
-
-    def _due_for_purge(self) -> bool:
-        with self._lock:
-            self._since_purge += 1
-            if self._since_purge < self._PURGE_EVERY:
-                return False
-            self._since_purge = 0
-            return True
 
     def ping(self) -> None:
         try:

@@ -87,7 +87,7 @@ def test_two_workers_racing_on_one_jti_accept_it_exactly_once(tmp_path: Path, ki
 def test_expired_records_are_purged(tmp_path: Path, kind: str) -> None:
     clock = FakeClock()
     cache = SQLITE_CACHES[kind](tmp_path / "db.sqlite", clock=clock)
-    for index in range(cache._PURGE_EVERY - 1):
+    for index in range(cache._purge_schedule.every - 1):
         cache.first_use("https://a", f"old-{index}", 10)
     clock.now += 11
 

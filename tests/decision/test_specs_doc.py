@@ -7,10 +7,10 @@ from pathlib import Path
 import decision_core
 from cards.rules_doc import render
 from decision_core.order_rules import ORDER_RULES
-from decision_core.order_specs import ORDER_RULE_IDS
 from decision_core.rule_spec import EVIDENCE_KEYS
 from decision_core.rules import RULES
 from decision_core.specs import PATIENT_VIEW_RULE_IDS, RULE_ORDER, RULE_SPECS
+from decision_core.specs.order_specs import ORDER_RULE_IDS
 
 
 def test_every_rule_has_a_spec_and_a_function() -> None:

@@ -14,6 +14,8 @@ from ..rule_spec import Key, RuleSpec, VariantSpec
 
 I, W, C = Indicator.INFO, Indicator.WARNING, Indicator.CRITICAL  # noqa: E741 - short names keep the tables legible
 
+# How a FRAX result was adjusted for glucocorticoids (C-08; decision_core.frax_assessment.FraxAdjustment; TX, GC-01).
+FraxAdjustmentCode = Literal["applied", "not-applied-dose-at-or-below-7.5", "not-applied-gc-input-no", "none"]
 # Why the next DXA is due in 12 months rather than 24 (TX-03, MON-01).
 DxaIntervalReason = Literal["t-at-or-below--2.0", "glucocorticoid", "aromatase-inhibitor-or-adt", "premature-menopause"]
 

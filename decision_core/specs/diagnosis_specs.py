@@ -51,7 +51,7 @@ DIAGNOSIS_SPECS: tuple[RuleSpec, ...] = (
             **LOWEST_T,
             **_DXA_SITES,
             "dxa_age_months": Key(int | None, "whole months since the latest DXA"),
-            "dxa_stale": Key(bool, "latest DXA older than 24 months (detail: 'see DATA-02')"),
+            "dxa_stale": Key(bool, "latest DXA older than 24 months: the category is historical (DATA-02)"),
             "menopause_assumed": Key(bool, "female >=50 with no documented menopause status, assumed postmenopausal"),
             "sex": Key(
                 Literal["female", "male", "other", "unknown"], "the detail says the same cut-offs apply to men >=50"

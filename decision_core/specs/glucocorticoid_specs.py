@@ -8,7 +8,7 @@ from typing import Literal, TypedDict
 from ..recommendation import ActionKind
 from ..rule_spec import Key, RuleSpec, VariantSpec
 from ..value_types import reasons
-from .common_specs import I, W, patient_view_spec
+from .common_specs import FraxAdjustmentCode, I, W, patient_view_spec
 
 
 class AcrCriterion(TypedDict):
@@ -64,7 +64,7 @@ GLUCOCORTICOID_SPECS: tuple[RuleSpec, ...] = (
             "needs_dxa": Key(bool, "no DXA within 12 months: DXA order drafted (subject to the 12-month floor)"),
             "needs_frax": Key(bool, ">=40 and no valid FRAX"),
             "frax_adjustment": Key(
-                str, "how FRAX was adjusted (C-08); 'no adjustment at <=7.5 mg/day' when applicable"
+                FraxAdjustmentCode, "how FRAX was (or would be) adjusted for the current dose (C-08)"
             ),
             "frax_mof": Key(Decimal | None, "adjusted"),
             "frax_hip": Key(Decimal | None, "adjusted"),

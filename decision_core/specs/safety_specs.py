@@ -78,7 +78,7 @@ SAFETY_SPECS: tuple[RuleSpec, ...] = (
             **EGFR,
             "egfr_below_30": Key(bool),
             "calcium_checked_30d": Key(bool),
-            "dose_overdue": Key(bool, "the due date has passed: 'the overdue dose (was due ...)'"),
+            "dose_overdue": Key(bool, "the due date has passed: the dose is overdue"),
             "vitamin_d_value": Key(Decimal | None, "ng/mL within 12 months"),
         },
         ("LBL", "FDA24", "S000"),

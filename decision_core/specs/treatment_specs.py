@@ -10,7 +10,7 @@ from typing import Literal, TypedDict
 from ..recommendation import ActionKind
 from ..rule_spec import Key, RuleSpec, VariantSpec
 from ..value_types import reasons
-from .common_specs import EGFR, LOWEST_T, DxaIntervalReason, I, W, patient_view_spec
+from .common_specs import EGFR, LOWEST_T, DxaIntervalReason, FraxAdjustmentCode, I, W, patient_view_spec
 
 # Coded reasons (the card words each code, cards/rules/<RULE>.yaml `reasons:`).
 FractureSiteCode = Literal["hip", "vertebral", "distal-forearm", "proximal-humerus", "pelvis", "other"]
@@ -92,9 +92,7 @@ _FRAX = {
     "frax_mof_raw": Key(Decimal | None, "FRAX MOF % as recorded"),
     "frax_hip_raw": Key(Decimal | None, "FRAX hip % as recorded"),
     "frax_date": Key(date | None, "FRAX date"),
-    "frax_adjustment": Key(
-        Literal["applied", "not-applied-dose-at-or-below-7.5", "not-applied-gc-input-no", "none"] | None
-    ),
+    "frax_adjustment": Key(FraxAdjustmentCode | None),
 }
 
 TREATMENT_SPECS: tuple[RuleSpec, ...] = (
@@ -110,7 +108,7 @@ TREATMENT_SPECS: tuple[RuleSpec, ...] = (
         {
             "reasons": Key(reasons(Tx01Reason), "every criterion met, first = variant (the card words them)"),
             "frax_below_threshold_ignored": Key(
-                bool, "(a)-(c) apply and a FRAX below threshold is on file: 'FRAX does not override this indication'"
+                bool, "(a)-(c) apply and a FRAX below threshold is on file, which does not override the indication"
             ),
             **_FRAX,
             **EGFR,

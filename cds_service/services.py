@@ -20,9 +20,9 @@ from cds_service.queries import DataQuery, queries_for
 from decision_core import evaluate as evaluate_patient_view
 from decision_core.facts import PatientFacts
 from decision_core.order_rules import evaluate_orders
-from decision_core.order_specs import ORDER_RULE_IDS
 from decision_core.recommendation import Recommendation
 from decision_core.specs import PATIENT_VIEW_RULE_IDS
+from decision_core.specs.order_specs import ORDER_RULE_IDS
 from fhir_mappings.orders import read_drafts
 from fhir_mappings.terminology import Terminology
 

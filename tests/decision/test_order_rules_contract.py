@@ -1,4 +1,4 @@
-"""Every order card the rules emit for the boundary charts conforms to its contract (decision_core.order_specs:
+"""Every order card the rules emit for the boundary charts conforms to its contract (decision_core.specs.order_specs:
 variant, indicator, value keys and types, action kinds, evidence), and renders as a valid card."""
 
 from __future__ import annotations

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import decision_core
 from cards.rules_doc import render
+from decision_core.frax_assessment import FraxAdjustment
 from decision_core.order_rules import ORDER_RULES
-from decision_core.order_specs import ORDER_RULE_IDS
 from decision_core.rule_spec import EVIDENCE_KEYS
 from decision_core.rules import RULES
 from decision_core.specs import PATIENT_VIEW_RULE_IDS, RULE_ORDER, RULE_SPECS
+from decision_core.specs.common_specs import FraxAdjustmentCode
+from decision_core.specs.order_specs import ORDER_RULE_IDS
 
 
 def test_every_rule_has_a_spec_and_a_function() -> None:
@@ -29,6 +32,10 @@ def test_specs_are_well_formed() -> None:
         for variant in spec.variants.values():
             assert set(variant.extra_keys) <= set(spec.variant_keys), spec.rule_id
             assert not set(variant.extra_keys) & set(spec.keys), spec.rule_id
+
+
+def test_the_declared_frax_adjustment_codes_are_the_cores() -> None:
+    assert set(get_args(FraxAdjustmentCode)) == {str(code) for code in FraxAdjustment}
 
 
 def test_rules_md_is_current() -> None:

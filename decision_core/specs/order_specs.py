@@ -1,6 +1,6 @@
 """The output contract of the order rules (decision table §10: ORD-01 ... ORD-11, and ORD-00 for an order the
-service could not read), in the same shape as the patient-view rules (decision_core.specs adds these to
-RULE_SPECS). Every order card names its draft (`draft`) and the drug as ordered."""
+service could not read; logic in decision_core.order_rules), in the same shape as the patient-view rules
+(decision_core.specs adds these to RULE_SPECS). Every order card names its draft (`draft`) and the drug as ordered."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Literal
 
-from .recommendation import ActionKind, Indicator
-from .rule_spec import Key, RuleSpec, VariantSpec
-
-I, W, C = Indicator.INFO, Indicator.WARNING, Indicator.CRITICAL  # noqa: E741 - short names keep the table legible
+from ..recommendation import ActionKind
+from ..rule_spec import Key, RuleSpec, VariantSpec
+from .common_specs import UNCHECKED, C, I, W
 
 _DRAFT = {
     "draft": Key(str, "the draft's reference, 'MedicationRequest/<id>' (or its name when it has no id)"),
@@ -21,7 +20,7 @@ _DRAFT = {
     "product": Key(str | None, "brand named by the order, e.g. 'Prolia'"),
     "oncology": Key(bool, "Xgeva / Zometa: the oncology product, not the osteoporosis regimen (§1.1)"),
     "recognised_by_name": Key(bool, "no listed code: recognised by name (§1.1)"),
-    "unchecked_domains": Key(tuple[str, ...], "data domains this rule needs that could not be (fully) fetched"),
+    **UNCHECKED,
 }
 _EGFR = {
     "egfr_value": Key(Decimal, "latest eGFR within 12 months, mL/min/1.73m2"),

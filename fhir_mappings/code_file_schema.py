@@ -30,7 +30,7 @@ def _whole_number(_checker: Any, value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-_TYPES = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _finite_number, "integer": _whole_number})
+CODE_FILE_TYPES = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _finite_number, "integer": _whole_number})
 _FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Direct tests of the leaf schemas (text, flag, an enum, ...) that `properties` names, by id() of the subschema
@@ -131,12 +131,12 @@ def _ref(validator: Any, ref: str, instance: Any, schema: Any) -> Iterator[Any]:
 
 _STANDARD_REF = Draft202012Validator.VALIDATORS["$ref"]
 _CodeFileValidator: Any = validators.extend(
-    Draft202012Validator, validators={"properties": _properties, "$ref": _ref}, type_checker=_TYPES
+    Draft202012Validator, validators={"properties": _properties, "$ref": _ref}, type_checker=CODE_FILE_TYPES
 )
 
 
 @functools.cache
-def _validator(definition: str) -> Any:
+def code_file_validator(definition: str) -> Any:
     defs = code_file_schema()["$defs"]
     if definition not in defs:
         raise KeyError(f"no definition {definition!r} in {SCHEMA_FILE.name}")
@@ -146,7 +146,7 @@ def _validator(definition: str) -> Any:
 def check_code_file(file: CodeFile, definition: str) -> None:
     """Validate `file` against `$defs/<definition>` of the schema; raises InvalidCodeFile listing the problems in
     file order."""
-    validator = _validator(definition)
+    validator = code_file_validator(definition)
     problems: dict[tuple[int | None, str], None] = {}  # ordered and without repeats
     reported: set[tuple[tuple[str | int, ...], str]] = set()
     for error in validator.iter_errors(file.data):

@@ -34,9 +34,10 @@ CODE_FILE_TYPES = Draft202012Validator.TYPE_CHECKER.redefine_many({"number": _fi
 _FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Direct tests of the leaf schemas (text, flag, an enum, ...) that `properties` names, by id() of the subschema
-# (the schema is cached for the life of the process, so the ids stay valid). jsonschema builds a validator object
-# for every value it descends into; testing a value directly first and descending only when the test fails makes a
-# start-up validation of the 300 built-in entries about four times faster, with the same verdicts and messages.
+# (filled when the schema is read; the cached schema keeps those objects, so their ids stay theirs). jsonschema
+# builds a validator object for every value it descends into; testing a value directly first and descending only
+# when the test fails, with the same verdicts and messages, makes the start-up check of the 300 built-in entries
+# several times faster (tests/mappings/test_code_file_schema.py compares the two).
 _QUICK_TESTS: dict[int, Callable[[Any], bool]] = {}
 # The checker's own definitions of the types the leaf schemas use (string and boolean as in jsonschema).
 _TYPE_TESTS: dict[str, Callable[[Any], bool]] = {
@@ -52,6 +53,7 @@ _QUICK_KEYWORDS = frozenset({"type", "enum", "pattern", "exclusiveMinimum", "des
 def code_file_schema() -> dict[str, Any]:
     """The schema, read once (tests/mappings/test_code_file_schema.py checks it against the 2020-12 metaschema)."""
     schema: dict[str, Any] = yaml.load(SCHEMA_FILE.read_text(encoding="utf-8"), Loader=_FastLoader)
+    _QUICK_TESTS.clear()  # a re-read schema is new objects
     for properties in _all_properties(schema):
         for subschema in properties.values():
             test = quick_test(subschema, schema["$defs"])

@@ -8,8 +8,9 @@ from datetime import date
 from typing import Any
 
 from decision_core.facts import ConditionFact, Fracture, FractureSite, MenopauseStatus
+from fhir_mappings.code_systems import normalize_system
 from fhir_mappings.fhir_json import codings, first_text, to_date
-from fhir_mappings.terminology import CodeEntry, Terminology, normalize_system
+from fhir_mappings.terminology import CodeEntry, Terminology
 
 # When one resource codes several fracture sites, the one that matters most for C-05 is kept.
 _SITE_PRECEDENCE = (

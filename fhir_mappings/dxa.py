@@ -9,9 +9,10 @@ from datetime import date
 from decimal import Decimal
 
 from decision_core.facts import BoneSite, DataDomain, DataIssue, DxaMeasurement, DxaStudy, IssueKind, ScoreKind, Side
+from fhir_mappings.code_systems import SNOMED, normalize_system
 from fhir_mappings.fhir_json import Coding
 from fhir_mappings.observations import Qty
-from fhir_mappings.terminology import SNOMED, CodeEntry, Terminology, default_terminology, normalize_system
+from fhir_mappings.terminology import CodeEntry, Terminology, default_terminology
 from fhir_mappings.unit_conversion import convert, is_annotation, parse_unit
 
 PLAUSIBLE_SCORE = (

@@ -6,8 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 from decision_core.facts import Analyte, DataDomain, DataIssue, IssueKind, LabResult
+from fhir_mappings.code_systems import UCUM, normalize_system
 from fhir_mappings.observations import Qty
-from fhir_mappings.terminology import UCUM, CodeEntry, normalize_system
+from fhir_mappings.terminology import CodeEntry
 from fhir_mappings.unit_conversion import ANALYTE_UNITS, Unit, lab_to_canonical, parse_unit
 
 ANALYTE_LABEL: dict[Analyte, str] = {

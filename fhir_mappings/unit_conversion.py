@@ -13,6 +13,7 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 
 from decision_core.facts import Analyte
+from fhir_mappings.drugs.units import COUNT_UNITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,44 +285,9 @@ def days_per(unit: str | None) -> Fraction | None:
     return _DAYS_PER[alias] if alias else None
 
 
-# Units meaning "one tablet / capsule / unit of the product" in dose quantities: dose = count x strength.
-_COUNT_UNITS = frozenset(
-    {
-        "1",
-        "{tbl}",
-        "{tablet}",
-        "{tablets}",
-        "{tab}",
-        "tab",
-        "tabs",
-        "tablet",
-        "tablets",
-        "{capsule}",
-        "{capsules}",
-        "{cap}",
-        "cap",
-        "caps",
-        "capsule",
-        "capsules",
-        "{each}",
-        "each",
-        "ea",
-        "{dose}",
-        "dose",
-        "{pill}",
-        "pill",
-        "{syringe}",
-        "syringe",
-        "{injection}",
-        "injection",
-        "{implant}",
-        "implant",
-    }
-)
-
-
 def is_count_unit(unit: str | None) -> bool:
-    return unit is not None and unit.strip().lower() in _COUNT_UNITS
+    """A unit meaning "one tablet / capsule / unit of the product" in a dose quantity: dose = count x strength."""
+    return unit is not None and unit.strip().lower() in COUNT_UNITS
 
 
 def mass_to_mg(value: Decimal, unit_text: str | None) -> Decimal | None:

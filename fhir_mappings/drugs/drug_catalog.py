@@ -46,7 +46,7 @@ RXNORM_BONE_DRUGS = CODES_DIR / "rxnorm-bone-drugs.tsv"
 VSAC_ORAL_GLUCOCORTICOIDS = CODES_DIR / "vsac-glucocorticoids-oral.tsv"
 INGREDIENTS_FILE = CODES_DIR / "ingredients.yaml"
 FORMS_FILE = CODES_DIR / "forms.yaml"
-# The service's existing medication code list (owned by terminology.py; read here for its medication entries).
+# The service's existing medication code list (loaded by code_files.py; read here for its medication entries).
 MEDICATIONS_YAML = Path(__file__).parent.parent / "codes" / "medications.yaml"
 
 MAX_NAME_CHARS = 4000
@@ -126,7 +126,7 @@ class LocalDrugCode:
 
 
 class _CodeEntryLike(Protocol):
-    """The shape of `fhir_mappings.terminology.CodeEntry` that `local_codes_from_entries` reads."""
+    """The shape of `fhir_mappings.code_files.CodeEntry` that `local_codes_from_entries` reads."""
 
     @property
     def domain(self) -> str: ...
@@ -157,7 +157,7 @@ class _CodeEntryLike(Protocol):
 
 
 def local_codes_from_entries(entries: Iterable[_CodeEntryLike]) -> list[LocalDrugCode]:
-    """The site's local medication codes from the extra-codes loader's entries (terminology.CodeEntry):
+    """The site's local medication codes from the extra-codes loader's entries (code_files.CodeEntry):
     `load_catalog(local_codes_from_entries(term.entries("medications")))`. Built-in entries are skipped (the
     catalog reads codes/medications.yaml itself)."""
     out: list[LocalDrugCode] = []

@@ -179,7 +179,7 @@ FORMS_SCHEMA: dict[str, Any] = {
     },
 }
 
-# codes/medications.yaml as this package reads it (terminology.py validates the rest of that file).
+# codes/medications.yaml as this package reads it (code-file.schema.yaml is the whole file's schema).
 MEDICATIONS_CODE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["system", "code", "display", "concept", "source"],

@@ -1,6 +1,6 @@
 """The few units a medication dose uses: mass (to mg), volume (mL), counts of a unit of the product, and time
 periods. Self-contained on purpose (fhir_mappings/unit_conversion.py imports the facts model, which this package
-must not); the spellings follow that module's."""
+must not); the spellings follow that module's, and the count units are defined here for both."""
 
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ _VOLUME_ML: dict[str, Decimal] = {
     "l": Decimal(1000),
 }
 # "One tablet / capsule / syringe of the product": a dose of N of these is N x the strength per unit. UCUM's
-# unity "1" is a count; a missing unit is not (it could be tablets or mg).
-_COUNT: frozenset[str] = frozenset(
+# unity "1" is a count; a missing unit is not (it could be tablets or mg). The one list of count units: the
+# patient-view mapping reads COUNT_UNITS too (fhir_mappings/unit_conversion.py, is_count_unit).
+COUNT_UNITS: frozenset[str] = frozenset(
     {
         "1",
         "{tbl}",
@@ -49,23 +50,30 @@ _COUNT: frozenset[str] = frozenset(
         "capsule",
         "capsules",
         "{pill}",
-        "{pills}",
         "pill",
-        "pills",
         "{each}",
         "each",
         "ea",
         "{dose}",
         "dose",
-        "doses",
-        "{unit}",
         "{syringe}",
         "syringe",
-        "syringes",
         "{injection}",
         "injection",
         "{implant}",
         "implant",
+    }
+)
+# Counts for this package's dose arithmetic only (the order hooks' drafts), added with it (issue 11): plurals and
+# more per-unit products. The patient-view mapping has never read them as counts (its dose stays unknown), and
+# reading them there would change patient-view cards: a clinical decision, not a refactor.
+_MORE_COUNT_UNITS: frozenset[str] = frozenset(
+    {
+        "{pills}",
+        "pills",
+        "doses",
+        "{unit}",
+        "syringes",
         "{patch}",
         "patch",
         "{suppository}",
@@ -74,6 +82,7 @@ _COUNT: frozenset[str] = frozenset(
         "packet",
     }
 )
+_COUNT = COUNT_UNITS | _MORE_COUNT_UNITS
 _INTERNATIONAL_UNITS: frozenset[str] = frozenset(
     {"[iu]", "iu", "[iu]/d", "u", "unt", "unit", "units", "international unit"}
 )

@@ -10,6 +10,10 @@ import pytest
 
 from fhir_mappings.drugs import DrugRecognition, StrengthBasis, daily_dose_mg, recognise
 from fhir_mappings.drugs.drug_catalog import RXNORM
+from fhir_mappings.drugs.units import COUNT_UNITS, is_count
+from fhir_mappings.medications import dose_mg
+from fhir_mappings.observations import Qty
+from fhir_mappings.unit_conversion import is_count_unit
 
 
 def _drug(entry: Any) -> DrugRecognition:
@@ -121,3 +125,23 @@ def test_combination_product_dose_is_per_ingredient() -> None:
     assert (alendronate.ingredient, alendronate.mg_per_day) == ("alendronate", Decimal(70))
     vitamin_d = daily_dose_mg(r, {"value": 1, "code": "{tbl}"}, per_day=1, ingredient="vitamin-d")
     assert vitamin_d.mg_per_day is None  # 2800 IU is not a mass
+
+
+@pytest.mark.parametrize("unit", sorted(COUNT_UNITS))
+def test_a_count_unit_is_a_count_for_orders_and_for_the_patient_view(unit: str) -> None:
+    assert is_count(unit) and is_count(f" {unit.upper()} ")
+    assert is_count_unit(unit) and is_count_unit(f" {unit.upper()} ")
+
+
+@pytest.mark.parametrize("unit", ["pills", "doses", "syringes", "{patch}", "patch", "suppository", "packet", "{unit}"])
+def test_plurals_and_patches_are_counts_for_order_drafts_only(unit: str) -> None:
+    """As before the count units were one list: the patient-view dose of "2 patch" stays unknown (changing that
+    would change patient-view cards)."""
+    assert is_count(unit)
+    assert not is_count_unit(unit)
+    assert dose_mg(Qty(Decimal(2), unit, unit), Decimal(5)) is None
+    assert dose_mg(Qty(Decimal(2), "{tbl}", "{tbl}"), Decimal(5)) == 10
+
+
+def test_no_unit_is_not_a_count() -> None:
+    assert not is_count(None) and not is_count("") and not is_count_unit(None) and not is_count_unit("mg")

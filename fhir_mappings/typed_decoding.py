@@ -105,12 +105,12 @@ def _datetime(value: Any) -> datetime | date | str | None:
     if value is None:
         return None
     if type(value) is str and _DATETIME.fullmatch(value):
+        if _TIMED.fullmatch(value):
+            return datetime.fromisoformat(value)
         if _PARTIAL.fullmatch(value):
             return value
         if len(value) == 10:
             return date.fromisoformat(value)
-        if _TIMED.fullmatch(value):
-            return datetime.fromisoformat(value)
     raise NotSure("dateTime")
 
 
@@ -131,20 +131,20 @@ def _datetimes(values: Sequence[Any] | None) -> list[datetime | date | str] | No
     return converted  # type: ignore[return-value]
 
 
-def _one_of(struct: Any, *names: str) -> None:
+def _at_most_one(*values: Any) -> None:
     """A choice element (value[x]) carries one value at most."""
-    if sum(getattr(struct, name) is not None for name in names) > 1:
+    if len(values) - values.count(None) > 1:
         raise NotSure("choice")
 
 
-def _exactly_one(struct: Any, *names: str) -> None:
+def _exactly_one(*values: Any) -> None:
     """A required choice element (medication[x]) carries one value."""
-    if sum(getattr(struct, name) is not None for name in names) != 1:
+    if len(values) - values.count(None) != 1:
         raise NotSure("required choice")
 
 
 def _present(*values: Any) -> None:
-    if any(v is None for v in values):
+    if None in values:
         raise NotSure("required")
 
 
@@ -230,7 +230,7 @@ class TimingRepeat(_Element):
     timeOfDay: ClassVar[None] = None
 
     def __post_init__(self) -> None:
-        _one_of(self, "boundsDuration", "boundsRange", "boundsPeriod")
+        _at_most_one(self.boundsDuration, self.boundsRange, self.boundsPeriod)
         self.duration = _decimal(self.duration)
         self.durationMax = _decimal(self.durationMax)
         self.period = _decimal(self.period)
@@ -255,8 +255,8 @@ class DosageDoseAndRate(_Element):
     rateQuantity: Quantity | None = None
 
     def __post_init__(self) -> None:
-        _one_of(self, "doseRange", "doseQuantity")
-        _one_of(self, "rateRatio", "rateRange", "rateQuantity")
+        _at_most_one(self.doseRange, self.doseQuantity)
+        _at_most_one(self.rateRatio, self.rateRange, self.rateQuantity)
 
 
 class Dosage(_Element):
@@ -276,7 +276,7 @@ class Dosage(_Element):
     maxDosePerLifetime: Quantity | None = None
 
     def __post_init__(self) -> None:
-        _one_of(self, "asNeededBoolean", "asNeededCodeableConcept")
+        _at_most_one(self.asNeededBoolean, self.asNeededCodeableConcept)
 
 
 # --- resources ----------------------------------------------------------------------------------------------
@@ -301,8 +301,8 @@ class Patient(_Resource):
     multipleBirthInteger: Integer | None = None
 
     def __post_init__(self) -> None:
-        _one_of(self, "deceasedBoolean", "deceasedDateTime")
-        _one_of(self, "multipleBirthBoolean", "multipleBirthInteger")
+        _at_most_one(self.deceasedBoolean, self.deceasedDateTime)
+        _at_most_one(self.multipleBirthBoolean, self.multipleBirthInteger)
         self.birthDate = _date(self.birthDate)
         self.deceasedDateTime = _datetime(self.deceasedDateTime)
 
@@ -326,7 +326,7 @@ class ObservationComponent(_Element):
 
     def __post_init__(self) -> None:
         _present(self.code)
-        _one_of(self, "valueQuantity", "valueCodeableConcept", "valueBoolean")
+        _at_most_one(self.valueQuantity, self.valueCodeableConcept, self.valueBoolean)
 
 
 class Observation(_Resource):
@@ -350,8 +350,8 @@ class Observation(_Resource):
 
     def __post_init__(self) -> None:
         _present(self.status, self.code)
-        _one_of(self, "effectiveDateTime", "effectivePeriod", "effectiveInstant")
-        _one_of(self, "valueQuantity", "valueCodeableConcept", "valueBoolean")
+        _at_most_one(self.effectiveDateTime, self.effectivePeriod, self.effectiveInstant)
+        _at_most_one(self.valueQuantity, self.valueCodeableConcept, self.valueBoolean)
         self.effectiveDateTime = _datetime(self.effectiveDateTime)
         self.effectiveInstant = _instant(self.effectiveInstant)
         self.issued = _instant(self.issued)
@@ -373,8 +373,8 @@ class Condition(_Resource):
 
     def __post_init__(self) -> None:
         _present(self.subject)
-        _one_of(self, "onsetDateTime", "onsetPeriod")
-        _one_of(self, "abatementDateTime", "abatementPeriod")
+        _at_most_one(self.onsetDateTime, self.onsetPeriod)
+        _at_most_one(self.abatementDateTime, self.abatementPeriod)
         self.onsetDateTime = _datetime(self.onsetDateTime)
         self.abatementDateTime = _datetime(self.abatementDateTime)
         self.recordedDate = _datetime(self.recordedDate)
@@ -410,7 +410,7 @@ class MedicationIngredient(_Element):
     strength: Ratio | None = None
 
     def __post_init__(self) -> None:
-        _exactly_one(self, "itemCodeableConcept", "itemReference")
+        _exactly_one(self.itemCodeableConcept, self.itemReference)
 
 
 class Medication(_Resource):
@@ -433,7 +433,7 @@ class _MedicationUse(_Resource):
 
     def _check_use(self) -> None:
         _present(self.status, self.subject)
-        _exactly_one(self, "medicationCodeableConcept", "medicationReference")
+        _exactly_one(self.medicationCodeableConcept, self.medicationReference)
 
 
 class MedicationStatement(_MedicationUse):
@@ -445,7 +445,7 @@ class MedicationStatement(_MedicationUse):
 
     def __post_init__(self) -> None:
         self._check_use()
-        _one_of(self, "effectiveDateTime", "effectivePeriod")
+        _at_most_one(self.effectiveDateTime, self.effectivePeriod)
         self.effectiveDateTime = _datetime(self.effectiveDateTime)
         self.dateAsserted = _datetime(self.dateAsserted)
 
@@ -483,7 +483,7 @@ class MedicationAdministrationDosage(_Element):
     rateQuantity: Quantity | None = None
 
     def __post_init__(self) -> None:
-        _one_of(self, "rateRatio", "rateQuantity")
+        _at_most_one(self.rateRatio, self.rateQuantity)
 
 
 class MedicationAdministration(_MedicationUse):
@@ -494,7 +494,7 @@ class MedicationAdministration(_MedicationUse):
 
     def __post_init__(self) -> None:
         self._check_use()
-        _exactly_one(self, "effectiveDateTime", "effectivePeriod")
+        _exactly_one(self.effectiveDateTime, self.effectivePeriod)
         self.effectiveDateTime = _datetime(self.effectiveDateTime)
 
 
@@ -512,7 +512,7 @@ class Procedure(_Resource):
 
     def __post_init__(self) -> None:
         _present(self.status, self.subject)
-        _one_of(self, "performedDateTime", "performedPeriod")
+        _at_most_one(self.performedDateTime, self.performedPeriod)
         self.performedDateTime = _datetime(self.performedDateTime)
 
 
@@ -536,8 +536,8 @@ class ServiceRequest(_Resource):
 
     def __post_init__(self) -> None:
         _present(self.status, self.intent, self.subject)
-        _one_of(self, "occurrenceDateTime", "occurrencePeriod", "occurrenceTiming")
-        _one_of(self, "asNeededBoolean", "asNeededCodeableConcept")
+        _at_most_one(self.occurrenceDateTime, self.occurrencePeriod, self.occurrenceTiming)
+        _at_most_one(self.asNeededBoolean, self.asNeededCodeableConcept)
         self.occurrenceDateTime = _datetime(self.occurrenceDateTime)
         self.authoredOn = _datetime(self.authoredOn)
 
@@ -591,7 +591,7 @@ class DiagnosticReport(_Resource):
 
     def __post_init__(self) -> None:
         _present(self.status, self.code)
-        _one_of(self, "effectiveDateTime", "effectivePeriod")
+        _at_most_one(self.effectiveDateTime, self.effectivePeriod)
         self.effectiveDateTime = _datetime(self.effectiveDateTime)
         self.issued = _instant(self.issued)
 

@@ -1,9 +1,10 @@
 """FHIR R4 resources (raw JSON dicts) -> PatientFacts.
 
 extract_facts() never raises on bad data. It looks at each raw dict first (resourceType and codes) and
-validates only resources that map to a concept, so the irrelevant bulk of a chart costs microseconds. A
-relevant resource that fails validation (after known quirks are repaired) is skipped and counted in
-`unreadable_records`."""
+reads only resources that map to a concept, so the irrelevant bulk of a chart costs microseconds. A relevant
+resource is read with the typed decoding (fhir_mappings.typed_decoding), or validated with the R4B models when
+that is not sure of it or parsing is `strict`; one that fails validation (after known quirks are repaired) is
+skipped and counted in `unreadable_records`."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Typed decoding of the resources extraction reads: msgspec Structs holding only what the handlers read (and the
 few members charts commonly carry beside them), with the attribute names and the Python value types of the
 fhir.resources R4B models, converted from the already-parsed JSON with `msgspec.convert` (C), after the same quirk
-repair as `fhir_json.parse`. About 20x cheaper than R4B validation per resource (see `bench.parse_cost`).
+repair as `fhir_json.parse`: 5-10x cheaper than R4B validation per resource (`python -m bench.decode_cost`).
 
 Strict where the rules read, by construction: a Struct accepts a subset of what R4B accepts, and gives the same
 values for it. Anything it is not sure of (an element it does not model, an `_element` extension, a `null` in a

@@ -1,6 +1,6 @@
 """Where a real hook call's CPU goes, stage by stage, in one process (the real app through WSGI, no HTTP).
 
-    .venv/bin/python -m bench.stages [--rounds 30] [--kinds typical,heavy]
+    .venv/bin/python -m bench.stages [--rounds 30] [--kinds typical,heavy] [--parsing typed|strict]
 
 Each round is one complete call of the production-mode app — a fresh ES384 JWT verified and its jti inserted into
 the default SQLite replay store, the body read and parsed, validation, prefetch, facts, rules, cards, the
@@ -70,7 +70,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("chart: intake (dedupe, Medication index, dated results)", "fhir_mappings.extract:_intake"),
     Stage("chart: outdated-result scan", "fhir_mappings.extract:_outdated_observations"),
     Stage("chart: relevance checks", "fhir_mappings.extract:_relevant"),
-    Stage("chart: R4B model validation", "fhir_mappings.extract:parse"),
+    # Typed mode decodes each relevant entry with msgspec and validates with R4B only what that leaves (none of the
+    # benchmark charts' entries); strict mode (--parsing strict) validates every one with R4B.
+    Stage("chart: typed decoding (msgspec)", "fhir_mappings.typed_decoding:decode", required=False),
+    Stage("chart: R4B model validation", "fhir_mappings.typed_decoding:parse", required=False),
     Stage("chart: mapping to facts (rest)", "cds_service.pipeline:extract_facts"),
     Stage("decision core", "cds_service.pipeline:evaluate"),
     Stage("card rendering", "cds_service.pipeline:render_cards"),
@@ -218,7 +221,7 @@ def instrumented(app: Any, recorder: Recorder) -> Iterator[None]:
 # --- the app and its calls ---------------------------------------------------------------------------------
 
 
-def build_app(work: Path, tokens: TokenFactory, *, as_worker: bool = True) -> Any:
+def build_app(work: Path, tokens: TokenFactory, *, as_worker: bool = True, parsing: str = "typed") -> Any:
     """The production-mode app, as one gunicorn worker has it: metrics in multiprocess mode (chosen before
     prometheus_client is first imported) and the GC tuned. `as_worker=False` (tests) changes neither."""
     if as_worker:
@@ -234,6 +237,7 @@ def build_app(work: Path, tokens: TokenFactory, *, as_worker: bool = True) -> An
             "OSTEO_CDS_DATA_DIR": str(work / "data"),
             "OSTEO_CDS_LOG_LEVEL": "WARNING",
             "OSTEO_CDS_MAX_BODY_BYTES": str(32 * 1024 * 1024),
+            "OSTEO_CDS_FHIR_PARSING": parsing,
         }
     )
     app = create_app(settings)
@@ -455,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--kinds", default="typical,heavy")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    parser.add_argument(
+        "--parsing", choices=("typed", "strict"), default="typed", help="OSTEO_CDS_FHIR_PARSING (default typed)"
+    )
     args = parser.parse_args(argv)
     from bench.progress import Progress
     from bench.run import REQUEST_KINDS
@@ -463,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="osteo-stages-") as directory:
         work = Path(directory)
         tokens = TokenFactory(work)
-        app = build_app(work, tokens)
+        app = build_app(work, tokens, parsing=args.parsing)
         try:
             templates = (
                 app.test_client()

@@ -295,6 +295,7 @@ def _cards_of_bundle(
         render_options=options,
         excluded=screened.excluded,
         site_rules=settings.site_rules,
+        parsing=settings.fhir_parsing,
     )
     return [c.card for c in evaluation.cards]
 
@@ -335,6 +336,7 @@ def _cards_of_hook_request(
             catalog,
             options,
             settings.site_rules,
+            parsing=settings.fhir_parsing,
         )
     finally:
         client.close()

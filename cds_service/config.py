@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cds_service.site_rules import SiteRuleError, SiteRules, parse_site_rules
+from fhir_mappings.typed_decoding import FhirParsing
 
 PREFIX = "OSTEO_CDS_"
 
@@ -134,6 +135,13 @@ SETTINGS: tuple[SettingDoc, ...] = (
         "`true` lets `RULES_OFF` / `RULE_INDICATORS` name the drug-safety rules SAFE-01, SAFE-02 and SAFE-03 "
         "(a second, explicit decision of the CDS committee); without it naming them is a start-up error.",
     ),
+    SettingDoc(
+        "FHIR_PARSING",
+        "typed",
+        "How the FHIR resources the rules read are parsed. `typed`: typed decoding (msgspec) of the elements the "
+        "rules read, and the R4B models (`fhir.resources`) for any resource it is not sure of; the same facts, "
+        "faster. `strict`: every such resource validated with the R4B models.",
+    ),
     SettingDoc("LOG_LEVEL", "INFO", "Python log level of the JSON logs."),
     SettingDoc(
         "PORT",
@@ -172,6 +180,7 @@ class Settings:
     smart_app_url: str | None = None
     smart_app_context: str | None = None
     metrics_token: str | None = None
+    fhir_parsing: FhirParsing = FhirParsing.TYPED
     log_level: str = "INFO"
     port: int = 8080
     workers: int = 0
@@ -229,6 +238,12 @@ class Settings:
             if not public_base_url.startswith(("https://", "http://")):
                 raise ConfigError(f"{PREFIX}PUBLIC_BASE_URL must be an absolute http(s) URL")
 
+        parsing_raw = (get("FHIR_PARSING") or FhirParsing.TYPED.value).lower()
+        try:
+            fhir_parsing = FhirParsing(parsing_raw)
+        except ValueError:
+            raise ConfigError(f"{PREFIX}FHIR_PARSING must be 'typed' or 'strict', not {parsing_raw!r}") from None
+
         from decision_core.specs import RULE_SPECS
 
         allow_safety = _bool(get("ALLOW_SAFETY_RULE_CHANGES"), "ALLOW_SAFETY_RULE_CHANGES")
@@ -258,6 +273,7 @@ class Settings:
             smart_app_url=get("SMART_APP_URL"),
             smart_app_context=get("SMART_APP_CONTEXT"),
             metrics_token=get("METRICS_TOKEN"),
+            fhir_parsing=fhir_parsing,
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             port=_int(get("PORT"), "PORT", 8080, minimum=1, maximum=65535),
             workers=_int(get("WORKERS"), "WORKERS", 0, minimum=0),

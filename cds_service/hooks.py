@@ -48,6 +48,7 @@ def call_service(service_id: str) -> Response:
         rt.catalog,
         rt.render_options(service_id, request.url_root),
         rt.settings.site_rules,
+        parsing=rt.settings.fhir_parsing,
     )
     cards = [rendered.card for rendered in evaluation.cards]
     rt.store.record_issued(

@@ -24,6 +24,7 @@ from decision_core.recommendation import Recommendation
 from fhir_mappings.extract import extract_facts
 from fhir_mappings.scope import Excluded
 from fhir_mappings.terminology import Terminology
+from fhir_mappings.typed_decoding import FhirParsing
 
 log = logging.getLogger("osteo_cds.pipeline")
 
@@ -58,11 +59,18 @@ def evaluate_resources(
     render_options: RenderOptions | None = None,
     excluded: Sequence[Excluded] = (),
     site_rules: SiteRules | None = None,
+    parsing: FhirParsing = FhirParsing.TYPED,
 ) -> Evaluation:
     """Facts -> evaluate -> the site's rule changes -> render, for resources already at hand (`excluded`: entries
-    dropped before, named in DATA-03)."""
+    dropped before, named in DATA-03; `parsing`: OSTEO_CDS_FHIR_PARSING)."""
     facts = extract_facts(
-        resources, now, unavailable=unavailable, partial=partial, terminology=terminology, excluded=excluded
+        resources,
+        now,
+        unavailable=unavailable,
+        partial=partial,
+        terminology=terminology,
+        excluded=excluded,
+        parsing=parsing,
     )
     recommendations = evaluate(service, facts, now, context or {"patientId": patient_id})
     if site_rules:
@@ -109,6 +117,7 @@ def run_hook(
     catalog: Catalog,
     render_options: RenderOptions | None = None,
     site_rules: SiteRules | None = None,
+    parsing: FhirParsing = FhirParsing.TYPED,
 ) -> Evaluation:
     """The whole pipeline for one validated hook request of `service` (`queries`: the service's data queries)."""
     resolution = resolve_data(hook, queries, client, deadline_seconds)
@@ -125,6 +134,7 @@ def run_hook(
         render_options=render_options,
         excluded=resolution.excluded,
         site_rules=site_rules,
+        parsing=parsing,
     )
     if evaluation.facts.unreadable_records or resolution.foreign_records:
         log.info(

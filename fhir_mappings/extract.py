@@ -1,9 +1,10 @@
 """FHIR R4 resources (raw JSON dicts) -> PatientFacts.
 
 extract_facts() never raises on bad data. It looks at each raw dict first (resourceType and codes) and
-validates only resources that map to a concept, so the irrelevant bulk of a chart costs microseconds. A
-relevant resource that fails validation (after known quirks are repaired) is skipped and counted in
-`unreadable_records`."""
+reads only resources that map to a concept, so the irrelevant bulk of a chart costs microseconds. A relevant
+resource is read with the typed decoding (fhir_mappings.typed_decoding), or validated with the R4B models when
+that is not sure of it or parsing is `strict`; one that fails validation (after known quirks are repaired) is
+skipped and counted in `unreadable_records`."""
 
 from __future__ import annotations
 
@@ -43,7 +44,6 @@ from fhir_mappings.fhir_json import (
     codings,
     first_text,
     is_partial_date,
-    parse,
     preload_models,
     raw_codings,
     raw_list,
@@ -56,6 +56,7 @@ from fhir_mappings.quality import resolve_same_day
 from fhir_mappings.quirks import repair_quirks
 from fhir_mappings.scope import Excluded, ExclusionReason, future_dated
 from fhir_mappings.terminology import CodeEntry, Terminology, default_terminology
+from fhir_mappings.typed_decoding import FhirParsing, ResourceReader, resource_reader
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ _VALID_STATUS: dict[str, frozenset[str]] = {
 class _State:
     term: Terminology
     today: date
+    read: ResourceReader  # raw resource -> model (typed, or R4B), None when unreadable
     medications: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     unreadable: int = 0
     birth_date: date | None = None
@@ -175,12 +177,14 @@ def extract_facts(
     partial: frozenset[str] = frozenset(),
     terminology: Terminology | None = None,
     excluded: Sequence[Excluded] = (),
+    parsing: FhirParsing = FhirParsing.TYPED,
 ) -> PatientFacts:
     """`excluded`: entries the service dropped before extraction (another patient's records,
-    fhir_mappings.scope.this_patient_only); each is named in DATA-03."""
+    fhir_mappings.scope.this_patient_only); each is named in DATA-03. `parsing`: how relevant resources are read
+    (fhir_mappings.typed_decoding; `strict` validates every one with the R4B models)."""
     term = terminology or default_terminology()
     today = now.date() if isinstance(now, datetime) else now
-    st = _State(term=term, today=today)
+    st = _State(term=term, today=today, read=resource_reader(parsing))
     items, dated = _intake(resources, st)
     outdated = _outdated_observations(dated, st)
     for position, (index, raw) in enumerate(items):
@@ -455,7 +459,7 @@ def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
     if future is not None:
         st.issues.append(_future_issue(raw, rtype, future, record_id(rtype, raw.get("id"), index)))
         return
-    model = parse(raw)
+    model = st.read(raw)
     valid = _VALID_STATUS.get(rtype)
     if model is None or (valid is not None and getattr(model, "status", None) not in valid):
         st.unreadable += 1
@@ -734,7 +738,7 @@ def _family_history(model: Any, record: str, st: _State, _: Recognition | None) 
 
 
 def _medication_use(model: Any, record: str, st: _State, recognition: Recognition | None) -> None:
-    exposures, issues = med_mod.from_resource(model, record, st.term, st.medications, recognition)
+    exposures, issues = med_mod.from_resource(model, record, st.term, st.medications, recognition, read=st.read)
     st.meds.extend(exposures)
     st.issues.extend(issues)
 

@@ -9,7 +9,7 @@ classified is a DATA-03 finding (§6 last row)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -275,9 +275,14 @@ def _medication_code(model: Any) -> MedicationCode:
     )
 
 
-def resolve_medication(model: Any, medications: Mapping[str, Mapping[str, Any]]) -> MedicationCode | None:
+def resolve_medication(
+    model: Any,
+    medications: Mapping[str, Mapping[str, Any]],
+    read: Callable[[Mapping[str, Any]], Any | None] = parse,
+) -> MedicationCode | None:
     """medicationCodeableConcept, or the Medication it references (contained "#id", "Medication/id",
-    "urn:uuid:id" or a full URL ending in Medication/id) from `medications` (raw Medication dicts by id)."""
+    "urn:uuid:id" or a full URL ending in Medication/id) from `medications` (raw Medication dicts by id, read
+    with `read`: R4B, or the extraction's typed decoding)."""
     if model.medicationCodeableConcept is not None:
         mcc = model.medicationCodeableConcept
         return MedicationCode(codings=codings(mcc), texts=texts(mcc))
@@ -293,7 +298,7 @@ def resolve_medication(model: Any, medications: Mapping[str, Mapping[str, Any]])
     key = reference.rsplit("/", 1)[-1].removeprefix("urn:uuid:") if reference else ""
     raw = medications.get(key)
     if raw is not None:
-        med = parse(raw)
+        med = read(raw)
         if med is not None:
             return _medication_code(med)
     if ref.display:
@@ -399,9 +404,12 @@ def from_resource(
     term: Terminology,
     medications: Mapping[str, Mapping[str, Any]],
     recognition: Recognition | None,
+    *,
+    read: Callable[[Mapping[str, Any]], Any | None] = parse,
 ) -> tuple[list[MedicationExposure], list[DataIssue]]:
     """The exposures of one Med* resource whose drug was recognised (`fhir_mappings.drugs.recognise_resource`),
-    or the DATA-03 finding of an entry that names a drug but cannot be classified."""
+    or the DATA-03 finding of an entry that names a drug but cannot be classified (`read`: how a referenced
+    Medication is read, as the resource was)."""
     rtype = model.get_resource_type()
     source = MedicationSource(rtype)
     status = map_status(source, model.status, getattr(model, "intent", None))
@@ -409,7 +417,7 @@ def from_resource(
         return [], []
     if isinstance(recognition, UnclassifiedDrug):
         return [], [unclassified_issue(recognition, record)]
-    drugs = recognised_drugs(term, recognition, resolve_medication(model, medications))
+    drugs = recognised_drugs(term, recognition, resolve_medication(model, medications, read))
     if not drugs:
         return [], []
 

@@ -11,7 +11,9 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from hypothesis import HealthCheck, given, settings
 
-from cards.catalog import default_catalog, evidence_registry, fit_summary
+from cards.catalog import default_catalog
+from cards.formatting import fit_summary
+from cards.registries import evidence_registry
 from cards.render import RenderOptions, render_cards
 from cards.sample_values import sample_values
 from cards.samples import Sample, load_samples

@@ -4,14 +4,13 @@ rule (RuleCard) and the words made from it for one recommendation (CardText)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined, Template
 
 from cards.formatting import domain_names, fit_summary, markdown_value, plain_value, trimmed_decimal
-from cards.registries import citation_line
 from decision_core.recommendation import Indicator, Recommendation
 
 _BLANK_LINES = re.compile(r"\n\s*\n(\s*\n)+")  # templates with conditional lines leave runs of blank lines
@@ -21,8 +20,17 @@ TEMPLATE_GLOBALS = frozenset(
 )  # names the rule templates may use besides value keys and `variant`
 
 
+class _FixedGlobalsEnvironment(Environment):
+    """Jinja keeps a template's globals as a ChainMap over the environment's, which every render copies key by key
+    into a new context (about a quarter of a card's rendering). Ours never change once the catalog is loaded (as
+    Jinja advises), so each template gets them as one plain dict."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 def _environment(finalize: Callable[[Any], str]) -> Environment:
-    env = Environment(
+    env = _FixedGlobalsEnvironment(
         undefined=StrictUndefined,
         autoescape=False,
         trim_blocks=True,
@@ -97,6 +105,7 @@ class RuleCard:
     reason_words: ReasonWords
     subject: str = ""  # how other cards refer to this one: "see the {subject} card"
     citations: tuple[str, ...] = ()  # the live card's key evidence (1-3 keys, the first linked)
+    evidence_line: str = ""  # the citations as the detail's last line (cards.registries.citation_line)
     rationale: str = ""  # the full reasoning, shown in the catalog at the rule's anchor (Markdown)
     source: Mapping[str, Any] = field(default_factory=dict)  # the YAML as loaded, for the catalog page
 
@@ -129,22 +138,27 @@ def card_names(subjects: Mapping[str, str]) -> Callable[[Iterable[str]], str]:
 
 
 def word_card(
-    card: RuleCard, recommendation: Recommendation, subjects: Mapping[str, str], in_response: Iterable[str] = ()
+    card: RuleCard,
+    recommendation: Recommendation,
+    subjects: Mapping[str, str],
+    in_response: Iterable[str] = (),
+    names: Callable[[Iterable[str]], str] | None = None,
 ) -> CardText:
     """The card's words for one recommendation of its rule. `subjects`: how every rule's card is referred to;
-    `in_response`: the rule ids of the other cards sent with it (cross references)."""
+    `in_response`: the rule ids of the other cards sent with it (cross references); `names`: card_names(subjects),
+    when the caller has it built already."""
     values = dict(recommendation.values)
     variant = recommendation.variant
     helpers = {
         "see": see_card(subjects, frozenset(in_response) - {recommendation.rule_id}),
-        "card_names": card_names(subjects),
+        "card_names": names or card_names(subjects),
     }
     candidates = [" ".join(card.summaries[variant].render(values, **helpers).split())]
     if variant in card.short_summaries:
         candidates.append(" ".join(card.short_summaries[variant].render(values, **helpers).split()))
     summary = fit_summary(candidates)
     body = _BLANK_LINES.sub("\n\n", card.detail.render(values, variant=variant, **helpers)).strip()
-    detail = "\n\n".join(part for part in (body, _by_name_note(values), citation_line(card.citations)) if part)
+    detail = "\n\n".join(part for part in (body, _by_name_note(values), card.evidence_line) if part)
     reasons = card.override_reasons if recommendation.indicator is not Indicator.INFO else ()
     return CardText(
         card.title, summary, detail, card.links, reasons, card.smart_link, summary_fallback=summary != candidates[0]

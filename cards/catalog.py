@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from types import MappingProxyType
 from typing import Any
 
-from cards.card_text import CardText, RuleCard, word_card
+from cards.card_text import CardText, RuleCard, card_names, word_card
 from cards.rule_files import load_rule_cards, packaged_rule_files
 from decision_core.recommendation import Recommendation
 from decision_core.rule_spec import RuleSpec
@@ -20,9 +21,13 @@ from decision_core.specs import RULE_SPECS
 
 
 class Catalog:
+    """The rule cards of one rule set, read-only: what every card is called is worked out once, not per card."""
+
     def __init__(self, cards: Mapping[str, RuleCard], specs: Mapping[str, RuleSpec] = RULE_SPECS) -> None:
-        self.cards = dict(cards)
+        self.cards: Mapping[str, RuleCard] = MappingProxyType(dict(cards))
         self.specs = specs
+        self._subjects = MappingProxyType({rule_id: card.subject for rule_id, card in self.cards.items()})
+        self._card_names = card_names(self._subjects)
 
     def subset(self, rule_ids: Iterable[str]) -> Catalog:
         """The catalog of these rules only (one service's rule set); itself when it holds no others."""
@@ -42,12 +47,10 @@ class Catalog:
         """One reason of a rule's recommendation, as its card words it."""
         return self.cards[rule_id].reason_words(reason)
 
-    def subjects(self) -> dict[str, str]:
-        return {rule_id: card.subject for rule_id, card in self.cards.items()}
-
     def text(self, recommendation: Recommendation, in_response: Iterable[str] = ()) -> CardText:
         """The card's words. `in_response`: the rule ids of the other cards sent with it (cross references)."""
-        return word_card(self.cards[recommendation.rule_id], recommendation, self.subjects(), in_response)
+        card = self.cards[recommendation.rule_id]
+        return word_card(card, recommendation, self._subjects, in_response, self._card_names)
 
 
 def load_catalog_from(

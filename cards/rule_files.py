@@ -28,7 +28,7 @@ from cards.card_text import (
     card_names,
     see_card,
 )
-from cards.registries import evidence_registry, override_reason_registry, read_packaged_yaml
+from cards.registries import citation_line, evidence_registry, override_reason_registry, read_packaged_yaml
 from cards.sample_values import sample_of, sample_values
 from decision_core.recommendation import Indicator
 from decision_core.rule_spec import RuleSpec
@@ -185,6 +185,7 @@ def _load_one(data: Any, where: str, problems: list[str]) -> RuleCard | None:
         reason_words=words,
         subject=data["subject"],
         citations=citations,
+        evidence_line=citation_line(citations),
         rationale=data.get("rationale", ""),
         source=data,
     )

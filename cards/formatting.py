@@ -20,6 +20,7 @@ _ELLIPSIS = "..."
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~#])")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # only these can open raw HTML (or an autolink) in GFM
 _ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+_NEEDS_ESCAPING = re.compile(r"[\\`*_\[\]|~#&<>]")  # any character the three patterns above or a leading '>' act on
 _WHITESPACE = re.compile(r"\s+")
 _DOMAIN_NAMES = {
     "labs": "lab results",
@@ -86,7 +87,10 @@ def markdown_value(value: Any) -> str:
         return ", ".join(markdown_value(v) for v in value)
     if isinstance(value, bool | int | Decimal | date) or value is None:
         return _scalar(value)
-    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", _scalar(value))
+    text = _scalar(value)
+    if not _NEEDS_ESCAPING.search(text):  # most text needs none: one scan instead of three
+        return text
+    text = _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
     text = _ENTITY.sub("&amp;", text)
     text = _TAG_START.sub("&lt;", text)
     return "\\" + text if text.startswith(">") else text  # '>' opening a line would start a block quote

@@ -141,18 +141,14 @@ def word_card(
     card: RuleCard,
     recommendation: Recommendation,
     subjects: Mapping[str, str],
+    names: Callable[[Iterable[str]], str],
     in_response: Iterable[str] = (),
-    names: Callable[[Iterable[str]], str] | None = None,
 ) -> CardText:
-    """The card's words for one recommendation of its rule. `subjects`: how every rule's card is referred to;
-    `in_response`: the rule ids of the other cards sent with it (cross references); `names`: card_names(subjects),
-    when the caller has it built already."""
+    """The card's words for one recommendation of its rule. `subjects`: how every rule's card is referred to, and
+    `names` the card_names global made from them; `in_response`: the rule ids of the other cards sent with it."""
     values = dict(recommendation.values)
     variant = recommendation.variant
-    helpers = {
-        "see": see_card(subjects, frozenset(in_response) - {recommendation.rule_id}),
-        "card_names": names or card_names(subjects),
-    }
+    helpers = {"see": see_card(subjects, frozenset(in_response) - {recommendation.rule_id}), "card_names": names}
     candidates = [" ".join(card.summaries[variant].render(values, **helpers).split())]
     if variant in card.short_summaries:
         candidates.append(" ".join(card.short_summaries[variant].render(values, **helpers).split()))

@@ -50,7 +50,7 @@ class Catalog:
     def text(self, recommendation: Recommendation, in_response: Iterable[str] = ()) -> CardText:
         """The card's words. `in_response`: the rule ids of the other cards sent with it (cross references)."""
         card = self.cards[recommendation.rule_id]
-        return word_card(card, recommendation, self._subjects, in_response, self._card_names)
+        return word_card(card, recommendation, self._subjects, self._card_names, in_response)
 
 
 def load_catalog_from(

@@ -21,7 +21,8 @@ from typing import Any
 import yaml
 from jinja2 import Environment, StrictUndefined, Template
 
-from cards.catalog import Catalog, evidence_registry, override_reason_registry
+from cards.catalog import Catalog
+from cards.registries import evidence_registry, override_reason_registry
 from cards.render import SOURCE_LABEL, RenderOptions, render_card
 from cards.samples import Sample, load_samples
 from decision_core.specs import RULE_SPECS

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from cards.catalog import DETAIL_LIMIT
+from cards.formatting import DETAIL_LIMIT
 from cds_service import create_app
 from cds_service.config import Settings
 from cds_service.validation import response_problems

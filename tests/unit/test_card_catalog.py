@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import yaml
 
-from cards.catalog import (
-    CatalogError,
-    default_catalog,
-    evidence_registry,
-    fit_summary,
-    load_catalog_from,
-    override_reason_registry,
-    rule_files,
-)
+from cards.catalog import default_catalog, load_catalog_from
+from cards.formatting import display_decimal, fit_summary
+from cards.registries import evidence_registry, override_reason_registry
+from cards.rule_files import CatalogError, packaged_rule_files
 from cards.samples import load_samples
 from decision_core.conformance import recommendation_problems
 from decision_core.recommendation import Indicator
@@ -36,7 +32,7 @@ def test_one_card_file_per_rule_and_a_summary_for_every_variant_of_the_spec() ->
     catalog = default_catalog()
 
     assert set(catalog.cards) == set(RULE_SPECS) == EXPECTED_RULES
-    assert [name for name, _ in rule_files()] == sorted(f"{rule}.yaml" for rule in EXPECTED_RULES)
+    assert [name for name, _ in packaged_rule_files()] == sorted(f"{rule}.yaml" for rule in EXPECTED_RULES)
     for rule_id, spec in RULE_SPECS.items():
         assert set(catalog.cards[rule_id].summaries) == set(spec.variants), rule_id
 
@@ -105,7 +101,7 @@ def test_sample_values_have_the_types_the_core_declares() -> None:
 
 def _files_with(rule_id: str, change: Callable[[dict[str, Any]], None]) -> tuple[list[str], list[str]]:
     names, texts = [], []
-    for name, text in rule_files():
+    for name, text in packaged_rule_files():
         if name == f"{rule_id}.yaml":
             data = yaml.safe_load(text)
             change(data)
@@ -202,17 +198,17 @@ def test_loader_rejects_a_file_that_disagrees_with_the_spec(
 
 
 def test_loader_rejects_a_missing_rule_file() -> None:
-    files = [(n, t) for n, t in rule_files() if n != "MON-02.yaml"]
+    files = [(n, t) for n, t in packaged_rule_files() if n != "MON-02.yaml"]
 
     with pytest.raises(CatalogError, match=r"no card file for rules \['MON-02'\]"):
         load_catalog_from([t for _, t in files], names=[n for n, _ in files])
 
 
 def test_loader_rejects_a_file_named_after_another_rule() -> None:
-    names = [n if n != "DX-02.yaml" else "DX-09.yaml" for n, _ in rule_files()]
+    names = [n if n != "DX-02.yaml" else "DX-09.yaml" for n, _ in packaged_rule_files()]
 
     with pytest.raises(CatalogError, match=r"name the file DX-02\.yaml"):
-        load_catalog_from([t for _, t in rule_files()], names=names)
+        load_catalog_from([t for _, t in packaged_rule_files()], names=names)
 
 
 # --- summary fitting --------------------------------------------------------------------------------------------------
@@ -257,10 +253,6 @@ def test_fit_summary_cuts_a_single_endless_word_hard() -> None:
     ],
 )
 def test_numbers_have_at_most_one_decimal_cut_toward_zero(value: str, shown: str) -> None:
-    from decimal import Decimal
-
-    from cards.catalog import display_decimal
-
     assert display_decimal(Decimal(value)) == shown
 
 
@@ -278,8 +270,4 @@ def test_numbers_have_at_most_one_decimal_cut_toward_zero(value: str, shown: str
 )
 def test_thresholds_are_written_as_the_table_writes_them_and_never_round_across(value: str, shown: str) -> None:
     """Thresholds are trimmed ("FRAX hip 3.3% >=3%"), cut toward zero like every value."""
-    from decimal import Decimal
-
-    from cards.catalog import display_decimal
-
     assert display_decimal(Decimal(value), trim=True) == shown

@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
-from cards.catalog import default_catalog, evidence_registry, fit_summary
+from cards.catalog import default_catalog
+from cards.formatting import fit_summary, markdown_value
+from cards.registries import evidence_registry
 from cards.render import RenderOptions, render_cards
 from cards.sample_values import sample_values
 from cards.samples import Sample, load_samples
@@ -209,6 +212,40 @@ def test_chart_text_cannot_inject_html_or_markdown_into_the_detail() -> None:
     assert "&lt;script>alert(1)&lt;/script>" in card["detail"]
     assert "\\*\\*unit\\*\\* \\[x\\](javascript:1) \\| &lt;b>" in card["detail"]
     assert card["summary"].startswith("Data could not be interpreted: <script>")  # summaries are plain text
+
+
+MARKDOWN_ACTS_ON = set("\\`*_[]|~#")
+ENTITY_START = re.compile(r"&#?[A-Za-z0-9]+;")
+
+
+def _read_as_literal_text(shown: str) -> str:
+    """The text a GFM reader shows for `shown`; fails on any character it would read as markup, HTML or an entity."""
+    read, at = [], 0
+    while at < len(shown):
+        if shown[at] == "\\":
+            assert shown[at + 1] in MARKDOWN_ACTS_ON or (at == 0 and shown[1] == ">"), shown
+            read.append(shown[at + 1])
+            at += 2
+        elif shown.startswith(("&lt;", "&amp;"), at):
+            read.append("<" if shown[at + 1] == "l" else "&")
+            at += 4 if shown[at + 1] == "l" else 5
+        else:
+            char = shown[at]
+            assert char not in MARKDOWN_ACTS_ON and not (at == 0 and char == ">"), shown
+            assert not RAW_HTML.match(shown, at) and not ENTITY_START.match(shown, at), shown
+            read.append(char)
+            at += 1
+    return "".join(read)
+
+
+@given(st.text(alphabet=st.sampled_from(list("a <>&;#`*_[]|~\\/\n\u2212"))) | st.text())
+@example("&amp;")  # each alone: the one character that makes the text need escaping
+@example("<b")
+@example("> quoted")
+@example("a_b")
+@example("plain words, 20% \u2212 of 3.5")
+def test_chart_text_in_the_detail_reads_as_the_text_itself_and_never_as_markup(text: str) -> None:
+    assert _read_as_literal_text(markdown_value(text)) == re.sub(r"\s+", " ", text.replace("\u2212", "-"))
 
 
 # --- summaries stay under 140 characters for any values the spec allows ---------------------------------------------

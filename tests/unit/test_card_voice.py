@@ -25,7 +25,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cards.catalog import DETAIL_LIMIT, MAX_CITATIONS, default_catalog
+from cards.catalog import default_catalog
+from cards.formatting import DETAIL_LIMIT
+from cards.registries import MAX_CITATIONS
 from cards.render import RenderOptions, render_cards
 from decision_core.dates import add_months
 from decision_core.facts import MedicationStatus, PatientFacts

@@ -89,3 +89,11 @@ def test_the_rules_doc_documents_the_entry_points() -> None:
     paths = set(DOTTED_PATH.findall(text))
     assert {"decision_core.engine.triggered", "decision_core.evaluate"} <= paths
     assert callable(resolve("decision_core.evaluate"))
+
+
+def test_the_readme_layout_names_every_product_module() -> None:
+    """The README's Layout tables are where a newcomer looks a module up: each one is named there by its path."""
+    layout = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Layout\n")[1].split("\n## ")[0]
+    named = set(re.findall(r"`([A-Za-z0-9_/]+\.py)`", layout))
+    unnamed = [str(path.relative_to(ROOT)) for path in product_modules() if str(path.relative_to(ROOT)) not in named]
+    assert unnamed == []

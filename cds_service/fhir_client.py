@@ -171,9 +171,10 @@ class FhirClient:
         pages = 0
         while page is not None:
             pages += 1
-            if _bundle_error(page):
+            entries = _entries(page)
+            if entries is None:
                 return Fetched.failed(FetchFailure.ERROR_IN_BUNDLE)
-            resources.extend(_entries(page))
+            resources.extend(entries)
             if len(resources) >= self.max_resources:
                 return Fetched(True, resources[: self.max_resources], partial=True, note="resource cap reached")
             next_url = next_link(page)
@@ -255,18 +256,17 @@ class FhirClient:
         return Fetched(True, [body], status=200)
 
 
-def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    """The patient data of a searchset page: not the server's notes about the search (outcome entries)."""
-    return [
-        resource
-        for resource, mode in entry_resources(bundle)
-        if mode != "outcome" and resource.get("resourceType") != "OperationOutcome"
-    ]
-
-
-def _bundle_error(bundle: dict[str, Any]) -> bool:
-    """An error OperationOutcome inside a Bundle means the search failed (warnings are ignored)."""
-    return any(failed_search_outcome(resource) for resource, _ in entry_resources(bundle))
+def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The patient data of a searchset page: not the server's notes about the search (outcome entries). None when
+    an error OperationOutcome in it says the search failed (warnings are ignored). One pass over the entries."""
+    resources = []
+    for resource, mode in entry_resources(bundle):
+        if resource.get("resourceType") == "OperationOutcome":
+            if failed_search_outcome(resource):
+                return None
+        elif mode != "outcome":
+            resources.append(resource)
+    return resources
 
 
 def join_url(base: str, url: str) -> str | None:

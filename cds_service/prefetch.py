@@ -157,10 +157,12 @@ def _classify(value: Any, query: DataQuery) -> PrefetchState:
     if kind == "Bundle":
         if not bundle_readable(value):
             return PrefetchState.UNAVAILABLE  # unreadable is not "no records": fetch it, or say it could not be read
-        resources = list(entry_resources(value))
-        if any(failed_search_outcome(resource) for resource, _ in resources):
-            return PrefetchState.UNAVAILABLE
-        has_data = any(resource.get("resourceType") != "OperationOutcome" for resource, _ in resources)
+        has_data = False
+        for resource, _ in entry_resources(value):  # one pass: a failed search anywhere makes the key unavailable
+            if resource.get("resourceType") != "OperationOutcome":
+                has_data = True
+            elif failed_search_outcome(resource):
+                return PrefetchState.UNAVAILABLE
         return PrefetchState.DATA if has_data or next_link(value) else PrefetchState.NO_DATA
     if isinstance(kind, str) and kind in query.resource_types:
         return PrefetchState.DATA

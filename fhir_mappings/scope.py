@@ -91,6 +91,8 @@ def belongs_to(resource: Mapping[str, Any], patient_id: str) -> bool:
     for key in ("subject", "patient"):
         reference = (raw_dict(resource.get(key)) or {}).get("reference")
         if isinstance(reference, str):
+            if reference == "Patient/" + patient_id:  # the usual form, answered without splitting
+                return True
             parts = reference.split("/")
             return any(part == "Patient" and parts[i + 1] == patient_id for i, part in enumerate(parts[:-1]))
     return True  # no literal patient reference: the search was by patient, so keep it

@@ -41,6 +41,27 @@ EGFR = {
 }
 
 
+def build_spec(
+    rule_id: str,
+    variants: dict[str, VariantSpec],
+    keys: dict[str, Key],
+    evidence: tuple[str, ...],
+    actions: tuple[ActionKind, ...],
+    domains: tuple[str, ...],
+    variant_keys: dict[str, Key] | None = None,
+) -> RuleSpec:
+    """A read-only contract from the plain dicts and tuples the family tables are written in."""
+    return RuleSpec(
+        rule_id=rule_id,
+        variants=MappingProxyType(variants),
+        keys=MappingProxyType(keys),
+        variant_keys=MappingProxyType(variant_keys or {}),
+        evidence=evidence,
+        action_kinds=frozenset(actions),
+        domains=domains,
+    )
+
+
 def patient_view_spec(
     rule_id: str,
     variants: dict[str, VariantSpec],
@@ -50,12 +71,7 @@ def patient_view_spec(
     domains: tuple[str, ...],
     variant_keys: dict[str, Key] | None = None,
 ) -> RuleSpec:
-    return RuleSpec(
-        rule_id=rule_id,
-        variants=MappingProxyType(variants),
-        keys=MappingProxyType({**keys, **UNCHECKED, **(BY_NAME if "medications" in domains else {})}),
-        variant_keys=MappingProxyType(variant_keys or {}),
-        evidence=evidence,
-        action_kinds=frozenset(actions),
-        domains=domains,
-    )
+    """Every patient-view rule also carries the domains it could not check, and a rule reading the medication
+    list the entries recognised by name only."""
+    common = {**UNCHECKED, **(BY_NAME if "medications" in domains else {})}
+    return build_spec(rule_id, variants, {**keys, **common}, evidence, actions, domains, variant_keys)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Literal
 
 from ..recommendation import ActionKind
 from ..rule_spec import Key, RuleSpec, VariantSpec
-from .common_specs import UNCHECKED, C, I, W
+from .common_specs import UNCHECKED, C, I, W, build_spec
 
 _DRAFT = {
     "draft": Key(str, "the draft's reference, 'MedicationRequest/<id>' (or its name when it has no id)"),
@@ -44,15 +43,8 @@ def _spec(
     actions: tuple[ActionKind, ...],
     domains: tuple[str, ...],
 ) -> RuleSpec:
-    return RuleSpec(
-        rule_id=rule_id,
-        variants=MappingProxyType(variants),
-        keys=MappingProxyType({**_DRAFT, **keys}),
-        variant_keys=MappingProxyType({}),
-        evidence=evidence,
-        action_kinds=frozenset(actions),
-        domains=domains,
-    )
+    """Every order rule also names its draft (and the domains it could not check)."""
+    return build_spec(rule_id, variants, {**_DRAFT, **keys}, evidence, actions, domains)
 
 
 ORDER_SPECS: tuple[RuleSpec, ...] = (

@@ -41,6 +41,7 @@ from fhir_mappings import procedures as proc_mod
 from fhir_mappings import vitals as vitals_mod
 from fhir_mappings.drugs import Recognition, recognise_resource
 from fhir_mappings.fhir_json import (
+    ResourceReader,
     codings,
     first_text,
     is_partial_date,
@@ -56,7 +57,7 @@ from fhir_mappings.quality import resolve_same_day
 from fhir_mappings.quirks import repair_quirks
 from fhir_mappings.scope import Excluded, ExclusionReason, future_dated
 from fhir_mappings.terminology import CodeEntry, Terminology, default_terminology
-from fhir_mappings.typed_decoding import FhirParsing, ResourceReader, resource_reader
+from fhir_mappings.typed_decoding import FhirParsing, resource_reader
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import importlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -260,6 +260,18 @@ _UNREAD_ELEMENTS = frozenset(
 )
 
 
+# How a relevant raw resource becomes the model the domain handlers read (R4B, or fhir_mappings.typed_decoding);
+# None when it cannot be read.
+ResourceReader = Callable[[Mapping[str, Any]], Any | None]
+
+
+def model_input(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What a model is made from: `raw` with the known client quirks repaired and the unread elements left out.
+    Quirks replace top-level keys only, so this shallow copy protects the caller's dict."""
+    repaired = repair_quirks(raw).resource
+    return {key: value for key, value in repaired.items() if key not in _UNREAD_ELEMENTS}
+
+
 def parse(raw: Mapping[str, Any]) -> Any | None:
     """Validated R4B model of `raw`, or None if it cannot be made valid.
 
@@ -272,10 +284,7 @@ def parse(raw: Mapping[str, Any]) -> Any | None:
     model = model_class(rtype) if isinstance(rtype, str) else None
     if model is None:
         return None
-    # Known quirks replace top-level keys only, and unread elements are left out: a shallow copy protects the
-    # caller's dict.
-    repaired = repair_quirks(raw).resource
-    doc = {key: value for key, value in repaired.items() if key not in _UNREAD_ELEMENTS}
+    doc = model_input(raw)
     copied = False
     for _ in range(_MAX_REPAIRS):
         try:

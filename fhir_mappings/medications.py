@@ -9,7 +9,7 @@ classified is a DATA-03 finding (§6 last row)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -26,7 +26,7 @@ from decision_core.facts import (
     MedicationStatus,
 )
 from fhir_mappings.drugs import DrugRecognition, MatchMethod, Recognition, UnclassifiedDrug
-from fhir_mappings.fhir_json import codings, parse, texts, to_date
+from fhir_mappings.fhir_json import ResourceReader, codings, parse, texts, to_date
 from fhir_mappings.observations import Qty, qty
 from fhir_mappings.terminology import Concept, Terminology
 from fhir_mappings.unit_conversion import days_per, is_count_unit, mass_to_mg, to_decimal
@@ -278,7 +278,7 @@ def _medication_code(model: Any) -> MedicationCode:
 def resolve_medication(
     model: Any,
     medications: Mapping[str, Mapping[str, Any]],
-    read: Callable[[Mapping[str, Any]], Any | None] = parse,
+    read: ResourceReader = parse,
 ) -> MedicationCode | None:
     """medicationCodeableConcept, or the Medication it references (contained "#id", "Medication/id",
     "urn:uuid:id" or a full URL ending in Medication/id) from `medications` (raw Medication dicts by id, read
@@ -405,7 +405,7 @@ def from_resource(
     medications: Mapping[str, Mapping[str, Any]],
     recognition: Recognition | None,
     *,
-    read: Callable[[Mapping[str, Any]], Any | None] = parse,
+    read: ResourceReader = parse,
 ) -> tuple[list[MedicationExposure], list[DataIssue]]:
     """The exposures of one Med* resource whose drug was recognised (`fhir_mappings.drugs.recognise_resource`),
     or the DATA-03 finding of an entry that names a drug but cannot be classified (`read`: how a referenced

@@ -13,7 +13,7 @@ back to the R4B `fhir_json.parse` for that resource, which repairs or rejects it
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import msgspec
 
-from fhir_mappings.fhir_json import _UNREAD_ELEMENTS, parse
-from fhir_mappings.quirks import repair_quirks
+from fhir_mappings.fhir_json import ResourceReader, model_input, parse
 
 
 class FhirParsing(StrEnum):
@@ -32,8 +31,6 @@ class FhirParsing(StrEnum):
     TYPED = "typed"
     STRICT = "strict"
 
-
-ResourceReader = Callable[[Mapping[str, Any]], Any | None]
 
 # --- primitives ---------------------------------------------------------------------------------------------
 # Each accepts a subset of what the R4B type (fhir_core.types) accepts. R4B checks its patterns with Rust regex,
@@ -622,10 +619,8 @@ def decode(raw: Mapping[str, Any]) -> _Resource | None:
     struct = STRUCTS.get(rtype) if type(rtype) is str else None
     if struct is None:
         return None
-    repaired = repair_quirks(raw).resource
-    doc = {key: value for key, value in repaired.items() if key not in _UNREAD_ELEMENTS}
     try:
-        return msgspec.convert(doc, struct)
+        return msgspec.convert(model_input(raw), struct)
     except (msgspec.ValidationError, ValueError, TypeError, RecursionError):
         return None
 

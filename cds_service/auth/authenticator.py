@@ -144,10 +144,11 @@ class Authenticator:
     def _verify(self, authorization: str | None, expected_audience: str, fields: dict[str, Any]) -> None:
         token = _bearer_token(authorization)
         try:
-            header = jwt.get_unverified_header(token)
-            unverified = jwt.decode(token, options={"verify_signature": False})
+            peeked = jwt.decode_complete(token, options={"verify_signature": False})  # header and claims, one parse
         except jwt.PyJWTError:
             raise AuthFailure("malformed-token") from None
+        header: dict[str, Any] = peeked["header"]  # PyJWT refuses a header or claims set that is not an object
+        unverified: dict[str, Any] = peeked["payload"]
         # Only for choosing the client and key, and for the log: nothing here is trusted until the signature is.
         for name, value in (
             ("iss", unverified.get("iss")),

@@ -455,6 +455,29 @@ def _spread(values: Sequence[float], fmt: str = ".2f") -> str:
     return f"{min(values):{fmt}}–{max(values):{fmt}}"
 
 
+def _budget_lines(cells: Sequence[Cell]) -> list[str]:
+    """What the CPU goal leaves for the service's own work (everything beyond verifying the token and parsing the
+    body): (GOAL_RATIO - 1) x the auth floor's CPU per request, against what the service spends beyond it."""
+    rows = [c for c in cells if c.connections == 1 and SERVICE in c.rounds and AUTH_FLOOR in c.rounds]
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"The CPU goal as a budget (concurrency 1): at {GOAL_RATIO} × the auth floor, the service may spend "
+        f"{GOAL_RATIO - 1:g} × the auth floor's CPU on everything the floor does not do (validation, prefetch, "
+        "facts, rules, cards, logs and metrics).",
+        "",
+        "| kind | auth floor CPU ms/req | budget ms | service CPU beyond the auth floor, ms | over budget |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for cell in rows:
+        floor_cpu = cell.median(AUTH_FLOOR, "cpu_ms_per_request")
+        own = cell.median(SERVICE, "cpu_ms_per_request") - floor_cpu
+        budget = (GOAL_RATIO - 1) * floor_cpu
+        lines.append(f"| {cell.kind} | {floor_cpu:.2f} | {budget:.2f} | {own:.2f} | {own / budget:.1f} × |")
+    return lines
+
+
 def goals(cells: Sequence[Cell], scale: Sequence[Cell], fallbacks: Sequence[dict[str, Any]]) -> list[Goal]:
     def cell(kind: str, connections: int) -> Cell | None:
         return next((c for c in cells if c.kind == kind and c.connections == connections), None)
@@ -562,6 +585,7 @@ def markdown(results: dict[str, Any], cells: Sequence[Cell], scale: Sequence[Cel
             f"{med(cell.ratios('p50_us', reference=FLOOR)):.2f} | "
             f"{med(cell.ratios('cpu_ms_per_request', reference=FLOOR)):.2f} |"
         )
+    lines += _budget_lines(cells)
     if scale:
         lines += [
             "",

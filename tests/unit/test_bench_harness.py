@@ -185,3 +185,19 @@ def test_every_request_kind_is_answered_by_the_service_it_calls(kind: RequestKin
     rules = {card["source"]["topic"]["code"] for card in response.get_json()["cards"]}
     if kind.path.endswith("order-sign"):
         assert all(rule.startswith("ORD-") for rule in rules)  # an order card speaks only about the order
+
+
+def test_the_report_states_the_cpu_goal_as_a_budget_for_the_services_own_work() -> None:
+    from bench.run import AUTH_FLOOR, FLOOR, GOAL_RATIO, SERVICE, Cell, _budget_lines
+
+    cell = Cell("typical", 189, 140_000, 1)
+    for server, cpu_ms in ((FLOOR, 1.4), (AUTH_FLOOR, 2.0), (SERVICE, 6.0)):
+        cell.rounds[server] = [{"cpu_ms_per_request": cpu_ms}, {"cpu_ms_per_request": cpu_ms + 0.2}]
+    busy = Cell("typical", 189, 140_000, 8)  # only concurrency 1 is reported
+    busy.rounds = {server: list(rounds) for server, rounds in cell.rounds.items()}
+    lines = _budget_lines([cell, busy])
+    rows = [line for line in lines if line.startswith("| typical")]
+    # auth floor median 2.1 ms: the budget is (1.5 - 1) x 2.1; the service spends 6.1 - 2.1 beyond it
+    assert GOAL_RATIO == 1.5
+    assert rows == ["| typical | 2.10 | 1.05 | 4.00 | 3.8 × |"]
+    assert _budget_lines([busy]) == []

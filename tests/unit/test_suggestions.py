@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from fhir.resources.R4B.servicerequest import ServiceRequest
@@ -80,3 +82,33 @@ def test_a_referral_carries_its_reason() -> None:
     resource = referral["actions"][0]["resource"]
     assert resource["reasonCode"] == [{"text": "low BMD for age"}]
     ServiceRequest.model_validate(resource)
+
+
+@pytest.mark.parametrize("action", EVERY_ACTION, ids=[a.kind.value for a in EVERY_ACTION])
+def test_each_card_gets_its_own_copy_of_a_prepared_draft(action: SuggestedAction) -> None:
+    """Drafts are prepared once per kind and parameters; what one response does with its resources (an EHR
+    adapter, a site rule) must not reach the next patient's card."""
+    (first,) = build_suggestions([action], "pat-1")
+    expected = copy.deepcopy(build_suggestions([action], "pat-1")[0]["actions"])
+    for item in first["actions"]:
+        item["resource"]["status"] = "active"
+        for value in item["resource"].values():
+            if isinstance(value, dict):
+                value.clear()
+            elif isinstance(value, list):
+                value.append("changed")
+    (second,) = build_suggestions([action], "pat-2")
+    for got, want in zip(second["actions"], expected, strict=True):
+        assert got["resource"] == {**want["resource"], "subject": {"reference": "Patient/pat-2"}}
+
+
+def test_a_prepared_draft_must_be_plain_json() -> None:
+    from datetime import date
+
+    from cards.suggestions import _encoded
+
+    assert _encoded({"resourceType": "ServiceRequest", "code": {"text": "DXA"}}) == (
+        b'{"resourceType":"ServiceRequest","code":{"text":"DXA"}}'
+    )
+    with pytest.raises(TypeError, match="not plain JSON"):
+        _encoded({"resourceType": "MedicationRequest", "authoredOn": date(2026, 1, 1)})

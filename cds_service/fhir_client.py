@@ -19,7 +19,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from cds_service.json_body import JsonRejected, parse_json
-from fhir_mappings.fhir_json import bundle_readable, entry_resources, failed_search_outcome, next_link
+from fhir_mappings.fhir_json import BundlePage, read_bundle
 
 log = logging.getLogger("osteo_cds.fhir")
 
@@ -149,35 +149,34 @@ class FhirClient:
         url = join_url(base, relative.lstrip("/"))
         if url is None:
             return Fetched.failed(FetchFailure.BAD_URL)
-        first = self._get_json(url, base, token, deadline)
+        first, page = self._get_json(url, base, token, deadline)
         if not first.ok:
             return first
-        body = first.resources[0]
-        if body["resourceType"] != "Bundle":
+        if page is None:
+            body = first.resources[0]
             if body["resourceType"] == "OperationOutcome":
                 return Fetched.failed(FetchFailure.OPERATION_OUTCOME, status=first.status)
             if "?" in relative:  # a search must answer with a Bundle; anything else is not the search result
                 return Fetched.failed(FetchFailure.SEARCH_WITHOUT_BUNDLE, status=first.status)
             return Fetched(True, [body], status=first.status)
-        return self.collect_bundle(body, base, token, deadline)
+        return self.collect_bundle(page, base, token, deadline)
 
-    def collect_bundle(
-        self, bundle: dict[str, Any], base: str | None, token: str | None, deadline: Deadline
-    ) -> Fetched:
-        """Resources of a searchset Bundle and of its `next` pages (when `base` allows following them)."""
+    def collect_bundle(self, first: BundlePage, base: str | None, token: str | None, deadline: Deadline) -> Fetched:
+        """Resources of a searchset Bundle (`first`, as `read_bundle` read it) and of its `next` pages (when `base`
+        allows following them). The patient data of a page leaves out the server's notes about the search (outcome
+        entries); an error OperationOutcome on any page says the search failed (warnings are ignored)."""
         resources: list[dict[str, Any]] = []
         seen: set[str] = set()
-        page: dict[str, Any] | None = bundle
+        page = first
         pages = 0
-        while page is not None:
+        while True:
             pages += 1
-            entries = _entries(page)
-            if entries is None:
+            if page.failed:
                 return Fetched.failed(FetchFailure.ERROR_IN_BUNDLE)
-            resources.extend(entries)
+            resources.extend(page.resources)
             if len(resources) >= self.max_resources:
                 return Fetched(True, resources[: self.max_resources], partial=True, note="resource cap reached")
-            next_url = next_link(page)
+            next_url = page.next
             if next_url is None:
                 return Fetched(True, resources)
             if base is None:
@@ -192,31 +191,45 @@ class FhirClient:
             if pages >= self.max_pages:
                 return Fetched(True, resources, partial=True, note="page cap reached")
             seen.add(next_url)
-            fetched = self._get_json(next_url, base, token, deadline)
+            fetched, next_page = self._get_json(next_url, base, token, deadline)
             if not fetched.ok:
                 return Fetched(True, resources, partial=True, note=f"next page: {fetched.reason}")
-            page = fetched.resources[0]
-            if page.get("resourceType") != "Bundle":
+            if next_page is None:
                 return Fetched(True, resources, partial=True, note="next page is not a Bundle")
-        return Fetched(True, resources)
+            page = next_page
 
-    def _get_json(self, url: str, base: str, token: str | None, deadline: Deadline) -> Fetched:
+    def _get_json(
+        self, url: str, base: str, token: str | None, deadline: Deadline
+    ) -> tuple[Fetched, BundlePage | None]:
+        """The answer (its body as the one resource), and its entries when it is a Bundle (read once, here)."""
         headers = {}
         if token is not None and _under(url, base):
             headers["Authorization"] = f"Bearer {token}"
         attempts = 2  # one bounded retry for connection errors and 502/503/504
-        result = Fetched.failed(FetchFailure.NO_TIME_LEFT)
+        answer: tuple[Fetched, BundlePage | None] = (Fetched.failed(FetchFailure.NO_TIME_LEFT), None)
         for attempt in range(attempts):
             remaining = deadline.remaining()
             if remaining <= 0.05:
-                return result if attempt else Fetched.failed(FetchFailure.NO_TIME_LEFT)
-            result = self._attempt(url, headers, min(self.timeout, remaining), deadline)
+                return answer if attempt else (Fetched.failed(FetchFailure.NO_TIME_LEFT), None)
+            answer = self._attempt(url, headers, min(self.timeout, remaining), deadline)
+            result = answer[0]
             retryable = result.status in RETRY_STATUSES or result.failure is FetchFailure.CONNECTION
             if result.ok or not retryable:
-                return result
-        return result
+                return answer
+        return answer
 
-    def _attempt(self, url: str, headers: dict[str, str], timeout: float, deadline: Deadline) -> Fetched:
+    def _attempt(
+        self, url: str, headers: dict[str, str], timeout: float, deadline: Deadline
+    ) -> tuple[Fetched, BundlePage | None]:
+        fetched = self._read(url, headers, timeout, deadline)
+        if not fetched.ok or fetched.resources[0]["resourceType"] != "Bundle":
+            return fetched, None
+        page = read_bundle(fetched.resources[0])
+        if page is None:  # unreadable, not empty: taking it as "no records" would give advice as if the chart were read
+            return Fetched.failed(FetchFailure.MALFORMED_BUNDLE, status=200), None
+        return fetched, page
+
+    def _read(self, url: str, headers: dict[str, str], timeout: float, deadline: Deadline) -> Fetched:
         try:
             response = self.session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False)
         except requests.Timeout:
@@ -250,23 +263,7 @@ class FhirClient:
             return Fetched.failed(FetchFailure.NOT_JSON, status=200)
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
             return Fetched.failed(FetchFailure.NOT_FHIR, status=200)
-        if body["resourceType"] == "Bundle" and not bundle_readable(body):
-            # Unreadable, not empty: taking it as "no records" would give advice as if the chart had been read.
-            return Fetched.failed(FetchFailure.MALFORMED_BUNDLE, status=200)
         return Fetched(True, [body], status=200)
-
-
-def _entries(bundle: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The patient data of a searchset page: not the server's notes about the search (outcome entries). None when
-    an error OperationOutcome in it says the search failed (warnings are ignored). One pass over the entries."""
-    resources = []
-    for resource, mode in entry_resources(bundle):
-        if resource.get("resourceType") == "OperationOutcome":
-            if failed_search_outcome(resource):
-                return None
-        elif mode != "outcome":
-            resources.append(resource)
-    return resources
 
 
 def join_url(base: str, url: str) -> str | None:

@@ -24,7 +24,7 @@ from typing import Any
 from cds_service import metrics
 from cds_service.fhir_client import Deadline, Fetched, FetchFailure, FhirClient, Source
 from cds_service.queries import DataQuery
-from fhir_mappings.fhir_json import bundle_readable, entry_resources, failed_search_outcome, next_link
+from fhir_mappings.fhir_json import BundlePage, read_bundle
 from fhir_mappings.scope import Excluded, this_patient_only
 
 log = logging.getLogger("osteo_cds.prefetch")
@@ -72,20 +72,20 @@ def resolve(
     prefetch = prefetch if isinstance(prefetch, Mapping) else {}
     results: dict[str, Fetched] = {}
     to_fetch: list[DataQuery] = []
-    to_follow: dict[str, dict[str, Any]] = {}
+    to_follow: dict[str, BundlePage] = {}
 
     for query in queries:
         if query.key not in prefetch:
             to_fetch.append(query)
             continue
         value = prefetch[query.key]
-        state = _classify(value, query)
+        state, page = _classify(value, query)
         if state is PrefetchState.NO_DATA:
             results[query.key] = Fetched(True, source=Source.PREFETCH)
         elif state is PrefetchState.UNAVAILABLE:
             to_fetch.append(query)
-        elif value.get("resourceType") == "Bundle":
-            to_follow[query.key] = value
+        elif page is not None:
+            to_follow[query.key] = page
         else:
             results[query.key] = Fetched(True, [value], source=Source.PREFETCH)
 
@@ -95,14 +95,14 @@ def resolve(
             results[query.key] = dataclasses.replace(Fetched.failed(FetchFailure.NO_FHIR_SERVER), source=Source.NONE)
         else:
             futures[query.key] = _POOL.submit(_timed_get, client, query, fhir_server, patient_id, token, deadline)
-    for key, bundle in to_follow.items():
+    for key, page in to_follow.items():
         base = fhir_server.rstrip("/") + "/" if fhir_server else None
-        if next_link(bundle) is None or base is None:
+        if page.next is None or base is None:
             results[key] = dataclasses.replace(
-                client.collect_bundle(bundle, base, token, deadline), source=Source.PREFETCH
+                client.collect_bundle(page, base, token, deadline), source=Source.PREFETCH
             )
         else:
-            futures[key] = _POOL.submit(client.collect_bundle, bundle, base, token, deadline)
+            futures[key] = _POOL.submit(client.collect_bundle, page, base, token, deadline)
 
     if futures:
         wait_for(futures.values(), timeout=max(deadline.remaining(), 0))
@@ -145,28 +145,28 @@ def _timed_get(
         metrics.FHIR_FETCH_SECONDS.labels(query.resource_types[0]).observe(time.perf_counter() - started)
 
 
-def _classify(value: Any, query: DataQuery) -> PrefetchState:
-    """What one prefetch value says about its key."""
+def _classify(value: Any, query: DataQuery) -> tuple[PrefetchState, BundlePage | None]:
+    """What one prefetch value says about its key, and a Bundle's entries as read for it (one pass)."""
     if value is None:
-        return PrefetchState.NO_DATA
+        return PrefetchState.NO_DATA, None
     if not isinstance(value, dict):
-        return PrefetchState.UNAVAILABLE
+        return PrefetchState.UNAVAILABLE, None
     kind = value.get("resourceType")
     if kind == "OperationOutcome":
-        return PrefetchState.UNAVAILABLE
+        return PrefetchState.UNAVAILABLE, None
     if kind == "Bundle":
-        if not bundle_readable(value):
-            return PrefetchState.UNAVAILABLE  # unreadable is not "no records": fetch it, or say it could not be read
-        has_data = False
-        for resource, _ in entry_resources(value):  # one pass: a failed search anywhere makes the key unavailable
-            if resource.get("resourceType") != "OperationOutcome":
-                has_data = True
-            elif failed_search_outcome(resource):
-                return PrefetchState.UNAVAILABLE
-        return PrefetchState.DATA if has_data or next_link(value) else PrefetchState.NO_DATA
+        page = read_bundle(value)
+        if page is None:
+            return (
+                PrefetchState.UNAVAILABLE,
+                None,
+            )  # unreadable is not "no records": fetch it, or say it could not be read
+        if page.failed:
+            return PrefetchState.UNAVAILABLE, None  # a failed search anywhere in it makes the key unavailable
+        return (PrefetchState.DATA if page.has_data or page.next else PrefetchState.NO_DATA), page
     if isinstance(kind, str) and kind in query.resource_types:
-        return PrefetchState.DATA
-    return PrefetchState.UNAVAILABLE
+        return PrefetchState.DATA, None
+    return PrefetchState.UNAVAILABLE, None
 
 
 def _keep_only_this_patient(resolution: Resolution, queries: Sequence[DataQuery], patient_id: str) -> None:

@@ -139,6 +139,8 @@ class _State:
     today: date
     read: ResourceReader  # raw resource -> model (typed, or R4B), None when unreadable
     medications: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    # (system, code) -> the lab/vital/FRAX concepts of a coding, None when it names any other concept (_dated_result)
+    result_concepts: dict[tuple[Any, Any], tuple[tuple[str, str], ...] | None] = field(default_factory=dict)
     unreadable: int = 0
     birth_date: date | None = None
     sex: Sex = Sex.UNKNOWN
@@ -227,13 +229,29 @@ _KEEP_MONTHS = {"labs": 13, "vitals": 13, "frax": 25}
 _ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
 
 
-def _dated_result(raw: Mapping[str, Any], term: Terminology) -> tuple[list[tuple[str, str]], str] | None:
-    """(concepts, ISO day) of a lab/vital/FRAX Observation that could be outdated; None for anything else (DXA
-    results, whose history matters, panels with components, and anything undated or uncoded are always kept)."""
-    if raw.get("resourceType") != "Observation" or raw_list(raw.get("component")):
+def _dated_result(raw: Mapping[str, Any], st: _State) -> tuple[list[tuple[str, str]], str] | None:
+    """(concepts, ISO day) of an Observation that is a lab/vital/FRAX result and could be outdated; None for any
+    other (DXA results, whose history matters, panels with components, and anything undated or uncoded are always
+    kept). Each distinct coding is looked up once per chart (`st.result_concepts`): a chart repeats a few codes."""
+    if raw_list(raw.get("component")):
         return None
-    concepts = [(e.domain, e.concept.id) for sy, co, _ in raw_codings(raw.get("code")) for e in term.lookup(sy, co)]
-    if not concepts or any(domain not in _KEEP_MONTHS for domain, _ in concepts):
+    concepts: list[tuple[str, str]] = []
+    cache = st.result_concepts
+    for system, code, _ in raw_codings(raw.get("code")):
+        key = (system, code)
+        if key in cache:
+            found = cache[key]
+        else:
+            entries = st.term.lookup(system, code)
+            found = cache[key] = (
+                tuple((e.domain, e.concept.id) for e in entries)
+                if all(e.domain in _KEEP_MONTHS for e in entries)
+                else None
+            )
+        if found is None:
+            return None
+        concepts += found
+    if not concepts:
         return None
     day = _raw_effective(raw)
     return (concepts, day) if day else None
@@ -248,21 +266,26 @@ def _outdated_observations(dated: Mapping[int, tuple[list[tuple[str, str]], str]
         for key in concepts:
             if day > newest.get(key, ""):
                 newest[key] = day
-    return {
-        position
-        for position, (concepts, day) in dated.items()
-        if all(day < cutoffs[key[0]] and day < newest[key] for key in concepts)
-    }
+    outdated: set[int] = set()
+    for position, (concepts, day) in dated.items():
+        for key in concepts:  # a plain loop, not all() over a generator expression: one step per result
+            if day >= cutoffs[key[0]] or day >= newest[key]:
+                break
+        else:
+            outdated.add(position)
+    return outdated
+
+
+_EFFECTIVE = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued")
 
 
 def _raw_effective(raw: Mapping[str, Any]) -> str:
-    """The ISO date prefix of an Observation's effective time, read from the raw JSON ('' when absent)."""
-    for value in (
-        raw.get("effectiveDateTime"),
-        raw.get("effectiveInstant"),
-        (raw.get("effectivePeriod") or {}).get("start") if type(raw.get("effectivePeriod")) is dict else None,
-        raw.get("issued"),
-    ):
+    """The ISO date prefix of an Observation's effective time, read from the raw JSON ('' when absent): the first of
+    `_EFFECTIVE` (a Period by its start) that is a string beginning with a date."""
+    for key in _EFFECTIVE:
+        value = raw.get(key)
+        if key == "effectivePeriod":
+            value = value.get("start") if type(value) is dict else None
         if isinstance(value, str):
             found = _ISO_PREFIX.match(value.strip())
             if found:
@@ -321,18 +344,22 @@ def _intake(
             st.unreadable += 1
             continue
         rid = raw.get("id")
+        position = len(out)
         if type(rid) is str and rid:
-            key = (rtype, rid)
-            pos = where.get(key)
-            if pos is not None:
+            pos = where.setdefault((rtype, rid), position)
+            if pos != position:
                 if _last_updated(raw) > _last_updated(out[pos][1]):
                     out[pos] = (out[pos][0], raw)
-                    _note_kept(pos, raw, rtype, rid, dated, st, replaces=True)
+                    if rtype in _NOTED:
+                        _note_kept(pos, raw, rtype, rid, dated, st, replaces=True)
                 continue
-            where[key] = len(out)
-        _note_kept(len(out), raw, rtype, rid, dated, st, replaces=False)
+        if rtype in _NOTED:
+            _note_kept(position, raw, rtype, rid, dated, st, replaces=False)
         out.append((index, raw))
     return out, dated
+
+
+_NOTED = frozenset({"Medication", "Observation"})  # the types _note_kept does something for
 
 
 def _note_kept(
@@ -351,7 +378,7 @@ def _note_kept(
         else:
             st.medications.setdefault(rid, raw)
     elif rtype == "Observation":
-        found = _dated_result(raw, st.term)
+        found = _dated_result(raw, st)
         if found is not None:
             dated[position] = found
         else:
@@ -368,7 +395,11 @@ def _last_updated(raw: Mapping[str, Any]) -> str:
 
 
 def _known(term: Terminology, concept: Any) -> bool:
-    return any(term.is_known(s, c) for s, c, _ in raw_codings(concept))
+    # A plain loop, not any() over a generator expression (twice the cost): this runs for most resources of a chart.
+    for system, code, _ in raw_codings(concept):  # noqa: SIM110
+        if term.is_known(system, code):
+            return True
+    return False
 
 
 def _observation_relevant(raw: Mapping[str, Any], term: Terminology) -> bool:

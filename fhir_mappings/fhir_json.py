@@ -11,6 +11,7 @@ import copy
 import importlib
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -112,32 +113,44 @@ def raw_str(value: Any) -> str | None:
 # ---------------------------------------------------------------------------------------------------------
 # Bundles as sent (by a client's prefetch or a FHIR server): the one place their members are read. Any member may
 # have any JSON type; what is not of the expected type is treated as absent, except where that would turn an
-# unreadable answer into "no records" (see `bundle_readable` and `failed_search_outcome`).
+# unreadable answer into "no records" (see `read_bundle` and `failed_search_outcome`).
 
 _ISSUE_OK = frozenset({"information", "warning"})
 
 
-def bundle_readable(bundle: Mapping[str, Any]) -> bool:
-    """`entry` and `link` are arrays (when present) and every entry is an object carrying a resource object.
-    A Bundle that is not readable is unavailable data, never an empty result."""
+@dataclass(frozen=True, slots=True)
+class BundlePage:
+    """One Bundle as sent (a prefetch value or a page of a search), its entries read in one pass."""
+
+    resources: list[dict[str, Any]]  # the patient data: not OperationOutcomes, not entries of search mode "outcome"
+    has_data: bool  # some entry holds a resource other than an OperationOutcome (of any search mode)
+    failed: bool  # an OperationOutcome in it says the search failed (`failed_search_outcome`)
+    next: str | None  # `next_link`
+
+
+def read_bundle(bundle: Mapping[str, Any]) -> BundlePage | None:
+    """The entries of `bundle`, or None when it is not readable: `entry` and `link` must be arrays (when present)
+    and every entry an object carrying a resource object. A Bundle that is not readable is unavailable data, never
+    an empty result. A `search` or `mode` of another type reads as absent."""
     entries, links = bundle.get("entry", []), bundle.get("link", [])
-    return (
-        isinstance(entries, list)
-        and isinstance(links, list)
-        and all(isinstance(e, dict) and isinstance(e.get("resource"), dict) for e in entries)
-    )
-
-
-def entry_resources(bundle: Mapping[str, Any]) -> Iterator[tuple[dict[str, Any], str | None]]:
-    """(resource, search mode) of each entry that is an object with a resource object; a `search` or `mode` of
-    another type reads as absent."""
-    for entry in raw_list(bundle.get("entry")):
-        entry = raw_dict(entry)
-        if entry is None:
+    if not isinstance(entries, list) or not isinstance(links, list):
+        return None
+    resources: list[dict[str, Any]] = []
+    has_data = failed = False
+    for entry in entries:  # a plain loop: this runs once per entry of every Bundle a hook brings
+        if not isinstance(entry, dict):
+            return None
+        resource = entry.get("resource")
+        if not isinstance(resource, dict):
+            return None
+        if resource.get("resourceType") == "OperationOutcome":
+            failed = failed or failed_search_outcome(resource)  # the rest must still be readable
             continue
-        resource = raw_dict(entry.get("resource"))
-        if resource is not None:
-            yield resource, raw_str((raw_dict(entry.get("search")) or {}).get("mode"))
+        has_data = True
+        search = entry.get("search")
+        if not isinstance(search, dict) or search.get("mode") != "outcome":
+            resources.append(resource)
+    return BundlePage(resources, has_data, failed, next_link(bundle))
 
 
 def failed_search_outcome(resource: Mapping[str, Any]) -> bool:

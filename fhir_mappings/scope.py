@@ -10,7 +10,7 @@ lines carry counts only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -49,9 +49,34 @@ def this_patient_only(resources: Iterable[Any], patient_id: str) -> Screened:
     flattened at every depth and foreign contained resources removed."""
     kept: list[dict[str, Any]] = []
     excluded: list[Excluded] = []
-    for resource, where in _flatten(resources, 0, "entry"):
-        rtype = raw_str(resource.get("resourceType")) or "resource"
-        if not belongs_to(resource, patient_id):
+    _screen(resources, patient_id, "Patient/" + patient_id, 0, "entry", kept, excluded)
+    return Screened(kept, excluded)
+
+
+def _screen(
+    resources: Iterable[Any],
+    patient_id: str,
+    own_reference: str,
+    depth: int,
+    where: str,
+    kept: list[dict[str, Any]],
+    excluded: list[Excluded],
+) -> None:
+    """One plain loop per list (this runs for every resource of every hook): nested Bundles recurse in place, so
+    the order of `kept` and `excluded` is the order of the entries, depth first."""
+    for resource in resources:
+        if type(resource) is not dict:
+            continue
+        kind = resource.get("resourceType")
+        if kind == "Bundle" and depth < _MAX_BUNDLE_DEPTH:
+            inner = [(raw_dict(e) or {}).get("resource") for e in raw_list(resource.get("entry"))]
+            _screen(inner, patient_id, own_reference, depth + 1, "nested Bundle", kept, excluded)
+            continue
+        subject = resource.get("subject")
+        # The usual record, a subject reference to this patient, is answered without belongs_to's general reading.
+        usual = kind != "Patient" and type(subject) is dict and subject.get("reference") == own_reference
+        if not usual and not belongs_to(resource, patient_id):
+            rtype = raw_str(kind) or "resource"
             excluded.append(Excluded(rtype, _record(resource, rtype), ExclusionReason.ANOTHER_PATIENT, where=where))
             continue
         contained = resource.get("contained")
@@ -66,18 +91,6 @@ def this_patient_only(resources: Iterable[Any], patient_id: str) -> Screened:
                         )
                 resource = {**resource, "contained": own}  # a copy: the caller's dict is not changed
         kept.append(resource)
-    return Screened(kept, excluded)
-
-
-def _flatten(resources: Iterable[Any], depth: int, where: str) -> Iterator[tuple[dict[str, Any], str]]:
-    for resource in resources:
-        if type(resource) is not dict:
-            continue
-        if resource.get("resourceType") == "Bundle" and depth < _MAX_BUNDLE_DEPTH:
-            inner = ((raw_dict(e) or {}).get("resource") for e in raw_list(resource.get("entry")))
-            yield from _flatten(inner, depth + 1, "nested Bundle")
-        else:
-            yield resource, where
 
 
 def belongs_to(resource: Mapping[str, Any], patient_id: str) -> bool:

@@ -57,4 +57,4 @@ def test_every_failure_is_worded_and_labelled_from_a_small_fixed_set() -> None:
     ],
 )
 def test_prefetch_values_are_classified_as_states(value: object, state: PrefetchState) -> None:
-    assert _classify(value, PATIENT_QUERY) is state
+    assert _classify(value, PATIENT_QUERY)[0] is state

@@ -18,6 +18,7 @@ from fhir_mappings.drugs import (
     DrugRecognition,
     LocalDrugCode,
     MatchMethod,
+    RecognitionMemo,
     Route,
     RouteBasis,
     UnclassifiedDrug,
@@ -28,6 +29,7 @@ from fhir_mappings.drugs import (
     recognise_resource,
 )
 from fhir_mappings.drugs.drug_catalog import INGREDIENTS_FILE, RXNORM
+from fhir_mappings.quirks import repair_quirks
 from fhir_mappings.terminology import load_terminology
 
 SNOMED = "http://snomed.info/sct"
@@ -486,6 +488,125 @@ def test_any_json_never_raises(concept: Any, medication: Any, route: Any) -> Non
         concept if isinstance(concept, dict) else {}, {"x": medication} if isinstance(medication, dict) else {}
     )
     assert r2 is None or isinstance(r2, DrugRecognition | UnclassifiedDrug)
+
+
+# --- one chart's recognitions (RecognitionMemo) -----------------------------------------------------------------
+
+
+def _request(concept: Any, route: Any = None, **members: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"resourceType": "MedicationRequest", "status": "active", "intent": "order", **members}
+    if concept is not None:
+        entry["medicationCodeableConcept"] = concept
+    if route is not None:
+        entry["dosageInstruction"] = [{"route": route}]
+    return entry
+
+
+PREDNISONE_TEXT = {"text": "prednisone 5 mg"}
+# Entries that name their drug alike in all but one input recognition reads (route, Medication, a code's JSON
+# type), and the same entry over again: a memo that confused any two of them would answer one with the other.
+MEMO_ENTRIES: list[tuple[dict[str, Any], dict[str, Any]]] = [
+    (_request(PREDNISONE_TEXT), {}),
+    (_request(PREDNISONE_TEXT, _route("26643006", "Oral route")), {}),
+    (_request(PREDNISONE_TEXT, _route("6064005", "Topical route")), {}),
+    (_request(PREDNISONE_TEXT, {"text": "topical"}), {}),
+    (_request(PREDNISONE_TEXT, "oral"), {}),
+    (_request({"text": "prednisone 5 mg"}, _route("26643006", "Oral route")), {}),
+    (_request(_rx("904431")), {}),
+    (_request({"coding": [{"system": RXNORM, "code": 904431}]}), {}),
+    (_request({"coding": [{"system": RXNORM, "code": 904431.0}]}), {}),  # not a code: read by its (no) name
+    (_request({"coding": [{"system": RXNORM, "code": True}]}), {}),
+    (_request(""), {}),
+    (_request({}), {}),
+    (_request("Fosamax 70"), {}),
+    (_request(None, medicationReference={"reference": "Medication/m1"}), {"m1": {"code": {"text": "Prolia"}}}),
+    (_request(None, medicationReference={"reference": "Medication/m1"}), {"m1": {"code": {"text": "Fosamax"}}}),
+    (_request(None, medicationReference={"reference": "Medication/m1"}), {}),
+    (_request(None, medicationReference={"reference": "Medication/m1", "display": "Evista 60 mg"}), {}),
+    *(
+        (
+            _request(
+                None,
+                medicationReference={"reference": "#c"},
+                contained=[{"resourceType": "Medication", "id": "c", "code": {"text": "prednisone"}, "form": form}],
+            ),
+            {},
+        )
+        for form in ({"text": "cream"}, {"text": "oral tablet"})
+    ),
+    (_request({"text": "x" * 5000 + " prednisone"}, "oral"), {}),  # a key too long for the memo
+]
+
+
+def test_a_memo_answers_each_entry_as_recognising_it_alone_does() -> None:
+    memo = RecognitionMemo()
+    for _ in range(2):  # the second pass is answered from the memo
+        for entry, medications in [*MEMO_ENTRIES, *reversed(MEMO_ENTRIES)]:
+            assert memo.recognise_resource(entry, medications) == recognise_resource(entry, medications), entry
+    answers = {repr(recognise_resource(e, m)) for e, m in MEMO_ENTRIES}
+    assert len(answers) >= 10  # the entries do differ in what they are recognised as
+
+
+def test_a_memo_answers_from_the_catalog_it_is_given() -> None:
+    local = LocalDrugCode("urn:local", "7", "Prednisone 5 mg tablet", "prednisone", "local list", "extra.yaml:1")
+    catalog = load_catalog([local])
+    entry = _request({"coding": [{"system": "urn:local", "code": "7"}]}, "oral")
+    memo = RecognitionMemo()
+    assert memo.recognise_resource(entry) is None
+    assert _drug(memo.recognise_resource(entry, catalog=catalog)).primary.id == "prednisone"
+    assert memo.recognise_resource(entry) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_json, _json, _json), min_size=1, max_size=6))
+def test_a_memo_answers_any_json_as_recognising_it_alone_does(members: list[tuple[Any, Any, Any]]) -> None:
+    memo = RecognitionMemo()
+    entries = [
+        {"resourceType": "MedicationStatement", "medicationCodeableConcept": concept, "dosage": dosage, "contained": c}
+        for concept, dosage, c in members
+    ]
+    for entry in entries * 2:
+        assert memo.recognise_resource(entry) == recognise_resource(entry)
+
+
+def test_recognition_reads_a_quirky_entry_as_its_repaired_copy() -> None:
+    """fhir_mappings.extract recognises the raw entry, not the copy repair_quirks makes: each quirk of the table
+    must leave recognition unchanged."""
+    steroid = {"coding": [{"system": RXNORM, "code": "312617", "display": "predniSONE 5 MG Oral Tablet"}]}
+    topical = _route("6064005", "Topical route")
+    entries: list[dict[str, Any]] = [
+        {  # single-object dosageInstruction with a route, STU3 dose, no intent
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "medicationCodeableConcept": {"text": "prednisone"},
+            "category": {"text": "outpatient"},
+            "dosageInstruction": {"route": topical, "doseQuantity": {"value": 1}},
+        },
+        {  # doseAndRate as one object next to a route
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "order",
+            "medicationCodeableConcept": steroid,
+            "dosageInstruction": [{"route": topical, "doseAndRate": {"doseQuantity": {"value": 2}}}, "odd"],
+        },
+        {  # MedicationStatement.dosage as one object, STU3 rate
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "medicationCodeableConcept": {"text": "hydrocortisone"},
+            "dosage": {"route": {"text": "intravenous"}, "rateQuantity": {"value": 1}},
+        },
+        {
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "medicationCodeableConcept": {"text": "hydrocortisone"},
+            "dosage": [{"route": {"text": "intravenous"}, "doseRange": {"low": {"value": 1}}, "doseAndRate": []}],
+        },
+    ]
+    for entry in entries:
+        repaired = repair_quirks(entry)
+        assert repaired.quirks, entry  # each entry does have a quirk
+        assert recognise_resource(entry) == recognise_resource(repaired.resource), entry
+        assert recognise_resource(entry) is not None
 
 
 # --- a site's local codes ------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from fhir_mappings import labs as labs_mod
 from fhir_mappings import medications as med_mod
 from fhir_mappings import procedures as proc_mod
 from fhir_mappings import vitals as vitals_mod
-from fhir_mappings.drugs import Recognition, RecognitionMemo
+from fhir_mappings.drugs import Recognition, recognise_resource
 from fhir_mappings.fhir_json import (
     ResourceReader,
     codings,
@@ -138,7 +138,6 @@ class _State:
     today: date
     read: ResourceReader  # raw resource -> model (typed, or R4B), None when unreadable
     medications: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    drugs: RecognitionMemo = field(default_factory=RecognitionMemo)  # this chart's drug recognitions
     unreadable: int = 0
     birth_date: date | None = None
     sex: Sex = Sex.UNKNOWN
@@ -452,7 +451,7 @@ def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
     if rtype in _MED_TYPES:
         # Drug recognition at every RxNorm level, by code or by name (fhir_mappings.drugs). It reads the raw entry:
         # recognition already takes each quirk of fhir_mappings.quirks as repairing it would.
-        recognition = st.drugs.recognise_resource(raw, st.medications, catalog=st.term.drug_catalog())
+        recognition = recognise_resource(raw, st.medications, catalog=st.term.drug_catalog())
         if recognition is None:
             return
     elif not _relevant(rtype, raw, st):

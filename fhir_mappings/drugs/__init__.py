@@ -38,7 +38,7 @@ from .model import (
     StrengthBasis,
     UnclassifiedDrug,
 )
-from .recogniser import RecognitionMemo, recognise, recognise_resource
+from .recogniser import recognise, recognise_resource
 
 __all__ = [
     "CatalogError",
@@ -53,7 +53,6 @@ __all__ = [
     "MatchMethod",
     "Product",
     "Recognition",
-    "RecognitionMemo",
     "Route",
     "RouteBasis",
     "RxNormLevel",

@@ -61,50 +61,30 @@ def recognise_resource(
 ) -> Recognition | None:
     """The drug of a MedicationRequest / MedicationStatement / MedicationAdministration / MedicationDispense:
     medication[x] (a contained "#id" Medication, or one from `medications` by id for "Medication/id",
-    "urn:uuid:id" or a full URL), and the route of its dosage lines."""
+    "urn:uuid:id" or a full URL), and the route of its dosage lines.
+
+    Charts order the same few drugs over and over: an entry that names its drug exactly as an earlier one did
+    (the same medication[x] concept or resolved Medication, and the same dosage routes: all that recognition
+    reads) gets the earlier answer, remembered by the catalog (DrugCatalog.remember) under the inputs' repr
+    (bounded) and given only when the inputs are also equal."""
     inputs = _resource_inputs(resource, medications or {})
     if inputs is None:
         return None
+    cat = catalog or default_catalog()
     concept, medication, routes = inputs
-    return recognise(concept, medication, route=routes, catalog=catalog)
+    key = repr(inputs)
+    if len(key) > _MEMO_KEY_CHARS:
+        return recognise(concept, medication, route=routes, catalog=cat)
+    seen = cat.recalled(key)
+    if seen is not None and seen[0] == inputs:
+        return seen[1]
+    found = recognise(concept, medication, route=routes, catalog=cat)
+    cat.remember(key, inputs, found)
+    return found
 
 
 # An entry whose inputs print longer than this is recognised without the memo: it bounds the memo's keys.
 _MEMO_KEY_CHARS = 4000
-
-
-class RecognitionMemo:
-    """`recognise_resource` for the entries of one chart: a chart orders the same few drugs many times over, so an
-    entry that names its drug exactly as an earlier one did (the same medication[x] concept or resolved
-    Medication, and the same dosage routes: all that recognition reads) gets the earlier entry's recognition from
-    the same catalog. Keys are the inputs' repr (bounded), and a hit counts only when the inputs are also equal."""
-
-    __slots__ = ("_seen",)
-
-    def __init__(self) -> None:
-        self._seen: dict[str, tuple[DrugCatalog, tuple[Any, Any, list[Any]], Recognition | None]] = {}
-
-    def recognise_resource(
-        self,
-        resource: Mapping[str, Any] | Any,
-        medications: Mapping[str, Mapping[str, Any]] | None = None,
-        *,
-        catalog: DrugCatalog | None = None,
-    ) -> Recognition | None:
-        inputs = _resource_inputs(resource, medications or {})
-        if inputs is None:
-            return None
-        cat = catalog or default_catalog()
-        concept, medication, routes = inputs
-        key = repr(inputs)
-        if len(key) > _MEMO_KEY_CHARS:
-            return recognise(concept, medication, route=routes, catalog=cat)
-        seen = self._seen.get(key)
-        if seen is not None and seen[0] is cat and seen[1] == inputs:
-            return seen[2]
-        found = recognise(concept, medication, route=routes, catalog=cat)
-        self._seen[key] = (cat, inputs, found)
-        return found
 
 
 def _resource_inputs(

@@ -3,6 +3,7 @@ and oncology products, routes, contradictions, and a site's local codes (fhir_ma
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,6 @@ from fhir_mappings.drugs import (
     DrugRecognition,
     LocalDrugCode,
     MatchMethod,
-    RecognitionMemo,
     Route,
     RouteBasis,
     UnclassifiedDrug,
@@ -490,7 +490,7 @@ def test_any_json_never_raises(concept: Any, medication: Any, route: Any) -> Non
     assert r2 is None or isinstance(r2, DrugRecognition | UnclassifiedDrug)
 
 
-# --- one chart's recognitions (RecognitionMemo) -----------------------------------------------------------------
+# --- the same drug named again (the catalog's memo of recognitions) ------------------------------------------
 
 
 def _request(concept: Any, route: Any = None, **members: Any) -> dict[str, Any]:
@@ -502,71 +502,104 @@ def _request(concept: Any, route: Any = None, **members: Any) -> dict[str, Any]:
     return entry
 
 
+Named = tuple[dict[str, Any], dict[str, Any], tuple[Any, Any, list[Any]]]  # entry, Medications, recognise's inputs
+
+
+def _coded(code: Any) -> Named:
+    concept = {"coding": [{"system": RXNORM, "code": code}]}
+    return _request(concept), {}, (concept, None, [])
+
+
+def _contained(form: Any) -> Named:
+    medication = {"resourceType": "Medication", "id": "c", "code": {"text": "prednisone"}, "form": form}
+    entry = _request(None, medicationReference={"reference": "#c"}, contained=[medication])
+    return entry, {}, (medication["code"], medication, [])
+
+
 PREDNISONE_TEXT = {"text": "prednisone 5 mg"}
+PROLIA = {"m1": {"code": {"text": "Prolia"}}}
+FOSAMAX = {"m1": {"code": {"text": "Fosamax"}}}
+ORAL, TOPICAL = _route("26643006", "Oral route"), _route("6064005", "Topical route")
 # Entries that name their drug alike in all but one input recognition reads (route, Medication, a code's JSON
-# type), and the same entry over again: a memo that confused any two of them would answer one with the other.
-MEMO_ENTRIES: list[tuple[dict[str, Any], dict[str, Any]]] = [
-    (_request(PREDNISONE_TEXT), {}),
-    (_request(PREDNISONE_TEXT, _route("26643006", "Oral route")), {}),
-    (_request(PREDNISONE_TEXT, _route("6064005", "Topical route")), {}),
-    (_request(PREDNISONE_TEXT, {"text": "topical"}), {}),
-    (_request(PREDNISONE_TEXT, "oral"), {}),
-    (_request({"text": "prednisone 5 mg"}, _route("26643006", "Oral route")), {}),
-    (_request(_rx("904431")), {}),
-    (_request({"coding": [{"system": RXNORM, "code": 904431}]}), {}),
-    (_request({"coding": [{"system": RXNORM, "code": 904431.0}]}), {}),  # not a code: read by its (no) name
-    (_request({"coding": [{"system": RXNORM, "code": True}]}), {}),
-    (_request(""), {}),
-    (_request({}), {}),
-    (_request("Fosamax 70"), {}),
-    (_request(None, medicationReference={"reference": "Medication/m1"}), {"m1": {"code": {"text": "Prolia"}}}),
-    (_request(None, medicationReference={"reference": "Medication/m1"}), {"m1": {"code": {"text": "Fosamax"}}}),
-    (_request(None, medicationReference={"reference": "Medication/m1"}), {}),
-    (_request(None, medicationReference={"reference": "Medication/m1", "display": "Evista 60 mg"}), {}),
-    *(
-        (
-            _request(
-                None,
-                medicationReference={"reference": "#c"},
-                contained=[{"resourceType": "Medication", "id": "c", "code": {"text": "prednisone"}, "form": form}],
-            ),
-            {},
-        )
-        for form in ({"text": "cream"}, {"text": "oral tablet"})
+# type), each with what `recognise` is given for it (concept, medication, routes): a memo that confused two of
+# them would answer one with the other.
+MEMO_ENTRIES: list[Named] = [
+    (_request(PREDNISONE_TEXT), {}, (PREDNISONE_TEXT, None, [])),
+    (_request(PREDNISONE_TEXT, ORAL), {}, (PREDNISONE_TEXT, None, [ORAL])),
+    (_request(PREDNISONE_TEXT, TOPICAL), {}, (PREDNISONE_TEXT, None, [TOPICAL])),
+    (_request(PREDNISONE_TEXT, {"text": "topical"}), {}, (PREDNISONE_TEXT, None, [{"text": "topical"}])),
+    (_request(PREDNISONE_TEXT, "oral"), {}, (PREDNISONE_TEXT, None, ["oral"])),
+    (_request(_rx("904431")), {}, (_rx("904431"), None, [])),
+    *(_coded(code) for code in (904431, 904431.0, True)),  # a number is read as its digits, not a float or bool
+    (_request(""), {}, ({}, None, [])),
+    (_request({}), {}, ({}, None, [])),
+    (_request("Fosamax 70"), {}, ("Fosamax 70", None, [])),
+    (
+        _request(None, medicationReference={"reference": "Medication/m1"}),
+        PROLIA,
+        (PROLIA["m1"]["code"], PROLIA["m1"], []),
     ),
-    (_request({"text": "x" * 5000 + " prednisone"}, "oral"), {}),  # a key too long for the memo
+    (
+        _request(None, medicationReference={"reference": "Medication/m1"}),
+        FOSAMAX,
+        (FOSAMAX["m1"]["code"], FOSAMAX["m1"], []),
+    ),
+    (
+        _request(None, medicationReference={"reference": "Medication/m1", "display": "Evista 60 mg"}),
+        {},
+        ("Evista 60 mg", None, []),
+    ),
+    _contained({"text": "cream"}),
+    _contained({"text": "oral tablet"}),
+    (
+        _request({"text": "x" * 5000 + " prednisone"}, "oral"),
+        {},
+        ({"text": "x" * 5000 + " prednisone"}, None, ["oral"]),
+    ),
 ]
 
 
-def test_a_memo_answers_each_entry_as_recognising_it_alone_does() -> None:
-    memo = RecognitionMemo()
+def test_a_drug_named_again_is_answered_as_recognising_it_alone_is() -> None:
+    alone = [recognise(concept, medication, route=routes) for _, _, (concept, medication, routes) in MEMO_ENTRIES]
+    assert len({repr(r) for r in alone}) >= 10  # the entries do differ in what they are recognised as
+    pairs = list(zip(MEMO_ENTRIES, alone, strict=True))
     for _ in range(2):  # the second pass is answered from the memo
-        for entry, medications in [*MEMO_ENTRIES, *reversed(MEMO_ENTRIES)]:
-            assert memo.recognise_resource(entry, medications) == recognise_resource(entry, medications), entry
-    answers = {repr(recognise_resource(e, m)) for e, m in MEMO_ENTRIES}
-    assert len(answers) >= 10  # the entries do differ in what they are recognised as
+        for (entry, medications, _), expected in [*pairs, *reversed(pairs)]:
+            assert recognise_resource(copy.deepcopy(entry), copy.deepcopy(medications)) == expected, entry
+    assert recognise_resource(_request(None, medicationReference={"reference": "Medication/m1"})) is None
 
 
-def test_a_memo_answers_from_the_catalog_it_is_given() -> None:
+def test_a_drug_named_again_is_answered_from_the_catalog_asked() -> None:
     local = LocalDrugCode("urn:local", "7", "Prednisone 5 mg tablet", "prednisone", "local list", "extra.yaml:1")
     catalog = load_catalog([local])
     entry = _request({"coding": [{"system": "urn:local", "code": "7"}]}, "oral")
-    memo = RecognitionMemo()
-    assert memo.recognise_resource(entry) is None
-    assert _drug(memo.recognise_resource(entry, catalog=catalog)).primary.id == "prednisone"
-    assert memo.recognise_resource(entry) is None
+    assert recognise_resource(entry) is None
+    assert _drug(recognise_resource(entry, catalog=catalog)).primary.id == "prednisone"
+    assert recognise_resource(entry) is None
+
+
+def test_the_memo_starts_over_when_full_and_keeps_answering_right() -> None:
+    catalog = load_catalog([LocalDrugCode("urn:local", "7", "Prednisone", "prednisone", "local list", "extra.yaml:1")])
+    for n in range(2500):
+        route = "topical" if n % 3 else "oral"
+        entry = _request({"text": f"prednisone {n} mg"}, route)
+        assert recognise_resource(entry, catalog=catalog) == recognise(
+            {"text": f"prednisone {n} mg"}, route=[route], catalog=catalog
+        )
+    assert 0 < len(catalog._cache.recognitions) <= 2048  # bounded
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(_json, _json, _json), min_size=1, max_size=6))
-def test_a_memo_answers_any_json_as_recognising_it_alone_does(members: list[tuple[Any, Any, Any]]) -> None:
-    memo = RecognitionMemo()
-    entries = [
-        {"resourceType": "MedicationStatement", "medicationCodeableConcept": concept, "dosage": dosage, "contained": c}
-        for concept, dosage, c in members
-    ]
-    for entry in entries * 2:
-        assert memo.recognise_resource(entry) == recognise_resource(entry)
+@given(st.lists(st.tuples(_json, _json), min_size=1, max_size=6))
+def test_any_json_named_again_is_answered_as_recognising_it_alone_is(members: list[tuple[Any, Any]]) -> None:
+    for concept, route in members * 2:
+        entry = {
+            "resourceType": "MedicationStatement",
+            "medicationCodeableConcept": concept,
+            "dosage": {"route": route},
+        }
+        alone = None if concept is None else recognise(concept or {}, route=[] if route is None else [route])
+        assert recognise_resource(entry) == alone
 
 
 def test_recognition_reads_a_quirky_entry_as_its_repaired_copy() -> None:

@@ -115,7 +115,7 @@ def _resource_inputs(
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any] | None:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return value
     dump = getattr(value, "model_dump", None)
     if callable(dump):
@@ -190,10 +190,15 @@ def _dosage_routes(res: Mapping[str, Any]) -> list[Any]:
     routes: list[Any] = []
     for member in ("dosageInstruction", "dosage"):
         lines = res.get(member)
-        if isinstance(lines, Mapping):
-            lines = [lines]  # MedicationAdministration.dosage is one object; STU3-style drafts send one too
-        for d in lines if isinstance(lines, list) else ():
-            if isinstance(d, Mapping) and d.get("route") is not None:
+        if lines is None:
+            continue
+        if type(lines) is not list:  # (exact types first: this runs for every medication entry of a chart)
+            if isinstance(lines, Mapping):
+                lines = [lines]  # MedicationAdministration.dosage is one object; STU3-style drafts send one too
+            elif not isinstance(lines, list):
+                continue
+        for d in lines:
+            if (type(d) is dict or isinstance(d, Mapping)) and d.get("route") is not None:
                 routes.append(d["route"])
     return routes
 

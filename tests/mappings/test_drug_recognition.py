@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -600,6 +601,26 @@ def test_any_json_named_again_is_answered_as_recognising_it_alone_is(members: li
         }
         alone = None if concept is None else recognise(concept or {}, route=[] if route is None else [route])
         assert recognise_resource(entry) == alone
+
+
+def test_dosage_routes_are_read_from_any_mapping_and_list_but_not_other_shapes() -> None:
+    class Lines(list[Any]):
+        pass
+
+    concept = {"text": "prednisone"}
+    topical = recognise(concept, route=[{"text": "topical"}])
+    assert topical != recognise(concept)  # the route is what decides here
+    for dosage in (
+        [{"text": "x"}, {"route": {"text": "topical"}}],
+        [MappingProxyType({"route": {"text": "topical"}})],
+        Lines([{"route": {"text": "topical"}}]),
+        {"route": {"text": "topical"}},
+        MappingProxyType({"route": {"text": "topical"}}),
+    ):
+        for member in ("dosage", "dosageInstruction"):
+            assert recognise_resource({"medicationCodeableConcept": concept, member: dosage}) == topical, dosage
+    for odd in (({"route": {"text": "topical"}},), "topical", [["topical"]], [None], 7):
+        assert recognise_resource({"medicationCodeableConcept": concept, "dosage": odd}) == recognise(concept), odd
 
 
 def test_recognition_reads_a_quirky_entry_as_its_repaired_copy() -> None:

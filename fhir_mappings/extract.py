@@ -54,7 +54,6 @@ from fhir_mappings.fhir_json import (
 )
 from fhir_mappings.observations import ObsPart, ObsView, observation_view
 from fhir_mappings.quality import resolve_same_day
-from fhir_mappings.quirks import repair_quirks
 from fhir_mappings.scope import Excluded, ExclusionReason, future_dated
 from fhir_mappings.terminology import CodeEntry, Terminology, default_terminology
 from fhir_mappings.typed_decoding import FhirParsing, resource_reader
@@ -481,8 +480,9 @@ def _handle(raw: Mapping[str, Any], index: int, st: _State) -> None:
     rtype = raw["resourceType"]
     recognition: Recognition | None = None
     if rtype in _MED_TYPES:
-        # Drug recognition at every RxNorm level, by code or by name (fhir_mappings.drugs), on the repaired entry.
-        recognition = recognise_resource(repair_quirks(raw).resource, st.medications, catalog=st.term.drug_catalog())
+        # Drug recognition at every RxNorm level, by code or by name (fhir_mappings.drugs). It reads the raw entry:
+        # recognition already takes each quirk of fhir_mappings.quirks as repairing it would.
+        recognition = recognise_resource(raw, st.medications, catalog=st.term.drug_catalog())
         if recognition is None:
             return
     elif not _relevant(rtype, raw, st):

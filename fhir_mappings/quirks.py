@@ -60,8 +60,10 @@ class Reading:
 def _single_object_for_array(doc: dict[str, Any], reading: Reading) -> bool:
     repaired = False
     for key in ARRAY_ELEMENTS.get(doc.get("resourceType"), ()):  # type: ignore[arg-type]
-        if isinstance(doc.get(key), Mapping):
-            doc[key] = [doc[key]]
+        value = doc.get(key)
+        # Absent and conformant members skip the Mapping ABC check (slow when negative): this runs on every read.
+        if value is not None and type(value) is not list and isinstance(value, Mapping):
+            doc[key] = [value]
             repaired = True
     return repaired
 
@@ -87,7 +89,8 @@ def _repair_dosages(doc: dict[str, Any], repair: Callable[[dict[str, Any]], dict
 
 
 def _dose_and_rate_object(dosage: dict[str, Any]) -> dict[str, Any] | None:
-    if not isinstance(dosage.get("doseAndRate"), Mapping):
+    rates = dosage.get("doseAndRate")
+    if rates is None or type(rates) is list or not isinstance(rates, Mapping):
         return None
     return {**dosage, "doseAndRate": [dosage["doseAndRate"]]}
 

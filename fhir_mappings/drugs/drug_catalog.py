@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import jsonschema
 import yaml
 
-from .model import DrugClass, Ingredient, Product, Route, RxNormLevel, Strength, StrengthBasis
+from .model import DrugClass, Ingredient, Product, Recognition, Route, RxNormLevel, Strength, StrengthBasis
 from .names import (
     Hit,
     Phrase,
@@ -210,9 +210,14 @@ class DoseForm:
     unit_dose: bool = False
 
 
+# Entries of the recogniser's memo (DrugCatalog.remember) before it starts over: it bounds the memo's size.
+_RECOGNITIONS = 2048
+
+
 @dataclass(slots=True)
 class _Cache:
     readings: dict[str, NameReading] = field(default_factory=dict)
+    recognitions: dict[str, tuple[Any, Recognition | None]] = field(default_factory=dict)
 
 
 class DrugCatalog:
@@ -302,6 +307,18 @@ class DrugCatalog:
                 self.additions_used.add(addition)
                 return addition[2]
         return None
+
+    # -- the recogniser's memo (recogniser.recognise_resource) -----------------------------------------------
+
+    def recalled(self, key: str) -> tuple[Any, Recognition | None] | None:
+        """(inputs, recognition) that `remember` stored under `key`, while the memo still holds it."""
+        return self._cache.recognitions.get(key)
+
+    def remember(self, key: str, inputs: Any, recognition: Recognition | None) -> None:
+        memo = self._cache.recognitions
+        if len(memo) >= _RECOGNITIONS:
+            memo.clear()
+        memo[key] = (inputs, recognition)
 
     # -- names ----------------------------------------------------------------------------------------------
 

@@ -61,7 +61,37 @@ def recognise_resource(
 ) -> Recognition | None:
     """The drug of a MedicationRequest / MedicationStatement / MedicationAdministration / MedicationDispense:
     medication[x] (a contained "#id" Medication, or one from `medications` by id for "Medication/id",
-    "urn:uuid:id" or a full URL), and the route of its dosage lines."""
+    "urn:uuid:id" or a full URL), and the route of its dosage lines.
+
+    Charts order the same few drugs over and over: an entry that names its drug exactly as an earlier one did
+    (the same medication[x] concept or resolved Medication, and the same dosage routes: all that recognition
+    reads) gets the earlier answer, remembered by the catalog (DrugCatalog.remember) under the inputs' repr
+    (bounded) and given only when the inputs are also equal."""
+    inputs = _resource_inputs(resource, medications or {})
+    if inputs is None:
+        return None
+    cat = catalog or default_catalog()
+    concept, medication, routes = inputs
+    key = repr(inputs)
+    if len(key) > _MEMO_KEY_CHARS:
+        return recognise(concept, medication, route=routes, catalog=cat)
+    seen = cat.recalled(key)
+    if seen is not None and seen[0] == inputs:
+        return seen[1]
+    found = recognise(concept, medication, route=routes, catalog=cat)
+    cat.remember(key, inputs, found)
+    return found
+
+
+# An entry whose inputs print longer than this is recognised without the memo: it bounds the memo's keys.
+_MEMO_KEY_CHARS = 4000
+
+
+def _resource_inputs(
+    resource: Mapping[str, Any] | Any, medications: Mapping[str, Mapping[str, Any]]
+) -> tuple[Any, Mapping[str, Any] | None, list[Any]] | None:
+    """What recognition reads of a medication entry: (concept, resolved Medication, dosage routes); None when it
+    names no drug at all."""
     res = _as_mapping(resource)
     if res is None:
         return None
@@ -69,7 +99,7 @@ def recognise_resource(
     concept: Any = res.get("medicationCodeableConcept")
     ref = res.get("medicationReference")
     if concept is None and isinstance(ref, Mapping):
-        medication = _resolve_reference(res, ref, medications or {})
+        medication = _resolve_reference(res, ref, medications)
         if medication is None:
             display = ref.get("display")
             concept = display if isinstance(display, str) else None
@@ -77,7 +107,7 @@ def recognise_resource(
             concept = medication.get("code")
     if concept is None and medication is None:
         return None
-    return recognise(concept or {}, medication, route=_dosage_routes(res), catalog=catalog)
+    return concept or {}, medication, _dosage_routes(res)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -85,7 +115,7 @@ def recognise_resource(
 
 
 def _as_mapping(value: Any) -> Mapping[str, Any] | None:
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return value
     dump = getattr(value, "model_dump", None)
     if callable(dump):
@@ -160,10 +190,15 @@ def _dosage_routes(res: Mapping[str, Any]) -> list[Any]:
     routes: list[Any] = []
     for member in ("dosageInstruction", "dosage"):
         lines = res.get(member)
-        if isinstance(lines, Mapping):
-            lines = [lines]  # MedicationAdministration.dosage is one object; STU3-style drafts send one too
-        for d in lines if isinstance(lines, list) else ():
-            if isinstance(d, Mapping) and d.get("route") is not None:
+        if lines is None:
+            continue
+        if type(lines) is not list:  # (exact types first: this runs for every medication entry of a chart)
+            if isinstance(lines, Mapping):
+                lines = [lines]  # MedicationAdministration.dosage is one object; STU3-style drafts send one too
+            elif not isinstance(lines, list):
+                continue
+        for d in lines:
+            if (type(d) is dict or isinstance(d, Mapping)) and d.get("route") is not None:
                 routes.append(d["route"])
     return routes
 

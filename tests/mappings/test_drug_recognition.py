@@ -3,8 +3,10 @@ and oncology products, routes, contradictions, and a site's local codes (fhir_ma
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -28,6 +30,7 @@ from fhir_mappings.drugs import (
     recognise_resource,
 )
 from fhir_mappings.drugs.drug_catalog import INGREDIENTS_FILE, RXNORM
+from fhir_mappings.quirks import repair_quirks
 from fhir_mappings.terminology import load_terminology
 
 SNOMED = "http://snomed.info/sct"
@@ -486,6 +489,178 @@ def test_any_json_never_raises(concept: Any, medication: Any, route: Any) -> Non
         concept if isinstance(concept, dict) else {}, {"x": medication} if isinstance(medication, dict) else {}
     )
     assert r2 is None or isinstance(r2, DrugRecognition | UnclassifiedDrug)
+
+
+# --- the same drug named again (the catalog's memo of recognitions) ------------------------------------------
+
+
+def _request(concept: Any, route: Any = None, **members: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"resourceType": "MedicationRequest", "status": "active", "intent": "order", **members}
+    if concept is not None:
+        entry["medicationCodeableConcept"] = concept
+    if route is not None:
+        entry["dosageInstruction"] = [{"route": route}]
+    return entry
+
+
+Named = tuple[dict[str, Any], dict[str, Any], tuple[Any, Any, list[Any]]]  # entry, Medications, recognise's inputs
+
+
+def _coded(code: Any) -> Named:
+    concept = {"coding": [{"system": RXNORM, "code": code}]}
+    return _request(concept), {}, (concept, None, [])
+
+
+def _contained(form: Any) -> Named:
+    medication = {"resourceType": "Medication", "id": "c", "code": {"text": "prednisone"}, "form": form}
+    entry = _request(None, medicationReference={"reference": "#c"}, contained=[medication])
+    return entry, {}, (medication["code"], medication, [])
+
+
+PREDNISONE_TEXT = {"text": "prednisone 5 mg"}
+PROLIA = {"m1": {"code": {"text": "Prolia"}}}
+FOSAMAX = {"m1": {"code": {"text": "Fosamax"}}}
+ORAL, TOPICAL = _route("26643006", "Oral route"), _route("6064005", "Topical route")
+# Entries that name their drug alike in all but one input recognition reads (route, Medication, a code's JSON
+# type), each with what `recognise` is given for it (concept, medication, routes): a memo that confused two of
+# them would answer one with the other.
+MEMO_ENTRIES: list[Named] = [
+    (_request(PREDNISONE_TEXT), {}, (PREDNISONE_TEXT, None, [])),
+    (_request(PREDNISONE_TEXT, ORAL), {}, (PREDNISONE_TEXT, None, [ORAL])),
+    (_request(PREDNISONE_TEXT, TOPICAL), {}, (PREDNISONE_TEXT, None, [TOPICAL])),
+    (_request(PREDNISONE_TEXT, {"text": "topical"}), {}, (PREDNISONE_TEXT, None, [{"text": "topical"}])),
+    (_request(PREDNISONE_TEXT, "oral"), {}, (PREDNISONE_TEXT, None, ["oral"])),
+    (_request(_rx("904431")), {}, (_rx("904431"), None, [])),
+    *(_coded(code) for code in (904431, 904431.0, True)),  # a number is read as its digits, not a float or bool
+    (_request(""), {}, ({}, None, [])),
+    (_request({}), {}, ({}, None, [])),
+    (_request("Fosamax 70"), {}, ("Fosamax 70", None, [])),
+    (
+        _request(None, medicationReference={"reference": "Medication/m1"}),
+        PROLIA,
+        (PROLIA["m1"]["code"], PROLIA["m1"], []),
+    ),
+    (
+        _request(None, medicationReference={"reference": "Medication/m1"}),
+        FOSAMAX,
+        (FOSAMAX["m1"]["code"], FOSAMAX["m1"], []),
+    ),
+    (
+        _request(None, medicationReference={"reference": "Medication/m1", "display": "Evista 60 mg"}),
+        {},
+        ("Evista 60 mg", None, []),
+    ),
+    _contained({"text": "cream"}),
+    _contained({"text": "oral tablet"}),
+    (
+        _request({"text": "x" * 5000 + " prednisone"}, "oral"),
+        {},
+        ({"text": "x" * 5000 + " prednisone"}, None, ["oral"]),
+    ),
+]
+
+
+def test_a_drug_named_again_is_answered_as_recognising_it_alone_is() -> None:
+    alone = [recognise(concept, medication, route=routes) for _, _, (concept, medication, routes) in MEMO_ENTRIES]
+    assert len({repr(r) for r in alone}) >= 10  # the entries do differ in what they are recognised as
+    pairs = list(zip(MEMO_ENTRIES, alone, strict=True))
+    for _ in range(2):  # the second pass is answered from the memo
+        for (entry, medications, _), expected in [*pairs, *reversed(pairs)]:
+            assert recognise_resource(copy.deepcopy(entry), copy.deepcopy(medications)) == expected, entry
+    assert recognise_resource(_request(None, medicationReference={"reference": "Medication/m1"})) is None
+
+
+def test_a_drug_named_again_is_answered_from_the_catalog_asked() -> None:
+    local = LocalDrugCode("urn:local", "7", "Prednisone 5 mg tablet", "prednisone", "local list", "extra.yaml:1")
+    catalog = load_catalog([local])
+    entry = _request({"coding": [{"system": "urn:local", "code": "7"}]}, "oral")
+    assert recognise_resource(entry) is None
+    assert _drug(recognise_resource(entry, catalog=catalog)).primary.id == "prednisone"
+    assert recognise_resource(entry) is None
+
+
+def test_the_memo_starts_over_when_full_and_keeps_answering_right() -> None:
+    catalog = load_catalog([LocalDrugCode("urn:local", "7", "Prednisone", "prednisone", "local list", "extra.yaml:1")])
+    for n in range(2500):
+        route = "topical" if n % 3 else "oral"
+        entry = _request({"text": f"prednisone {n} mg"}, route)
+        assert recognise_resource(entry, catalog=catalog) == recognise(
+            {"text": f"prednisone {n} mg"}, route=[route], catalog=catalog
+        )
+    assert 0 < len(catalog._cache.recognitions) <= 2048  # bounded
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_json, _json), min_size=1, max_size=6))
+def test_any_json_named_again_is_answered_as_recognising_it_alone_is(members: list[tuple[Any, Any]]) -> None:
+    for concept, route in members * 2:
+        entry = {
+            "resourceType": "MedicationStatement",
+            "medicationCodeableConcept": concept,
+            "dosage": {"route": route},
+        }
+        alone = None if concept is None else recognise(concept or {}, route=[] if route is None else [route])
+        assert recognise_resource(entry) == alone
+
+
+def test_dosage_routes_are_read_from_any_mapping_and_list_but_not_other_shapes() -> None:
+    class Lines(list[Any]):
+        pass
+
+    concept = {"text": "prednisone"}
+    topical = recognise(concept, route=[{"text": "topical"}])
+    assert topical != recognise(concept)  # the route is what decides here
+    for dosage in (
+        [{"text": "x"}, {"route": {"text": "topical"}}],
+        [MappingProxyType({"route": {"text": "topical"}})],
+        Lines([{"route": {"text": "topical"}}]),
+        {"route": {"text": "topical"}},
+        MappingProxyType({"route": {"text": "topical"}}),
+    ):
+        for member in ("dosage", "dosageInstruction"):
+            assert recognise_resource({"medicationCodeableConcept": concept, member: dosage}) == topical, dosage
+    for odd in (({"route": {"text": "topical"}},), "topical", [["topical"]], [None], 7):
+        assert recognise_resource({"medicationCodeableConcept": concept, "dosage": odd}) == recognise(concept), odd
+
+
+def test_recognition_reads_a_quirky_entry_as_its_repaired_copy() -> None:
+    """fhir_mappings.extract recognises the raw entry, not the copy repair_quirks makes: each quirk of the table
+    must leave recognition unchanged."""
+    steroid = {"coding": [{"system": RXNORM, "code": "312617", "display": "predniSONE 5 MG Oral Tablet"}]}
+    topical = _route("6064005", "Topical route")
+    entries: list[dict[str, Any]] = [
+        {  # single-object dosageInstruction with a route, STU3 dose, no intent
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "medicationCodeableConcept": {"text": "prednisone"},
+            "category": {"text": "outpatient"},
+            "dosageInstruction": {"route": topical, "doseQuantity": {"value": 1}},
+        },
+        {  # doseAndRate as one object next to a route
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "order",
+            "medicationCodeableConcept": steroid,
+            "dosageInstruction": [{"route": topical, "doseAndRate": {"doseQuantity": {"value": 2}}}, "odd"],
+        },
+        {  # MedicationStatement.dosage as one object, STU3 rate
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "medicationCodeableConcept": {"text": "hydrocortisone"},
+            "dosage": {"route": {"text": "intravenous"}, "rateQuantity": {"value": 1}},
+        },
+        {
+            "resourceType": "MedicationStatement",
+            "status": "active",
+            "medicationCodeableConcept": {"text": "hydrocortisone"},
+            "dosage": [{"route": {"text": "intravenous"}, "doseRange": {"low": {"value": 1}}, "doseAndRate": []}],
+        },
+    ]
+    for entry in entries:
+        repaired = repair_quirks(entry)
+        assert repaired.quirks, entry  # each entry does have a quirk
+        assert recognise_resource(entry) == recognise_resource(repaired.resource), entry
+        assert recognise_resource(entry) is not None
 
 
 # --- a site's local codes ------------------------------------------------------------------------------------

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from decision_core.data_issues import affected_rules
 from decision_core.facts import Analyte, LabResult, PatientFacts
 from fhir_mappings.extract import extract_facts
-from fhir_mappings.unit_conversion import lab_to_canonical, parse_unit
+from fhir_mappings.unit_conversion import (
+    _BY_UCUM,
+    _TABLE,
+    ANALYTE_UNITS,
+    AnalyteUnits,
+    Unit,
+    convert,
+    lab_to_canonical,
+    parse_unit,
+    to_decimal,
+)
 
 from .builders import LOINC, NOW, obs, patient
 
@@ -299,3 +312,52 @@ def test_same_day_lab_duplicates() -> None:
         obs("a", "17861-6", 9.0, unit="mg/dL"), obs("b", "17861-6", 11.0, unit="mg/dL", when="2025-01-16")
     )
     assert len(other_day.labs) == 2 and other_day.data_issues == ()
+
+
+# --- conversion arithmetic: integers, as Fraction's would give -------------------------------------------------
+
+_DECIMALS = st.decimals(allow_nan=False, allow_infinity=False) | st.builds(
+    lambda digits, exponent, negative: Decimal((int(negative), tuple(digits), exponent)),
+    st.lists(st.integers(0, 9), min_size=1, max_size=40),
+    st.integers(-60, 60),
+    st.booleans(),
+)
+_PAIRS = [(u, t) for u in _TABLE for t in _TABLE if u.dimension == t.dimension]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_DECIMALS, st.sampled_from(_PAIRS))
+def test_a_conversion_is_the_exact_fraction_rounded_the_same_way(value: Decimal, pair: tuple[Unit, Unit]) -> None:
+    unit, target = pair
+    expected = to_decimal(Fraction(value) * unit.factor / target.factor)
+    assert convert(value, unit, target.ucum).as_tuple() == expected.as_tuple()  # type: ignore[union-attr]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_DECIMALS, st.sampled_from(sorted(ANALYTE_UNITS.items())), st.sampled_from(_TABLE))
+def test_a_lab_conversion_is_the_exact_fraction_rounded_the_same_way(
+    value: Decimal, analyte_spec: tuple[Analyte, AnalyteUnits], unit: Unit
+) -> None:
+    analyte, spec = analyte_spec
+    target = _BY_UCUM[spec.canonical]
+    if unit.dimension == target.dimension:
+        expected: Decimal | None = to_decimal(Fraction(value) * unit.factor / target.factor)
+    elif spec.bridge_from is not None and spec.bridge_factor is not None:
+        bridge = _BY_UCUM[spec.bridge_from]
+        expected = (
+            to_decimal(Fraction(value) * unit.factor / bridge.factor * spec.bridge_factor)
+            if unit.dimension == bridge.dimension
+            else None
+        )
+    else:
+        expected = None
+    found = lab_to_canonical(analyte, value, unit)
+    assert (found.as_tuple() if found is not None else None) == (expected.as_tuple() if expected is not None else None)
+
+
+def test_conversion_of_what_is_not_a_number_still_raises() -> None:
+    kg = parse_unit("kg")
+    assert kg is not None
+    for bad in (Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")):
+        with pytest.raises((ValueError, OverflowError)):
+            convert(bad, kg, "kg")

@@ -4,6 +4,7 @@ alone, and what is not a known quirk still validated strictly."""
 from __future__ import annotations
 
 import copy
+from types import MappingProxyType
 from typing import Any
 
 from fhir_mappings.fhir_json import parse
@@ -100,3 +101,15 @@ def test_the_order_hooks_read_a_missing_intent_as_a_proposal_with_the_same_table
     assert repair_quirks(draft(reasonReference={"reference": "Condition/gca"})).resource["reasonReference"] == [
         {"reference": "Condition/gca"}
     ]
+
+
+def test_any_mapping_sent_for_an_array_is_wrapped_and_lists_are_left_alone() -> None:
+    reason = MappingProxyType({"text": "giant cell arteritis"})
+    rate = MappingProxyType({"doseQuantity": {"value": 8}})
+    repaired = repair_quirks(
+        draft(reasonCode=reason, category=[{"text": "outpatient"}], dosageInstruction=[{"doseAndRate": rate}])
+    )
+    assert repaired.quirks == ("single-object-for-array", "missing-intent", "single-object-dose-and-rate")
+    assert repaired.resource["reasonCode"] == [reason]
+    assert repaired.resource["category"] == [{"text": "outpatient"}]
+    assert repaired.resource["dosageInstruction"] == [{"doseAndRate": [rate]}]

@@ -122,3 +122,23 @@ def test_brackets_and_quotes_in_strings_do_not_hide_depth() -> None:
     text = '["]]]]]]]]",' * 100 + "1" + "]" * 100
     with pytest.raises(JsonRejected, match="deeper than"):
         parse_json(text.encode())
+
+
+# Narratives as EHRs send them: XHTML with quoted attributes, line breaks, a path ending in a backslash just before
+# the closing quote, and a quote written as \u0022. Each escape sits right beside the structure it could hide.
+_NARRATIVE = (
+    r'{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\"><p class=\"a]\">'
+    r'x: 1\n{y}</p></div>","path":"C:\\scans\\","note":"\u0022:[","end\\\"":"\\\\"}'
+)
+
+
+def test_escape_sequences_do_not_hide_members_or_depth() -> None:
+    resource = json.loads(_NARRATIVE)
+    assert parse_json(_NARRATIVE.encode()) == resource
+    repeated = _NARRATIVE[:-1] + ',"path":"again"}'
+    with pytest.raises(JsonRejected, match="repeats"):
+        parse_json(repeated.encode())
+    deep = "[" * MAX_JSON_DEPTH + _NARRATIVE + "]" * MAX_JSON_DEPTH  # the narrative object is one level more
+    with pytest.raises(JsonRejected, match="deeper than"):
+        parse_json(deep.encode())
+    assert parse_json(("[" * (MAX_JSON_DEPTH - 1) + _NARRATIVE + "]" * (MAX_JSON_DEPTH - 1)).encode())

@@ -1,6 +1,6 @@
 """Where a real hook call's CPU goes, stage by stage, in one process (the real app through WSGI, no HTTP).
 
-    .venv/bin/python -m bench.stages [--rounds 30] [--kinds typical,heavy] [--parsing typed|strict]
+    .venv/bin/python -m bench.stages [--rounds 30] [--kinds typical,heavy,order-sign] [--parsing typed|strict]
 
 Each round is one complete call of the production-mode app — a fresh ES384 JWT verified and its jti inserted into
 the default SQLite replay store, the body read and parsed, validation, prefetch, facts, rules, cards, the
@@ -249,20 +249,20 @@ def build_app(work: Path, tokens: TokenFactory, *, as_worker: bool = True, parsi
 class HookCaller:
     """One real call through the app's WSGI interface; the environ is built before the clock starts."""
 
-    def __init__(self, app: Any, tokens: TokenFactory, body: bytes) -> None:
-        self.app, self.tokens, self.body = app, tokens, body
+    def __init__(self, app: Any, tokens: TokenFactory, body: bytes, path: str = SERVICE_PATH) -> None:
+        self.app, self.tokens, self.body, self.path = app, tokens, body, path
         self.held: list[Any] = []  # parsed bodies kept past the call when freeing is timed on its own
 
     def environ(self) -> dict[str, Any]:
         from werkzeug.test import EnvironBuilder
 
         builder = EnvironBuilder(
-            path=SERVICE_PATH,
+            path=self.path,
             base_url=PUBLIC_BASE,
             method="POST",
             data=self.body,
             content_type="application/json",
-            headers=self.tokens.header(PUBLIC_BASE + SERVICE_PATH),
+            headers=self.tokens.header(PUBLIC_BASE + self.path),
         )
         try:
             return builder.get_environ()
@@ -294,8 +294,10 @@ class Measurement:
     process_ms: float
 
 
-def measure(app: Any, tokens: TokenFactory, name: str, body: bytes, resources: int, rounds: int) -> Measurement:
-    caller = HookCaller(app, tokens, body)
+def measure(
+    app: Any, tokens: TokenFactory, name: str, body: bytes, resources: int, rounds: int, path: str = SERVICE_PATH
+) -> Measurement:
+    caller = HookCaller(app, tokens, body, path)
     cards = len(json.loads(caller.call(caller.environ()))["cards"])  # warm-up; also checks the call works
     caller.call(caller.environ())
     runtime = app.extensions["osteo_cds"]
@@ -373,7 +375,7 @@ def holding_bodies(caller: HookCaller) -> Iterator[None]:
         hooks.request_json = original
 
 
-def coverage_problems(app: Any, tokens: TokenFactory, body: bytes) -> list[str]:
+def coverage_problems(app: Any, tokens: TokenFactory, body: bytes, path: str = SERVICE_PATH) -> list[str]:
     """Functions of our packages that the hook's view (or DESCEND) calls directly and that no stage times and
     GLUE does not list: a new step in the call path that bench.stages would silently book under Flask/glue."""
     runtime = app.extensions["osteo_cds"]
@@ -408,7 +410,7 @@ def coverage_problems(app: Any, tokens: TokenFactory, body: bytes) -> list[str]:
             seen.add(label)
             problems.append(label)
 
-    caller = HookCaller(app, tokens, body)
+    caller = HookCaller(app, tokens, body, path)
     environ = caller.environ()
     sys.setprofile(profile)
     try:
@@ -457,14 +459,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.stages", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--kinds", default="typical,heavy")
+    parser.add_argument("--kinds", default="typical,heavy", help="request kinds of bench.run (also order-sign)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument(
         "--parsing", choices=("typed", "strict"), default="typed", help="OSTEO_CDS_FHIR_PARSING (default typed)"
     )
     args = parser.parse_args(argv)
     from bench.progress import Progress
-    from bench.run import REQUEST_KINDS
+    from bench.run import REQUEST_KINDS, service_templates
 
     kinds = [k for k in REQUEST_KINDS if k.name in args.kinds.split(",")]
     with tempfile.TemporaryDirectory(prefix="osteo-stages-") as directory:
@@ -472,16 +474,16 @@ def main(argv: list[str] | None = None) -> int:
         tokens = TokenFactory(work)
         app = build_app(work, tokens, parsing=args.parsing)
         try:
-            templates = (
+            services = (
                 app.test_client()
                 .get("/cds-services", headers=tokens.header(PUBLIC_BASE + "/cds-services"))
-                .get_json()["services"][0]["prefetch"]
+                .get_json()["services"]
             )
             progress = Progress("bench.stages", len(kinds), "request kinds", quiet=args.quiet, every=0)
             measurements = []
             for kind in kinds:
-                call = kind.make(templates)
-                problems = coverage_problems(app, tokens, call.body)
+                call = kind.make(service_templates(services, kind.path))
+                problems = coverage_problems(app, tokens, call.body, kind.path)
                 if problems:
                     print(
                         "bench.stages: the hook calls functions no stage times (add them to STAGES, or to GLUE if "
@@ -489,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
                         file=sys.stderr,
                     )
                     return 1
-                measurements.append(measure(app, tokens, kind.name, call.body, call.resources, args.rounds))
+                measurements.append(measure(app, tokens, kind.name, call.body, call.resources, args.rounds, kind.path))
                 progress.advance(1, kind.name)
         except StageMissing as missing:
             print(f"bench.stages: {missing}", file=sys.stderr)

@@ -1,23 +1,25 @@
 """JSON text as this service accepts it, from a client's request body or a FHIR server's answer.
 
 RFC 8259 JSON in UTF-8 (a UTF-8 byte-order mark is tolerated), and, as FHIR's JSON format requires, no member name
-twice in one object and no NaN or Infinity. Nesting deeper than MAX_JSON_DEPTH is refused before anything walks the
-value: later stages recurse (jsonschema, quirk repair, the R4B models), and a RecursionError there would be a 500.
+twice in one object, no NaN or Infinity, and strings that are Unicode text (an escaped lone surrogate is refused).
+Nesting deeper than MAX_JSON_DEPTH is refused before anything walks the value: later stages recurse (jsonschema,
+quirk repair, the R4B models), and a RecursionError there would be a 500.
 
-Cost: the standard library's C parser does the parsing; the two extra checks use C-speed bytes operations on the raw
-text plus one Python call per JSON object (`object_hook`, counting members). `python -m bench.parse_cost`: +0.43 ms
-on a 200-resource hook body (json.loads 0.72 ms), +0.6-0.7 ms when every resource has a narrative (0.85 ms), and
-+7-10 ms on 2,000 resources (10-12 ms); a pure-Python `object_pairs_hook` refusing repeated names costs about as
-much on its own and checks no depth.
+jiter (pydantic's Rust JSON parser) parses and refuses repeated names in the same pass; its string cache holds
+member names only (`cache_mode="keys"`), never values. The depth check uses C-speed bytes operations on the raw
+text. Against the standard library's parser with a member-counting `object_hook` and a bytes-level member count
+(the parser before), `python -m bench.parse_cost` and the same bodies alternately in one process: 0.72-0.82 of the
+time (200 and 2,000 resources, with and without narratives); the body parse is now within 1.2-1.5x of a bare
+`json.loads` that checks neither.
 """
 
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from typing import Any
 
+import jiter
 from flask import request
 
 from cds_service.errors import CdsError
@@ -28,13 +30,12 @@ from cds_service.errors import CdsError
 # keeping every later stage that recurses far from Python's recursion limit.
 MAX_JSON_DEPTH = 64
 
-# Every byte except the five that matter for structure: quotes, and brackets mapped to "(" and ")".
-_NOT_STRUCTURE = bytes(range(256)).translate(None, b'"[]{}:')
+# Every byte except the five that matter for nesting: quotes, and brackets mapped to "(" and ")".
+_NOT_STRUCTURE = bytes(range(256)).translate(None, b'"[]{}')
 _BRACKETS = bytes.maketrans(b"[]{}", b"()()")
 # An escape sequence: a backslash and the character it escapes (JSON has no backslash outside strings), removed in
-# one regex pass, left to right as a JSON reader pairs them. Replacing "\\\\" and then '\\"' took two copies of the
-# text: with a narrative in every resource (XHTML with quoted attributes) parse_json cost 1.98 ms on 200 resources,
-# now 1.55 (bench.parse_cost).
+# one regex pass, left to right as a JSON reader pairs them (replacing "\\\\" and then '\\"' took two copies of the
+# text, and a narrative in every resource is common: XHTML with quoted attributes).
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 
 
@@ -46,54 +47,44 @@ def parse_json(raw: bytes) -> Any:
     """The JSON value of `raw`, or JsonRejected."""
     raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise JsonRejected("is not UTF-8") from None
-    members = 0
-
-    def count_members(obj: dict[str, Any]) -> dict[str, Any]:
-        nonlocal members
-        members += len(obj)
-        return obj
-
-    try:
-        value = json.loads(text, object_hook=count_members, parse_constant=_no_constant)
-    except RecursionError:
-        raise JsonRejected(f"nests objects and arrays deeper than {MAX_JSON_DEPTH} levels") from None
-    except ValueError:  # JSONDecodeError, and an integer too long to convert
-        raise JsonRejected("is not valid JSON") from None
-    depth_ok, written_members = _structure(raw)
-    if not depth_ok:
+        value = jiter.from_json(raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+    except ValueError as error:
+        raise JsonRejected(_why(raw, str(error))) from None
+    if not _within_depth(raw):
         raise JsonRejected(f"nests objects and arrays deeper than {MAX_JSON_DEPTH} levels")
-    if written_members != members:  # a dict keeps one member per name: the text repeated a name somewhere
-        raise JsonRejected("repeats a member name within an object")
     return value
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(name)  # NaN, Infinity and -Infinity are not JSON
+def _why(raw: bytes, message: str) -> str:
+    """What is wrong with a text jiter refused, in our words: its message may quote the text (a member name)."""
+    if message.startswith("Detected duplicate key"):
+        return "repeats a member name within an object"
+    if message.startswith("recursion limit exceeded"):  # jiter's own limit (200 levels), far above ours
+        return f"nests objects and arrays deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "is not UTF-8"
+    return "is not valid JSON"
 
 
-def _structure(raw: bytes) -> tuple[bool, int]:
-    """(nesting within MAX_JSON_DEPTH, number of members written) of valid UTF-8 JSON text.
+def _within_depth(raw: bytes) -> bool:
+    """Whether valid JSON text nests objects and arrays at most MAX_JSON_DEPTH levels deep.
 
-    Strings are removed first: after deleting every escape sequence, every quote left delimits a string. Only
-    quotes, brackets and colons are kept (colons outside strings separate exactly one member each); adjacent quotes
-    are dropped in pairs, which keeps every other byte on its side of the string boundaries, and the few strings
-    left (holding brackets or colons) are removed. Each pass deleting "()" then removes the innermost
-    level everywhere: the brackets are gone after exactly as many passes as the text is deep."""
+    Strings are removed first: after deleting every escape sequence, every quote left delimits a string. Only quotes
+    and brackets are kept; adjacent quotes are dropped in pairs, which keeps every other byte on its side of the
+    string boundaries, and the few strings left (holding brackets) are removed. Each pass deleting "()" then removes
+    the innermost level everywhere: the brackets are gone after exactly as many passes as the text is deep."""
     if b"\\" in raw:
         raw = _ESCAPE.sub(b"", raw)
-    skeleton = raw.translate(_BRACKETS, _NOT_STRUCTURE).replace(b'""', b"")
-    if b'"' in skeleton:
-        skeleton = b"".join(skeleton.split(b'"')[::2])  # even pieces are outside strings
-    members = skeleton.count(b":")
-    levels = skeleton.translate(None, b":")
+    levels = raw.translate(_BRACKETS, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in levels:
+        levels = b"".join(levels.split(b'"')[::2])  # even pieces are outside strings
     for _ in range(MAX_JSON_DEPTH):
         if not levels:
             break
         levels = levels.replace(b"()", b"")
-    return not levels, members
+    return not levels
 
 
 def request_json() -> Any:

@@ -142,3 +142,29 @@ def test_escape_sequences_do_not_hide_members_or_depth() -> None:
     with pytest.raises(JsonRejected, match="deeper than"):
         parse_json(deep.encode())
     assert parse_json(("[" * (MAX_JSON_DEPTH - 1) + _NARRATIVE + "]" * (MAX_JSON_DEPTH - 1)).encode())
+
+
+def test_an_escaped_emoji_is_read_and_a_lone_surrogate_is_refused() -> None:
+    """An astral character written as a surrogate pair is Unicode text; half a pair is not (it cannot be written back
+    as UTF-8), so the body is refused with a 400 instead of reaching a card or a log line."""
+    assert parse_json(b'{"text":"bone \\ud83e\\uddb4"}') == {"text": "bone \U0001f9b4"}
+    for text in (b'{"text":"\\ud83e"}', b'{"text":"\\uddb4 x"}', b'["\\ud83e\\u0041"]'):
+        with pytest.raises(JsonRejected, match="is not valid JSON"):
+            parse_json(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (b'{"Jane Doe 1970-01-01":1,"Jane Doe 1970-01-01":2}', "repeats a member name within an object"),
+        (b'{"name":"Jane Doe 1970-01-01",}', "is not valid JSON"),
+        (b'{"name":"Jane Doe \xff"}', "is not UTF-8"),
+        (b"[" * 300 + b'"Jane Doe"' + b"]" * 300, f"nests objects and arrays deeper than {MAX_JSON_DEPTH} levels"),
+        (b'{"value":NaN}', "is not valid JSON"),
+        (b'{"value":-Infinity}', "is not valid JSON"),
+    ],
+)
+def test_refusals_say_why_without_quoting_the_text(text: bytes, why: str) -> None:
+    with pytest.raises(JsonRejected) as refused:
+        parse_json(text)
+    assert str(refused.value) == why

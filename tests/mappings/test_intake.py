@@ -80,6 +80,15 @@ ODD: list[dict[str, Any]] = [
     _o(LAB, effectiveDateTime="2021-03-01", component=[]),
     _o(LAB, effectiveDateTime="2021-03-01", component=[{"code": {"coding": [LAB]}}]),
     _o(LAB, effectiveDateTime="2021-03-01", component={}),
+    _o(LAB, effectiveDateTime="2021-03-01", component=None),
+    _o(LAB, effectiveDateTime="2021-03-01", component="panel"),
+    _o(LAB, effectiveDateTime="2021-03-01", component=0),
+    _o(LAB, effectiveDateTime="2021-03-01", component=False),
+    _o({"system": LOINC, "code": True}, effectiveDateTime="2021-03-01"),
+    _o({"system": [LOINC], "code": VITAMIN_D}, LAB, effectiveDateTime="2021-03-01"),
+    _o({"system": LOINC, "code": [VITAMIN_D]}, effectiveDateTime="2021-03-01"),
+    {"resourceType": "Observation", "code": [LAB], "effectiveDateTime": "2021-03-01"},
+    {"resourceType": "Observation", "code": {"coding": None}, "effectiveDateTime": "2021-03-01"},
 ]
 
 

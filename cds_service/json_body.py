@@ -1,22 +1,20 @@
 """JSON text as this service accepts it, from a client's request body or a FHIR server's answer.
 
 RFC 8259 JSON in UTF-8 (a UTF-8 byte-order mark is tolerated), and, as FHIR's JSON format requires, no member name
-twice in one object, no NaN or Infinity, and strings that are Unicode text (an escaped lone surrogate is refused).
-Nesting deeper than MAX_JSON_DEPTH is refused before anything walks the value: later stages recurse (jsonschema,
-quirk repair, the R4B models), and a RecursionError there would be a 500.
+twice in one object, no NaN or Infinity, and strings that are Unicode text (an escaped lone surrogate is refused);
+objects and arrays nested at most MAX_JSON_DEPTH levels deep, refused before anything walks the value.
 
-jiter (pydantic's Rust JSON parser) parses and refuses repeated names in the same pass; its string cache holds
-member names only (`cache_mode="keys"`), never values. The depth check uses C-speed bytes operations on the raw
-text. Against the standard library's parser with a member-counting `object_hook` and a bytes-level member count
-(the parser before), `python -m bench.parse_cost` and the same bodies alternately in one process: 0.72-0.82 of the
-time (200 and 2,000 resources, with and without narratives); the body parse is now within 1.2-1.5x of a bare
-`json.loads` that checks neither.
+jiter (pydantic's Rust JSON parser) does all of it in one pass: it refuses repeated names
+(`catch_duplicate_keys`) and nesting deeper than its own limit, and its string cache holds member names only
+(`cache_mode="keys"`), never values. It costs what a bare `json.loads` costs (0.85-1.15x; the floors of bench.run
+parse with that and check nothing): 0.44-0.66 of the time the parser before it took (the standard library's with a
+member-counting `object_hook`, and member and depth counts on the raw bytes), alternately on the bodies of
+`python -m bench.parse_cost` (200 and 2,000 resources, with and without narratives) in one process.
 """
 
 from __future__ import annotations
 
 import codecs
-import re
 from typing import Any
 
 import jiter
@@ -24,19 +22,16 @@ from flask import request
 
 from cds_service.errors import CdsError
 
-# The deepest nesting of objects and arrays accepted anywhere in a JSON text (the outermost value is level 1).
-# A FHIR resource inside a prefetch searchset sits at level 6 and real resources add about 10 more (components,
-# codings, nested extensions); a Bundle nested in a Bundle adds 4. 64 leaves a wide margin for real data while
-# keeping every later stage that recurses far from Python's recursion limit.
-MAX_JSON_DEPTH = 64
-
-# Every byte except the five that matter for nesting: quotes, and brackets mapped to "(" and ")".
-_NOT_STRUCTURE = bytes(range(256)).translate(None, b'"[]{}')
-_BRACKETS = bytes.maketrans(b"[]{}", b"()()")
-# An escape sequence: a backslash and the character it escapes (JSON has no backslash outside strings), removed in
-# one regex pass, left to right as a JSON reader pairs them (replacing "\\\\" and then '\\"' took two copies of the
-# text, and a narrative in every resource is common: XHTML with quoted attributes).
-_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+# The deepest nesting of objects and arrays accepted anywhere in a JSON text (the outermost value is level 1):
+# jiter's own limit, which it enforces while parsing, on the levels that hold something (it checks when it reads a
+# member, so an empty array or object may sit inside the deepest level). tests/unit/test_json_body.py pins it
+# exactly: a jiter that changed it would fail there. A FHIR resource inside a prefetch searchset sits at level 6 and
+# real resources add about 10 more (components, codings, nested extensions); a Bundle nested in a Bundle adds 4.
+# What reads the value later recurses at most a few Python frames per level (copy.deepcopy, nested-Bundle
+# generators; the R4B models and msgspec recurse in Rust and C, and both fall back on a RecursionError), far inside
+# Python's limit of 1,000 frames: tests/service/test_hostile_input.py puts nesting down to this limit in every
+# member of realistic requests.
+MAX_JSON_DEPTH = 200
 
 
 class JsonRejected(ValueError):
@@ -45,46 +40,25 @@ class JsonRejected(ValueError):
 
 def parse_json(raw: bytes) -> Any:
     """The JSON value of `raw`, or JsonRejected."""
-    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        value = jiter.from_json(raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+        return jiter.from_json(
+            raw.removeprefix(codecs.BOM_UTF8), allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys"
+        )
     except ValueError as error:
         raise JsonRejected(_why(raw, str(error))) from None
-    if not _within_depth(raw):
-        raise JsonRejected(f"nests objects and arrays deeper than {MAX_JSON_DEPTH} levels")
-    return value
 
 
 def _why(raw: bytes, message: str) -> str:
     """What is wrong with a text jiter refused, in our words: its message may quote the text (a member name)."""
     if message.startswith("Detected duplicate key"):
         return "repeats a member name within an object"
-    if message.startswith("recursion limit exceeded"):  # jiter's own limit (200 levels), far above ours
+    if message.startswith("recursion limit exceeded"):
         return f"nests objects and arrays deeper than {MAX_JSON_DEPTH} levels"
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return "is not UTF-8"
     return "is not valid JSON"
-
-
-def _within_depth(raw: bytes) -> bool:
-    """Whether valid JSON text nests objects and arrays at most MAX_JSON_DEPTH levels deep.
-
-    Strings are removed first: after deleting every escape sequence, every quote left delimits a string. Only quotes
-    and brackets are kept; adjacent quotes are dropped in pairs, which keeps every other byte on its side of the
-    string boundaries, and the few strings left (holding brackets) are removed. Each pass deleting "()" then removes
-    the innermost level everywhere: the brackets are gone after exactly as many passes as the text is deep."""
-    if b"\\" in raw:
-        raw = _ESCAPE.sub(b"", raw)
-    levels = raw.translate(_BRACKETS, _NOT_STRUCTURE).replace(b'""', b"")
-    if b'"' in levels:
-        levels = b"".join(levels.split(b'"')[::2])  # even pieces are outside strings
-    for _ in range(MAX_JSON_DEPTH):
-        if not levels:
-            break
-        levels = levels.replace(b"()", b"")
-    return not levels
 
 
 def request_json() -> Any:

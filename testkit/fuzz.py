@@ -482,11 +482,14 @@ def _retyped(draw: st.DrawFn, body: dict[str, Any], preferred: list[Path_], path
 # --- deep nesting: built as text (json.dumps itself cannot write 100,000 levels) ---------------------------------
 
 _DEEP_MARK = "__osteo_fuzz_nested__"
-DEPTHS = (10, 30, 62, 63, 64, 65, 66, 100, 500, 998, 999, 1000, 1001, 1500, 5000, 100_000)
+# Nesting depths tried, besides MAX_JSON_DEPTH - 2 ... + 2 (deeply_nested adds those): real data, deep but allowed,
+# and past Python's recursion limit.
+DEPTHS = (10, 30, 64, 100, 500, 998, 999, 1000, 1001, 1500, 5000, 100_000)
 
 
 def nested_text(depth: int, pattern: str) -> str:
-    """`depth` levels of arrays and objects, repeating `pattern` ('a' array, 'o' object, 'e' FHIR extension)."""
+    """`depth` levels of arrays and objects, repeating `pattern` ('a' array, 'o' object, 'e' FHIR extension); the
+    innermost holds the number 1, so every level counts towards MAX_JSON_DEPTH."""
     opening, closing = [], []
     for level in range(depth):
         kind = pattern[level % len(pattern)]
@@ -499,7 +502,7 @@ def nested_text(depth: int, pattern: str) -> str:
         else:  # an object shaped like a FHIR extension, one level like the others
             opening.append('{"url":"http://x","extension":')
             closing.append("}")
-    return "".join(opening) + ("1" if pattern[(depth - 1) % len(pattern)] != "a" else "") + "".join(reversed(closing))
+    return "".join(opening) + "1" + "".join(reversed(closing))
 
 
 @st.composite
@@ -508,7 +511,7 @@ def deeply_nested(draw: st.DrawFn, targets: Sequence[tuple[str, dict[str, Any]]]
     anywhere, or a body that is only nesting."""
     from cds_service.json_body import MAX_JSON_DEPTH
 
-    depth = draw(st.sampled_from(DEPTHS))
+    depth = draw(st.sampled_from((*DEPTHS, *range(MAX_JSON_DEPTH - 2, MAX_JSON_DEPTH + 3))))
     pattern = draw(st.sampled_from(["a", "o", "ao", "oa", "e", "aoe"]))
     text = nested_text(depth, pattern)
     target, base = draw(st.sampled_from(targets))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from testkit.fuzz import (
     SERVICE_PATH,
     discovery_templates,
     encode_with_duplicate,
+    member_paths,
     nested_text,
     realistic_request,
 )
@@ -94,6 +97,39 @@ def test_nesting_deeper_than_the_limit_gets_400_on_every_endpoint(client: FlaskC
     body = assert_outcome(post(client, path, text), 400)
 
     assert f"deeper than {MAX_JSON_DEPTH} levels" in body["issue"][0]["diagnostics"]
+
+
+ORDER_SIGN_PATH = "/cds-services/bone-safety-order-sign"
+ORDER_SIGN = json.loads((Path(__file__).resolve().parents[2] / "examples" / "order-sign-request.json").read_text())
+
+
+@pytest.mark.parametrize(
+    ("path", "base", "answered"),
+    [
+        pytest.param(SERVICE_PATH, request_body(), {200, 400, 412}, id="patient-view"),
+        pytest.param(ORDER_SIGN_PATH, ORDER_SIGN, {200, 400, 412}, id="order-sign"),
+        pytest.param(FEEDBACK_PATH, FEEDBACK, {400}, id="feedback"),  # every member has a schema type
+    ],
+)
+def test_nesting_down_to_the_limit_in_any_member_never_costs_a_5xx(
+    client: FlaskClient, path: str, base: dict[str, Any], answered: set[int]
+) -> None:
+    """Every member of a realistic request (each resource of every prefetch key, the context, the drafts, the
+    feedback: about 500 places) holding arrays and objects down to exactly MAX_JSON_DEPTH levels, as deep as the
+    parser lets through. Each answer is a 200, or an OperationOutcome: 400 where the member must be of another type,
+    412 where a required prefetch key cannot be read. Never a 5xx: nothing that reads the value later runs out of
+    Python's recursion limit."""
+    statuses: Counter[int] = Counter()
+    for member in member_paths(base):
+        text, total = with_nested(base, member, MAX_JSON_DEPTH - len(member))
+        assert total == MAX_JSON_DEPTH
+        response = post(client, path, text)
+        status = response.status_code
+        assert status in answered, (member, status, response.get_data(as_text=True)[:300])
+        if status != 200:
+            assert_outcome(response, status)
+        statuses[status] += 1
+    assert set(statuses) == answered, statuses
 
 
 def test_nesting_up_to_the_limit_is_read_as_usual(client: FlaskClient) -> None:

@@ -1,7 +1,7 @@
 """cds_service.json_body.parse_json against a plain reference: the standard parser with a pure-Python
-`object_pairs_hook` that refuses repeated names, and a recursive depth count. The fast checks work on the raw
-bytes, so the texts here are written the ways serializers write them: escapes, unicode, whitespace, brackets,
-colons and quotes inside strings."""
+`object_pairs_hook` that refuses repeated names, and a recursive depth count. The texts here are written the ways
+serializers write them (escapes, unicode, whitespace, brackets, colons and quotes inside strings), and repeat names
+and nest past the limit the ways hostile clients do."""
 
 from __future__ import annotations
 
@@ -76,10 +76,12 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max(map(_depth, value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max(map(_depth, value), default=0)
+    """Levels of objects and arrays that hold something (an empty one adds none: the parser checks the limit when
+    it reads a member, so an empty array or object may sit inside the deepest level)."""
+    if isinstance(value, dict) and value:
+        return 1 + max(map(_depth, value.values()))
+    if isinstance(value, list) and value:
+        return 1 + max(map(_depth, value))
     return 0
 
 
@@ -109,7 +111,7 @@ def test_parse_json_agrees_with_the_reference(text: str) -> None:
 @pytest.mark.parametrize("opener", ["[", '{"a":', '{"x":"]]]]","a":'])
 def test_the_depth_limit_is_exact(opener: str, depth: int) -> None:
     closer = "]" if opener == "[" else "}"
-    text = opener * depth + ("" if opener == "[" else "1") + closer * depth
+    text = opener * depth + "1" + closer * depth
     if depth <= MAX_JSON_DEPTH:
         assert _depth(parse_json(text.encode())) == depth
     else:
@@ -117,9 +119,17 @@ def test_the_depth_limit_is_exact(opener: str, depth: int) -> None:
             parse_json(text.encode())
 
 
+def test_an_empty_array_or_object_inside_the_deepest_level_is_accepted_and_no_deeper() -> None:
+    for empty in ("[]", "{}"):
+        at_the_limit = "[" * MAX_JSON_DEPTH + empty + "]" * MAX_JSON_DEPTH
+        assert _depth(parse_json(at_the_limit.encode())) == MAX_JSON_DEPTH
+        with pytest.raises(JsonRejected, match="deeper than"):
+            parse_json(("[" + at_the_limit + "]").encode())
+
+
 def test_brackets_and_quotes_in_strings_do_not_hide_depth() -> None:
-    """Unbalanced brackets inside strings would let a string-unaware count see 1 level where there are 200."""
-    text = '["]]]]]]]]",' * 100 + "1" + "]" * 100
+    """Unbalanced brackets inside strings would let a string-unaware count see 1 level where there are many more."""
+    text = '["]]]]]]]]",' * (MAX_JSON_DEPTH + 1) + "1" + "]" * (MAX_JSON_DEPTH + 1)
     with pytest.raises(JsonRejected, match="deeper than"):
         parse_json(text.encode())
 

@@ -459,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bench.stages", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--kinds", default="typical,heavy", help="request kinds of bench.run (also order-sign)")
+    parser.add_argument("--kinds", default="typical,heavy,order-sign", help="request kinds of bench.run")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument(
         "--parsing", choices=("typed", "strict"), default="typed", help="OSTEO_CDS_FHIR_PARSING (default typed)"

@@ -1,8 +1,9 @@
 """JSON text as this service accepts it, from a client's request body or a FHIR server's answer.
 
 RFC 8259 JSON in UTF-8 (a UTF-8 byte-order mark is tolerated), and, as FHIR's JSON format requires, no member name
-twice in one object, no NaN or Infinity, and strings that are Unicode text (an escaped lone surrogate is refused);
-objects and arrays nested at most MAX_JSON_DEPTH levels deep, refused before anything walks the value.
+twice in one object, no NaN or Infinity literals, objects and arrays nested at most MAX_JSON_DEPTH levels deep
+(refused before anything walks the value), and strings that are Unicode text (half of a surrogate pair written as
+an escape is read as U+FFFD).
 
 jiter (pydantic's Rust JSON parser) does all of it in one pass: it refuses repeated names
 (`catch_duplicate_keys`) and nesting deeper than its own limit, and its string cache holds member names only
@@ -15,6 +16,7 @@ member-counting `object_hook`, and member and depth counts on the raw bytes), al
 from __future__ import annotations
 
 import codecs
+import re
 from typing import Any
 
 import jiter
@@ -40,12 +42,38 @@ class JsonRejected(ValueError):
 
 def parse_json(raw: bytes) -> Any:
     """The JSON value of `raw`, or JsonRejected."""
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        return jiter.from_json(
-            raw.removeprefix(codecs.BOM_UTF8), allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys"
-        )
+        return _parse(raw)
     except ValueError as error:
-        raise JsonRejected(_why(raw, str(error))) from None
+        message = str(error)
+    if not message.startswith(_NOT_REPAIRED):
+        repaired, count = _LONE_SURROGATE.subn(_replacement, raw)
+        if count:
+            try:
+                return _parse(repaired)
+            except ValueError as error:
+                message = str(error)
+    raise JsonRejected(_why(raw, message))
+
+
+def _parse(raw: bytes) -> Any:
+    return jiter.from_json(raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+
+
+# Half of a surrogate pair written as an escape ("\ud83e" without its "\uddb4": a UTF-16 string cut in the middle
+# of an emoji) is not Unicode text; jiter refuses the whole document for it. One cut character must not cost a
+# chart, so the halves are read as U+FFFD, the replacement character, as a UTF-8 decoder reads broken bytes. The
+# pattern takes escaped backslashes and whole pairs first, left to right as a JSON reader pairs escapes, so "\\ud83e"
+# (a backslash, then text) is left alone.
+_LONE_SURROGATE = re.compile(
+    rb"(\\\\)|(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+_NOT_REPAIRED = ("Detected duplicate key", "recursion limit exceeded")
+
+
+def _replacement(found: re.Match[bytes]) -> bytes:
+    return found.group(0) if found.group(1) or found.group(2) else rb"\ufffd"
 
 
 def _why(raw: bytes, message: str) -> str:

@@ -482,8 +482,8 @@ def _retyped(draw: st.DrawFn, body: dict[str, Any], preferred: list[Path_], path
 # --- deep nesting: built as text (json.dumps itself cannot write 100,000 levels) ---------------------------------
 
 _DEEP_MARK = "__osteo_fuzz_nested__"
-# Nesting depths tried, besides MAX_JSON_DEPTH - 2 ... + 2 (deeply_nested adds those): real data, deep but allowed,
-# and past Python's recursion limit.
+# Nesting depths tried, besides those that bring a text to within 2 levels of MAX_JSON_DEPTH (deeply_nested adds
+# them): real data, deep but allowed, and past Python's recursion limit.
 DEPTHS = (10, 30, 64, 100, 500, 998, 999, 1000, 1001, 1500, 5000, 100_000)
 
 
@@ -511,11 +511,12 @@ def deeply_nested(draw: st.DrawFn, targets: Sequence[tuple[str, dict[str, Any]]]
     anywhere, or a body that is only nesting."""
     from cds_service.json_body import MAX_JSON_DEPTH
 
-    depth = draw(st.sampled_from((*DEPTHS, *range(MAX_JSON_DEPTH - 2, MAX_JSON_DEPTH + 3))))
-    pattern = draw(st.sampled_from(["a", "o", "ao", "oa", "e", "aoe"]))
-    text = nested_text(depth, pattern)
     target, base = draw(st.sampled_from(targets))
     path = draw(st.sampled_from([(), *member_paths(base)]))
+    # Or a depth that brings the whole text to within 2 levels of the limit, wherever the nesting sits.
+    depth = draw(st.sampled_from((*DEPTHS, *(MAX_JSON_DEPTH - len(path) + k for k in range(-2, 3)))))
+    pattern = draw(st.sampled_from(["a", "o", "ao", "oa", "e", "aoe"]))
+    text = nested_text(depth, pattern)
     if path:
         holder = replaced(base, path, _DEEP_MARK)
         body = json.dumps(holder).replace(json.dumps(_DEEP_MARK), text, 1)

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 
 from cds_service.auth.jwks import HttpJwksFetcher, JwksFetchError, KeyCache, KeyLookupError
 from cds_service.auth.trusted_clients import TrustedClient
+from cds_service.json_body import MAX_JSON_DEPTH
 from testkit.jwt_clients import SigningKey, generate_key, jwks
 from tests.security.conftest import (
     DISCOVERY_PATH,
@@ -322,7 +323,7 @@ def test_the_fetcher_ignores_proxy_settings_from_the_environment(
         (lambda s: s.serve("/big.json", {"keys": [], "pad": "x" * 300_000}), "larger than"),
         (lambda s: s.serve("/error.json", {}, status=500), "HTTP 500"),
         (lambda s: None, "HTTP 404"),
-        (lambda s: s.serve("/deep.json", {"keys": [_nested(200)]}), "not JSON"),  # deeper than JSON as accepted
+        (lambda s: s.serve("/deep.json", {"keys": [_nested(MAX_JSON_DEPTH + 10)]}), "not JSON"),  # too deep
     ],
 )
 def test_the_fetcher_refuses_oversized_and_failed_answers(

@@ -121,13 +121,12 @@ def test_nesting_down_to_the_limit_in_any_member_never_costs_a_5xx(
     Python's recursion limit."""
     statuses: Counter[int] = Counter()
     for member in member_paths(base):
-        text, total = with_nested(base, member, MAX_JSON_DEPTH - len(member))
-        assert total == MAX_JSON_DEPTH
+        text, _ = with_nested(base, member, MAX_JSON_DEPTH - len(member))
         response = post(client, path, text)
         status = response.status_code
         assert status in answered, (member, status, response.get_data(as_text=True)[:300])
-        if status != 200:
-            assert_outcome(response, status)
+        if status != 200:  # about the member's type or the data, never the nesting itself
+            assert "deeper than" not in assert_outcome(response, status)["issue"][0]["diagnostics"], member
         statuses[status] += 1
     assert set(statuses) == answered, statuses
 

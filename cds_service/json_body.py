@@ -69,7 +69,12 @@ def _parse(raw: bytes) -> Any:
 _LONE_SURROGATE = re.compile(
     rb"(\\\\)|(\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2})|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
 )
-_NOT_REPAIRED = ("Detected duplicate key", "recursion limit exceeded")
+# What jiter's messages begin with for the refusals that are ours to word (its messages may quote the text).
+_REFUSALS = {
+    "Detected duplicate key": "repeats a member name within an object",
+    "recursion limit exceeded": f"nests objects and arrays deeper than {MAX_JSON_DEPTH} levels",
+}
+_NOT_REPAIRED = tuple(_REFUSALS)
 
 
 def _replacement(found: re.Match[bytes]) -> bytes:
@@ -78,10 +83,9 @@ def _replacement(found: re.Match[bytes]) -> bytes:
 
 def _why(raw: bytes, message: str) -> str:
     """What is wrong with a text jiter refused, in our words: its message may quote the text (a member name)."""
-    if message.startswith("Detected duplicate key"):
-        return "repeats a member name within an object"
-    if message.startswith("recursion limit exceeded"):
-        return f"nests objects and arrays deeper than {MAX_JSON_DEPTH} levels"
+    for start, why in _REFUSALS.items():
+        if message.startswith(start):
+            return why
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:

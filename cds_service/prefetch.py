@@ -156,11 +156,8 @@ def _classify(value: Any, query: DataQuery) -> tuple[PrefetchState, BundlePage |
         return PrefetchState.UNAVAILABLE, None
     if kind == "Bundle":
         page = read_bundle(value)
-        if page is None:
-            return (
-                PrefetchState.UNAVAILABLE,
-                None,
-            )  # unreadable is not "no records": fetch it, or say it could not be read
+        if page is None:  # unreadable is not "no records": fetch it, or say it could not be read
+            return PrefetchState.UNAVAILABLE, None
         if page.failed:
             return PrefetchState.UNAVAILABLE, None  # a failed search anywhere in it makes the key unavailable
         return (PrefetchState.DATA if page.has_data or page.next else PrefetchState.NO_DATA), page

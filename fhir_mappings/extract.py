@@ -231,29 +231,13 @@ _ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?")
 def _dated_result(raw: Mapping[str, Any], st: _State) -> tuple[list[tuple[str, str]], str] | None:
     """(concepts, ISO day) of an Observation that is a lab/vital/FRAX result and could be outdated; None for any
     other (DXA results, whose history matters, panels with components, and anything undated or uncoded are always
-    kept). Each distinct coding is looked up once per chart (`st.result_concepts`): a chart repeats a few codes.
-
-    This runs for every Observation of a chart (a third of extraction on a chart with years of results), so it
-    reads the codings as `raw_codings` does but inline, without a generator (tests/mappings/test_intake.py holds
-    it to the plain definition)."""
-    component = raw.get("component")
-    if component is not None and (type(component) is not list or component):
-        return None  # a panel with components (raw_list(component) is not empty)
-    code = raw.get("code")
-    if type(code) is not dict:
-        return None
-    codings = code.get("coding")
-    if type(codings) is dict:
-        codings = (codings,)
-    elif type(codings) is not list:
+    kept). Each distinct coding is looked up once per chart (`st.result_concepts`): a chart repeats a few codes."""
+    if raw_list(raw.get("component")):
         return None
     concepts: list[tuple[str, str]] = []
     cache = st.result_concepts
-    for c in codings:
-        if type(c) is not dict:
-            continue
-        system, value = c.get("system"), c.get("code")
-        key = (system if type(system) is str else None, value if type(value) in (str, int) else None)
+    for system, code, _ in raw_codings(raw.get("code")):
+        key = (system, code)
         found = cache.get(key, _UNSEEN)
         if found is _UNSEEN:
             entries = st.term.lookup(*key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import importlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -64,24 +64,29 @@ def preload_models() -> None:
 # Raw-dict access (cheap, used before any parsing). Every helper tolerates any shape.
 
 
-def raw_codings(concept: Any) -> Iterator[Coding]:
+def raw_codings(concept: Any) -> list[Coding]:
     """(system, code, display) of a raw CodeableConcept; tolerates a single coding given as an object.
-    Raw JSON is plain dicts and lists (checked with `type(...) is` on this hot path)."""
+    Raw JSON is plain dicts and lists (checked with `type(...) is` on this hot path), and the answer is a list, not a
+    generator: it runs for most resources of a chart, several times, and a generator costs a third more."""
     if type(concept) is not dict:
-        return
+        return []
     codings = concept.get("coding")
     if type(codings) is dict:
         codings = [codings]
     elif type(codings) is not list:
-        return
+        return []
+    out: list[Coding] = []
     for c in codings:
         if type(c) is dict:
             system, code, display = c.get("system"), c.get("code"), c.get("display")
-            yield (
-                system if type(system) is str else None,
-                code if type(code) in (str, int) else None,
-                display if type(display) is str else None,
+            out.append(
+                (
+                    system if type(system) is str else None,
+                    code if type(code) in (str, int) else None,
+                    display if type(display) is str else None,
+                )
             )
+    return out
 
 
 def raw_list(value: Any) -> list[Any]:
